@@ -1,0 +1,251 @@
+// Package config reads genflow's settings from environment variables.
+//
+// Every setting has a safe local default except the secrets; a missing or
+// malformed setting fails at start with an error that names the variable.
+// The README's configuration table lists them all; .env.example mirrors it.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/modelslab"
+)
+
+// Environment variable names.
+const (
+	EnvTemporalAddress   = "TEMPORAL_ADDRESS"
+	EnvTemporalNamespace = "TEMPORAL_NAMESPACE"
+	EnvTaskQueue         = "TEMPORAL_TASK_QUEUE"
+	EnvTemporalUIURL     = "TEMPORAL_UI_URL"
+	EnvModelsLabKey      = "MODELSLAB_API_KEY"
+	EnvModelsLabBaseURL  = "MODELSLAB_BASE_URL"
+	EnvGatewayListen     = "GATEWAY_LISTEN_ADDR"
+	EnvGatewayPublicURL  = "GATEWAY_PUBLIC_URL"
+	EnvWebhookSecrets    = "WEBHOOK_SECRETS"
+	EnvGatewayMaxBody    = "GATEWAY_MAX_BODY_BYTES"
+	EnvGatewaySignalTime = "GATEWAY_SIGNAL_TIMEOUT"
+	EnvLogLevel          = "LOG_LEVEL"
+	EnvLogFormat         = "LOG_FORMAT"
+)
+
+// Lookup reads one variable; os.LookupEnv in binaries, a map in tests.
+type Lookup func(name string) (string, bool)
+
+// Temporal is how to reach Temporal.
+type Temporal struct {
+	// Address is host:port of the frontend. Default "localhost:7233".
+	Address string
+	// Namespace. Default "default".
+	Namespace string
+	// TaskQueue. Default contract.DefaultTaskQueue.
+	TaskQueue string
+	// UIURL is the Web UI's root, for the links the starter prints.
+	// Default "http://localhost:8233" (the dev server's UI).
+	UIURL string
+}
+
+// Log is how to log.
+type Log struct {
+	// Level is debug, info, warn or error. Default info.
+	Level string
+	// Format is json or text. Default text.
+	Format string
+}
+
+// Worker is the worker binary's configuration.
+type Worker struct {
+	Temporal Temporal
+	Log      Log
+	// ModelsLabKey is the provider API key. Required.
+	ModelsLabKey string
+	// ModelsLabBaseURL. Default modelslab.DefaultBaseURL (the real API).
+	ModelsLabBaseURL string
+	// PublicURL is the gateway's URL as the provider reaches it.
+	// Default "http://localhost:8080".
+	PublicURL string
+	// Secrets sign webhook URLs, newest first. Required.
+	Secrets []string
+}
+
+// Gateway is the gateway binary's configuration.
+type Gateway struct {
+	Temporal Temporal
+	Log      Log
+	// ListenAddr. Default "127.0.0.1:8080".
+	ListenAddr string
+	// Secrets verify webhook URLs, newest first. Required.
+	Secrets []string
+	// MaxBodyBytes caps a webhook body. Default 1 MiB.
+	MaxBodyBytes int64
+	// SignalTimeout bounds the call to Temporal per webhook. Default 5 s.
+	SignalTimeout time.Duration
+}
+
+// Starter is the starter CLI's configuration.
+type Starter struct {
+	Temporal Temporal
+}
+
+type reader struct {
+	env  Lookup
+	errs []error
+}
+
+func (r *reader) str(name, def string) string {
+	if v, ok := r.env(name); ok && strings.TrimSpace(v) != "" {
+		return strings.TrimSpace(v)
+	}
+	return def
+}
+
+func (r *reader) required(name, why string) string {
+	v := r.str(name, "")
+	if v == "" {
+		r.errs = append(r.errs, fmt.Errorf("%s is required: %s", name, why))
+	}
+	return v
+}
+
+func (r *reader) fail(name, format string, args ...any) {
+	r.errs = append(r.errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
+}
+
+func (r *reader) hostPort(name, def string) string {
+	v := r.str(name, def)
+	if _, _, err := net.SplitHostPort(v); err != nil {
+		r.fail(name, "%q is not host:port", v)
+	}
+	return v
+}
+
+func (r *reader) httpURL(name, def string) string {
+	v := r.str(name, def)
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		r.fail(name, "%q is not an http(s) URL", v)
+	}
+	return v
+}
+
+func (r *reader) int64(name string, def int64) int64 {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 {
+		r.fail(name, "%q is not a positive integer", v)
+		return def
+	}
+	return n
+}
+
+func (r *reader) duration(name string, def time.Duration) time.Duration {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		r.fail(name, "%q is not a positive duration such as 5s", v)
+		return def
+	}
+	return d
+}
+
+func (r *reader) secrets(name string) []string {
+	raw := r.required(name, "comma-separated webhook secrets, newest first, each at least 16 characters")
+	var out []string
+	for i, s := range strings.Split(raw, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if len(s) < 16 {
+			r.fail(name, "secret %d is %d characters; use at least 16 (openssl rand -hex 32)", i+1, len(s))
+		}
+		out = append(out, s)
+	}
+	if raw != "" && len(out) == 0 {
+		r.fail(name, "holds no secret")
+	}
+	return out
+}
+
+func (r *reader) temporal() Temporal {
+	return Temporal{
+		Address:   r.hostPort(EnvTemporalAddress, "localhost:7233"),
+		Namespace: r.str(EnvTemporalNamespace, "default"),
+		TaskQueue: r.str(EnvTaskQueue, contract.DefaultTaskQueue),
+		UIURL:     strings.TrimSuffix(r.httpURL(EnvTemporalUIURL, "http://localhost:8233"), "/"),
+	}
+}
+
+func (r *reader) log() Log {
+	l := Log{Level: strings.ToLower(r.str(EnvLogLevel, "info")), Format: strings.ToLower(r.str(EnvLogFormat, "text"))}
+	switch l.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		r.fail(EnvLogLevel, "%q is not one of debug, info, warn, error", l.Level)
+	}
+	if l.Format != "json" && l.Format != "text" {
+		r.fail(EnvLogFormat, "%q is not json or text", l.Format)
+	}
+	return l
+}
+
+func (r *reader) err() error { return errors.Join(r.errs...) }
+
+// LoadWorker reads the worker's configuration.
+func LoadWorker(env Lookup) (Worker, error) {
+	r := &reader{env: env}
+	c := Worker{
+		Temporal:         r.temporal(),
+		Log:              r.log(),
+		ModelsLabKey:     r.required(EnvModelsLabKey, "the ModelsLab API key (any value for the fake provider)"),
+		ModelsLabBaseURL: r.httpURL(EnvModelsLabBaseURL, modelslab.DefaultBaseURL),
+		PublicURL:        r.httpURL(EnvGatewayPublicURL, "http://localhost:8080"),
+		Secrets:          r.secrets(EnvWebhookSecrets),
+	}
+	return c, r.err()
+}
+
+// LoadGateway reads the gateway's configuration.
+func LoadGateway(env Lookup) (Gateway, error) {
+	r := &reader{env: env}
+	c := Gateway{
+		Temporal:      r.temporal(),
+		Log:           r.log(),
+		ListenAddr:    r.hostPort(EnvGatewayListen, "127.0.0.1:8080"),
+		Secrets:       r.secrets(EnvWebhookSecrets),
+		MaxBodyBytes:  r.int64(EnvGatewayMaxBody, 1<<20),
+		SignalTimeout: r.duration(EnvGatewaySignalTime, 5*time.Second),
+	}
+	return c, r.err()
+}
+
+// LoadStarter reads the starter's configuration.
+func LoadStarter(env Lookup) (Starter, error) {
+	r := &reader{env: env}
+	return Starter{Temporal: r.temporal()}, r.err()
+}
+
+// Logger builds the process logger from the configuration.
+func (l Log) Logger(w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(l.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if l.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

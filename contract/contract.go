@@ -1,0 +1,162 @@
+// Package contract is the workflow contract that the worker, the webhook
+// gateway, the starter and the workflows share: the task queue, the
+// workflow, signal and query names, and the types that cross them.
+//
+// Everything here is serialised into Temporal histories, so fields are only
+// ever added, never renamed or retyped (running workflows replay old
+// payloads).
+package contract
+
+import (
+	"time"
+
+	"github.com/genflow/genflow/modelslab"
+)
+
+// Names registered with Temporal.
+const (
+	// DefaultTaskQueue is the task queue used when TEMPORAL_TASK_QUEUE is
+	// not set.
+	DefaultTaskQueue = "genflow"
+	// GenerationWorkflow is the registered name of the workflow that runs
+	// one generation. Its workflow ID is the track_id.
+	GenerationWorkflow = "Generation"
+	// WebhookSignal carries a provider webhook, as a Webhook, to the
+	// Generation workflow whose ID is the webhook's track_id.
+	WebhookSignal = "modelslab-webhook"
+	// StateQuery returns the live State of a Generation workflow.
+	StateQuery = "state"
+)
+
+// Error types of the Generation workflow's own failures, beside the
+// provider's (modelslab.ErrType*).
+const (
+	// ErrTypeGenerationFailed: the provider reported the generation failed.
+	ErrTypeGenerationFailed = "GenerationFailed"
+	// ErrTypeGenerationTimeout: no terminal state before the deadline.
+	ErrTypeGenerationTimeout = "GenerationTimeout"
+	// ErrTypeInvalidInput: the workflow input cannot be run.
+	ErrTypeInvalidInput = "InvalidInput"
+)
+
+// GenerationInput starts one generation.
+type GenerationInput struct {
+	// Endpoint is a modelslab catalogue name, such as "images/text2img"
+	// or the unambiguous short form "text2img".
+	Endpoint string `json:"endpoint"`
+	// Params are the endpoint's parameters (prompt, model_id, ...).
+	Params map[string]any `json:"params,omitempty"`
+	// Deadline bounds the whole generation, submit to result. Zero means
+	// the endpoint category's default (DefaultDeadline).
+	Deadline time.Duration `json:"deadline,omitempty"`
+	// PollGrace is how long after the provider's eta the workflow waits
+	// for a webhook before it starts polling. Zero means DefaultPollGrace.
+	PollGrace time.Duration `json:"poll_grace,omitempty"`
+	// Owner is a free label of who asked (a user or service name).
+	Owner string `json:"owner,omitempty"`
+}
+
+// DefaultPollGrace is the wait past the provider's eta before polling.
+const DefaultPollGrace = 30 * time.Second
+
+// DefaultDeadline is the deadline of a generation whose input sets none.
+// Training takes the provider "up to 30 minutes" after a GPU is found;
+// video and 3D queue for long on busy days.
+func DefaultDeadline(c modelslab.Category) time.Duration {
+	switch c {
+	case modelslab.CategoryImage, modelslab.CategoryImageEditing:
+		return 30 * time.Minute
+	case modelslab.CategoryAudio:
+		return time.Hour
+	case modelslab.CategoryVideo, modelslab.Category3D, modelslab.CategoryWorkflow:
+		return 2 * time.Hour
+	case modelslab.CategoryTraining:
+		return 6 * time.Hour
+	default:
+		return time.Hour
+	}
+}
+
+// LearnedBy says how the workflow learned the outcome.
+type LearnedBy string
+
+// The ways a result is learned.
+const (
+	LearnedImmediate LearnedBy = "immediate" // the submit reply was final
+	LearnedWebhook   LearnedBy = "webhook"
+	LearnedPoll      LearnedBy = "poll"
+)
+
+// GenerationResult is the Generation workflow's result.
+type GenerationResult struct {
+	TrackID    string         `json:"track_id"`
+	Endpoint   string         `json:"endpoint"`
+	ProviderID string         `json:"provider_id,omitempty"`
+	Output     []string       `json:"output"`
+	ProxyLinks []string       `json:"proxy_links,omitempty"`
+	Meta       map[string]any `json:"meta,omitempty"`
+	LearnedBy  LearnedBy      `json:"learned_by"`
+	// GenerationTime is the provider's own figure, in seconds.
+	GenerationTime float64 `json:"generation_time,omitempty"`
+	Timings        Timings `json:"timings"`
+	// WebhooksReceived counts every webhook signal, duplicates included.
+	WebhooksReceived int `json:"webhooks_received"`
+	// DuplicatesIgnored counts webhooks that changed nothing.
+	DuplicatesIgnored int `json:"duplicates_ignored"`
+	Polls             int `json:"polls"`
+}
+
+// Timings are workflow-clock times of a generation.
+type Timings struct {
+	StartedAt   time.Time     `json:"started_at"`
+	SubmittedAt time.Time     `json:"submitted_at,omitempty"`
+	CompletedAt time.Time     `json:"completed_at,omitempty"`
+	Total       time.Duration `json:"total"`
+}
+
+// Webhook is the WebhookSignal payload: the normalised provider update
+// and when the gateway received it.
+type Webhook struct {
+	Update     modelslab.Result `json:"update"`
+	ReceivedAt time.Time        `json:"received_at"`
+}
+
+// Phase is where a generation stands.
+type Phase string
+
+// The phases of a generation, in order.
+const (
+	PhaseSubmitting     Phase = "submitting"
+	PhaseWaitingWebhook Phase = "waiting_webhook"
+	PhasePolling        Phase = "polling"
+	PhaseSucceeded      Phase = "succeeded"
+	PhaseFailed         Phase = "failed"
+)
+
+// State is the StateQuery answer.
+type State struct {
+	TrackID    string    `json:"track_id"`
+	Endpoint   string    `json:"endpoint"`
+	Phase      Phase     `json:"phase"`
+	Since      time.Time `json:"since"`
+	ProviderID string    `json:"provider_id,omitempty"`
+	// ETA is the provider's estimate, in seconds.
+	ETA               float64   `json:"eta,omitempty"`
+	PollAfter         time.Time `json:"poll_after,omitempty"`
+	Deadline          time.Time `json:"deadline"`
+	Stage             string    `json:"stage,omitempty"`
+	WebhooksReceived  int       `json:"webhooks_received"`
+	DuplicatesIgnored int       `json:"duplicates_ignored"`
+	Polls             int       `json:"polls"`
+	Error             string    `json:"error,omitempty"`
+}
+
+// FailureDetails ride on GenerationFailed and GenerationTimeout errors so
+// callers can show what the provider said and where things stood.
+type FailureDetails struct {
+	TrackID    string `json:"track_id"`
+	Endpoint   string `json:"endpoint"`
+	ProviderID string `json:"provider_id,omitempty"`
+	Message    string `json:"message"`
+	Phase      Phase  `json:"phase"`
+}

@@ -1,0 +1,257 @@
+package modelslab
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Category groups endpoints that share a fetch path and a sensible default
+// deadline.
+type Category string
+
+// The endpoint categories.
+const (
+	CategoryImage        Category = "image"
+	CategoryVideo        Category = "video"
+	CategoryAudio        Category = "audio"
+	Category3D           Category = "3d"
+	CategoryImageEditing Category = "image_editing"
+	CategoryTraining     Category = "training"
+	CategoryWorkflow     Category = "workflow"
+)
+
+// Protocol says how an endpoint's request, reply and webhook are shaped.
+type Protocol string
+
+// The protocols the provider speaks.
+const (
+	// ProtocolGeneration is the common v5/v6 shape: key in the body,
+	// status success/processing/error, fetch by id.
+	ProtocolGeneration Protocol = "generation"
+	// ProtocolTraining is the v3 training shape: training_id, stages in
+	// training_status or messege, status by fine_tune_status.
+	ProtocolTraining Protocol = "training"
+	// ProtocolWorkflow is the v1 workflows API: key in a header,
+	// execution_id, status by GET.
+	ProtocolWorkflow Protocol = "workflow"
+)
+
+// Endpoint is one entry of the catalogue.
+type Endpoint struct {
+	// Name is the catalogue name, the path below the API version, for
+	// example "images/text2img".
+	Name string
+	// Category selects the default deadline.
+	Category Category
+	// Protocol says how requests and replies are shaped.
+	Protocol Protocol
+	// Path is the submit path relative to the base URL. "{workflow_id}"
+	// is replaced from the parameters.
+	Path string
+	// FetchPath is the status path relative to the base URL; "{id}" is
+	// the provider's request id, "{workflow_id}" comes from the parameters.
+	FetchPath string
+	// Required lists parameters that must be present and non-empty. An
+	// entry "a|b" is satisfied by either a or b.
+	Required []string
+	// check, if set, validates parameters beyond Required.
+	check func(params map[string]any) error
+}
+
+func gen(cat Category, path, fetch string, required ...string) Endpoint {
+	return Endpoint{
+		Name:      strings.TrimPrefix(strings.TrimPrefix(path, "v6/"), "v5/"),
+		Category:  cat,
+		Protocol:  ProtocolGeneration,
+		Path:      path,
+		FetchPath: fetch,
+		Required:  required,
+	}
+}
+
+// catalogue lists every endpoint ModelsLab documents as webhook-capable.
+// Required fields are those of the provider's docs; where the docs
+// disagree (3d/image_to_3d names both image and init_image) either is
+// accepted.
+var catalogue = []Endpoint{
+	gen(CategoryImage, "v6/images/text2img", "v6/images/fetch/{id}", "model_id", "prompt"),
+	gen(CategoryImage, "v6/images/img2img", "v6/images/fetch/{id}", "model_id", "init_image"),
+	gen(CategoryImage, "v6/images/inpaint", "v6/images/fetch/{id}", "model_id", "init_image", "mask_image"),
+	gen(CategoryImage, "v5/controlnet", "v6/images/fetch/{id}", "init_image"),
+
+	gen(CategoryVideo, "v6/video/text2video", "v6/video/fetch/{id}", "model_id", "prompt"),
+	gen(CategoryVideo, "v6/video/img2video", "v6/video/fetch/{id}", "model_id", "init_image"),
+	gen(CategoryVideo, "v6/video/text2video_ultra", "v6/video/fetch/{id}", "model_id", "prompt"),
+	gen(CategoryVideo, "v6/video/img2video_ultra", "v6/video/fetch/{id}", "model_id", "init_image", "prompt"),
+
+	gen(CategoryAudio, "v6/voice/text_to_speech", "v6/voice/fetch/{id}", "prompt", "voice_id", "language"),
+	gen(CategoryAudio, "v6/voice/voice_to_voice", "v6/voice/fetch/{id}", "init_audio", "target_audio"),
+	gen(CategoryAudio, "v6/voice/music_gen", "v6/voice/fetch/{id}", "prompt"),
+	withCheck(gen(CategoryAudio, "v6/voice/song_generator", "v6/voice/fetch/{id}"), checkSongGenerator),
+
+	gen(Category3D, "v6/3d/text_to_3d", "v6/3d/fetch/{id}", "prompt"),
+	gen(Category3D, "v6/3d/image_to_3d", "v6/3d/fetch/{id}", "image|init_image"),
+
+	gen(CategoryImageEditing, "v6/image_editing/removebg_mask", "v6/image_editing/fetch/{id}", "image|init_image"),
+	gen(CategoryImageEditing, "v6/image_editing/super_resolution", "v6/image_editing/fetch/{id}", "init_image"),
+	gen(CategoryImageEditing, "v6/image_editing/caption", "v6/image_editing/fetch/{id}", "init_image"),
+	gen(CategoryImageEditing, "v6/image_editing/face_gen", "v6/image_editing/fetch/{id}", "face_image", "prompt"),
+	gen(CategoryImageEditing, "v6/image_editing/fashion", "v6/image_editing/fetch/{id}", "init_image", "prompt"),
+	gen(CategoryImageEditing, "v6/image_editing/qwen_edit", "v6/image_editing/fetch/{id}", "init_image", "prompt"),
+	gen(CategoryImageEditing, "v6/image_editing/flux_headshot", "v6/image_editing/fetch/{id}", "init_image|face_image"),
+	gen(CategoryImageEditing, "v6/image_editing/head_shot", "v6/image_editing/fetch/{id}", "face_image", "prompt"),
+	gen(CategoryImageEditing, "v6/image_editing/img_mixer", "v6/image_editing/fetch/{id}", "init_image"),
+	gen(CategoryImageEditing, "v6/image_editing/inpaint", "v6/image_editing/fetch/{id}", "init_image", "mask_image"),
+	gen(CategoryImageEditing, "v6/image_editing/mask_creator", "v6/image_editing/fetch/{id}", "init_image"),
+	gen(CategoryImageEditing, "v6/image_editing/object_removal", "v6/image_editing/fetch/{id}", "init_image", "mask_image"),
+	gen(CategoryImageEditing, "v6/image_editing/outpaint", "v6/image_editing/fetch/{id}", "image|init_image"),
+
+	{
+		Name: "lora_fine_tune", Category: CategoryTraining, Protocol: ProtocolTraining,
+		Path: "v3/lora_fine_tune", FetchPath: "v3/fine_tune_status/{id}",
+		Required: []string{"instance_prompt", "class_prompt", "images", "training_type", "max_train_steps"},
+	},
+	{
+		Name: "fine_tune", Category: CategoryTraining, Protocol: ProtocolTraining,
+		Path: "v3/fine_tune", FetchPath: "v3/fine_tune_status/{id}",
+		Required: []string{"instance_prompt", "class_prompt", "images"},
+	},
+	{
+		Name: "workflows/run", Category: CategoryWorkflow, Protocol: ProtocolWorkflow,
+		Path: "v1/workflows/{workflow_id}/run", FetchPath: "v1/workflows/{workflow_id}/runs/{id}",
+		Required: []string{"workflow_id"},
+	},
+}
+
+func withCheck(e Endpoint, check func(map[string]any) error) Endpoint {
+	e.check = check
+	return e
+}
+
+// checkSongGenerator applies the documented rule: with
+// lyrics_generation=true the provider writes the lyrics from prompt and
+// caption; otherwise lyrics are required.
+func checkSongGenerator(params map[string]any) error {
+	if truthy(params["lyrics_generation"]) {
+		return requireAll(params, "prompt", "caption")
+	}
+	return requireAll(params, "lyrics")
+}
+
+// Endpoints returns the catalogue, sorted by name.
+func Endpoints() []Endpoint {
+	out := append([]Endpoint(nil), catalogue...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Lookup finds an endpoint by its catalogue name ("images/text2img") or by
+// its last path element when that is unambiguous ("text2img").
+func Lookup(name string) (Endpoint, error) {
+	name = strings.Trim(strings.TrimSpace(name), "/")
+	var short []Endpoint
+	for _, e := range catalogue {
+		if e.Name == name {
+			return e, nil
+		}
+		if e.shortName() == name {
+			short = append(short, e)
+		}
+	}
+	switch len(short) {
+	case 1:
+		return short[0], nil
+	case 0:
+		return Endpoint{}, fmt.Errorf("unknown endpoint %q (run `starter endpoints` for the list)", name)
+	default:
+		names := make([]string, len(short))
+		for i, e := range short {
+			names[i] = e.Name
+		}
+		return Endpoint{}, fmt.Errorf("endpoint %q is ambiguous: one of %s", name, strings.Join(names, ", "))
+	}
+}
+
+func (e Endpoint) shortName() string {
+	if i := strings.LastIndexByte(e.Name, '/'); i >= 0 {
+		return e.Name[i+1:]
+	}
+	return e.Name
+}
+
+// Validate checks params against the endpoint's required fields before any
+// request is sent. The error names every missing field.
+func (e Endpoint) Validate(params map[string]any) error {
+	if err := requireAll(params, e.Required...); err != nil {
+		return fmt.Errorf("%s: %w", e.Name, err)
+	}
+	if e.check != nil {
+		if err := e.check(params); err != nil {
+			return fmt.Errorf("%s: %w", e.Name, err)
+		}
+	}
+	return nil
+}
+
+// MissingFieldsError lists required parameters that are absent or empty.
+type MissingFieldsError struct {
+	Fields []string
+}
+
+func (e *MissingFieldsError) Error() string {
+	return "missing required parameter " + strings.Join(e.Fields, ", ")
+}
+
+func requireAll(params map[string]any, fields ...string) error {
+	var missing []string
+	for _, f := range fields {
+		ok := false
+		for _, alt := range strings.Split(f, "|") {
+			if present(params[alt]) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			missing = append(missing, strings.ReplaceAll(f, "|", " or "))
+		}
+	}
+	if len(missing) > 0 {
+		return &MissingFieldsError{Fields: missing}
+	}
+	return nil
+}
+
+func present(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return false
+	case string:
+		return strings.TrimSpace(v) != ""
+	case []any:
+		return len(v) > 0
+	case []string:
+		return len(v) > 0
+	default:
+		return true
+	}
+}
+
+// truthy reads the provider's loose booleans: true, "true", "yes", "1".
+func truthy(v any) bool {
+	switch v := v.(type) {
+	case bool:
+		return v
+	case string:
+		switch strings.ToLower(strings.TrimSpace(v)) {
+		case "true", "yes", "1":
+			return true
+		}
+	case float64:
+		return v != 0
+	case int:
+		return v != 0
+	}
+	return false
+}

@@ -1,0 +1,278 @@
+package modelslab
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultBaseURL is the real ModelsLab API.
+const DefaultBaseURL = "https://modelslab.com/api/"
+
+// maxReplyBytes bounds how much of a reply is read; real replies are a few
+// kilobytes.
+const maxReplyBytes = 8 << 20
+
+// Options configure a Client. The zero value of each field means its
+// default, except APIKey, which is required.
+type Options struct {
+	// BaseURL is the API root, ending in /api/. Default DefaultBaseURL.
+	BaseURL string
+	// APIKey is the account key, sent in the body (and as a header for
+	// the workflows API). Required.
+	APIKey string
+	// HTTPClient sends the requests. Default: a client with a 60 s
+	// timeout; callers should also bound each call with its context.
+	HTTPClient *http.Client
+	// UserAgent is sent with every request. Default "genflow".
+	UserAgent string
+}
+
+// Client calls the ModelsLab API. It is safe for concurrent use.
+type Client struct {
+	base      *url.URL
+	key       string
+	http      *http.Client
+	userAgent string
+}
+
+// New returns a Client for opts.
+func New(opts Options) (*Client, error) {
+	if strings.TrimSpace(opts.APIKey) == "" {
+		return nil, errors.New("modelslab: APIKey is required")
+	}
+	raw := opts.BaseURL
+	if raw == "" {
+		raw = DefaultBaseURL
+	}
+	if !strings.HasSuffix(raw, "/") {
+		raw += "/"
+	}
+	base, err := url.Parse(raw)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("modelslab: BaseURL %q is not an http(s) URL", opts.BaseURL)
+	}
+	c := &Client{base: base, key: opts.APIKey, http: opts.HTTPClient, userAgent: opts.UserAgent}
+	if c.http == nil {
+		c.http = &http.Client{Timeout: 60 * time.Second}
+	}
+	if c.userAgent == "" {
+		c.userAgent = "genflow"
+	}
+	return c, nil
+}
+
+// SubmitRequest is one generation to send.
+type SubmitRequest struct {
+	Endpoint Endpoint
+	// Params are the endpoint's parameters. "key", "webhook" and
+	// "track_id" are set by Submit and must not be given.
+	Params map[string]any
+	// WebhookURL is where the provider should POST the result; empty for
+	// none.
+	WebhookURL string
+	// TrackID is echoed by the provider in webhooks.
+	TrackID string
+}
+
+// Submit validates and sends a request. A reply of "processing" or
+// "success" is a Result; a provider error is an *Error.
+func (c *Client) Submit(ctx context.Context, req SubmitRequest) (Result, error) {
+	ep := req.Endpoint
+	if err := ep.Validate(req.Params); err != nil {
+		return Result{}, &Error{Type: ErrTypeInvalidRequest, Endpoint: ep.Name, Message: err.Error()}
+	}
+	for _, reserved := range []string{"key", "webhook", "webhook_url", "track_id"} {
+		if _, ok := req.Params[reserved]; ok {
+			return Result{}, &Error{Type: ErrTypeInvalidRequest, Endpoint: ep.Name,
+				Message: fmt.Sprintf("parameter %q is set by genflow and must not be given", reserved)}
+		}
+	}
+	body := maps.Clone(req.Params)
+	if body == nil {
+		body = map[string]any{}
+	}
+	path, err := expandPath(ep.Path, "", body)
+	if err != nil {
+		return Result{}, &Error{Type: ErrTypeInvalidRequest, Endpoint: ep.Name, Message: err.Error()}
+	}
+	switch ep.Protocol {
+	case ProtocolWorkflow:
+		delete(body, "workflow_id")
+		if req.WebhookURL != "" {
+			body["webhook_url"] = req.WebhookURL
+		}
+	case ProtocolTraining:
+		body["key"] = c.key
+		if req.WebhookURL != "" {
+			body["webhook"] = req.WebhookURL
+		}
+	default:
+		body["key"] = c.key
+		if req.WebhookURL != "" {
+			body["webhook"] = req.WebhookURL
+		}
+		if req.TrackID != "" {
+			body["track_id"] = req.TrackID
+		}
+	}
+	w, err := c.do(ctx, ep, http.MethodPost, path, body)
+	if err != nil {
+		return Result{}, err
+	}
+	if s := strings.ToLower(w.Status); s == "error" || s == "failed" {
+		msg := w.message()
+		return Result{}, &Error{Type: classify(http.StatusOK, msg), Endpoint: ep.Name, HTTPStatus: http.StatusOK,
+			Message: orDefault(msg, "provider answered status "+s), RetryAfter: seconds(float64(w.RetryAfter))}
+	}
+	r := w.normalise(ep.Protocol, true)
+	if r.ID == "" && r.Status != StatusSuccess {
+		return Result{}, &Error{Type: ErrTypeBadReply, Endpoint: ep.Name, HTTPStatus: http.StatusOK,
+			Message: "reply has status " + w.Status + " but no request id to follow"}
+	}
+	if r.TrackID == "" {
+		r.TrackID = req.TrackID
+	}
+	return r, nil
+}
+
+// Fetch asks for the state of request id. params are the submitted
+// parameters (the workflows API needs workflow_id from them). A failed
+// generation is a Result with StatusFailed, not an error.
+func (c *Client) Fetch(ctx context.Context, ep Endpoint, id string, params map[string]any) (Result, error) {
+	if id == "" {
+		return Result{}, &Error{Type: ErrTypeInvalidRequest, Endpoint: ep.Name, Message: "fetch needs a request id"}
+	}
+	path, err := expandPath(ep.FetchPath, id, params)
+	if err != nil {
+		return Result{}, &Error{Type: ErrTypeInvalidRequest, Endpoint: ep.Name, Message: err.Error()}
+	}
+	method, body := http.MethodPost, map[string]any{"key": c.key}
+	if ep.Protocol == ProtocolWorkflow {
+		method, body = http.MethodGet, nil
+	}
+	w, err := c.do(ctx, ep, method, path, body)
+	if err != nil {
+		return Result{}, err
+	}
+	if strings.EqualFold(w.Status, "error") {
+		msg := w.message()
+		return Result{}, &Error{Type: classify(http.StatusOK, msg), Endpoint: ep.Name, HTTPStatus: http.StatusOK,
+			Message: orDefault(msg, "provider answered status error"), RetryAfter: seconds(float64(w.RetryAfter))}
+	}
+	r := w.normalise(ep.Protocol, false)
+	if r.ID == "" {
+		r.ID = id
+	}
+	return r, nil
+}
+
+func (c *Client) do(ctx context.Context, ep Endpoint, method, path string, body map[string]any) (*wireReply, error) {
+	u := c.base.ResolveReference(&url.URL{Path: path})
+	var rdr io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, &Error{Type: ErrTypeInvalidRequest, Endpoint: ep.Name, Message: "encode parameters", Err: err}
+		}
+		rdr = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rdr)
+	if err != nil {
+		return nil, &Error{Type: ErrTypeInvalidRequest, Endpoint: ep.Name, Message: "build request", Err: err}
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if ep.Protocol == ProtocolWorkflow {
+		req.Header.Set("key", c.key)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &Error{Type: ErrTypeTransport, Endpoint: ep.Name, Message: method + " " + redact(u), Err: err}
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes))
+	if err != nil {
+		return nil, &Error{Type: ErrTypeTransport, Endpoint: ep.Name, HTTPStatus: resp.StatusCode, Message: "read reply", Err: err}
+	}
+	w, decodeErr := decodeWire(raw)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		msg := http.StatusText(resp.StatusCode)
+		var retryAfter time.Duration
+		if decodeErr == nil {
+			msg = orDefault(w.message(), msg)
+			retryAfter = seconds(float64(w.RetryAfter))
+		}
+		if retryAfter == 0 {
+			if n, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && n > 0 {
+				retryAfter = time.Duration(n) * time.Second
+			}
+		}
+		return nil, &Error{Type: classify(resp.StatusCode, msg), Endpoint: ep.Name, HTTPStatus: resp.StatusCode,
+			Message: msg, RetryAfter: retryAfter}
+	}
+	if decodeErr != nil {
+		return nil, &Error{Type: ErrTypeBadReply, Endpoint: ep.Name, HTTPStatus: resp.StatusCode,
+			Message: "reply is not JSON: " + snippet(raw), Err: decodeErr}
+	}
+	return w, nil
+}
+
+// expandPath fills {id} and {workflow_id} in an endpoint path.
+func expandPath(tmpl, id string, params map[string]any) (string, error) {
+	p := tmpl
+	if strings.Contains(p, "{workflow_id}") {
+		wf := scalarString(params["workflow_id"])
+		if wf == "" {
+			return "", &MissingFieldsError{Fields: []string{"workflow_id"}}
+		}
+		p = strings.ReplaceAll(p, "{workflow_id}", url.PathEscape(wf))
+	}
+	return strings.ReplaceAll(p, "{id}", url.PathEscape(id)), nil
+}
+
+// redact drops the query string, which never carries anything useful to
+// a log reader and might one day carry a key.
+func redact(u *url.URL) string {
+	c := *u
+	c.RawQuery = ""
+	return c.String()
+}
+
+func snippet(b []byte) string {
+	const n = 120
+	s := strings.TrimSpace(string(b))
+	if len(s) > n {
+		s = s[:n] + "..."
+	}
+	return strconv.Quote(s)
+}
+
+func seconds(s float64) time.Duration {
+	if s <= 0 {
+		return 0
+	}
+	return time.Duration(s * float64(time.Second))
+}
+
+func orDefault(s, def string) string {
+	if strings.TrimSpace(s) == "" {
+		return def
+	}
+	return s
+}

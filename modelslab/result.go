@@ -1,0 +1,414 @@
+package modelslab
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Status is the normalised state of a request.
+type Status string
+
+// The normalised states. The provider's "error" and the workflow API's
+// "cancelled" become StatusFailed; "pending", "running", "queued" and the
+// training stages before model_ready become StatusProcessing; "completed"
+// and "model_ready" become StatusSuccess.
+const (
+	StatusSuccess    Status = "success"
+	StatusProcessing Status = "processing"
+	StatusFailed     Status = "failed"
+)
+
+// Terminal reports whether no later update can change the outcome.
+func (s Status) Terminal() bool { return s == StatusSuccess || s == StatusFailed }
+
+// Result is one normalised reply or webhook from the provider: a submit
+// reply, a fetch reply or a webhook payload, whatever its wire shape.
+type Result struct {
+	Status Status `json:"status"`
+	// ID is the provider's request id: "id" of generations, "training_id"
+	// of training, "execution_id" of workflow runs. Always a string.
+	ID      string `json:"id,omitempty"`
+	TrackID string `json:"track_id,omitempty"`
+	// Output holds result URLs; empty while processing.
+	Output      []string `json:"output,omitempty"`
+	ProxyLinks  []string `json:"proxy_links,omitempty"`
+	FutureLinks []string `json:"future_links,omitempty"`
+	// ETA is the provider's estimate in seconds, zero when not given.
+	ETA            float64 `json:"eta,omitempty"`
+	FetchURL       string  `json:"fetch_url,omitempty"`
+	Message        string  `json:"message,omitempty"`
+	GenerationTime float64 `json:"generation_time,omitempty"`
+	// Stage is the provider's finer state: a training stage
+	// (deploying_gpu ... model_ready) or a workflow run status.
+	Stage string         `json:"stage,omitempty"`
+	Meta  map[string]any `json:"meta,omitempty"`
+}
+
+// wireReply is the union of every reply and webhook shape seen.
+type wireReply struct {
+	Status         string         `json:"status"`
+	ID             flexString     `json:"id"`
+	TrackID        flexString     `json:"track_id"`
+	Output         flexStrings    `json:"output"`
+	OutputURL      flexStrings    `json:"output_url"`
+	ProxyLinks     flexStrings    `json:"proxy_links"`
+	FutureLinks    flexStrings    `json:"future_links"`
+	Links          flexStrings    `json:"links"`
+	ETA            flexFloat      `json:"eta"`
+	FetchResult    string         `json:"fetch_result"`
+	Message        flexMessage    `json:"message"`
+	Messege        flexMessage    `json:"messege"`
+	Error          flexMessage    `json:"error"`
+	GenerationTime flexFloat      `json:"generationTime"`
+	Meta           map[string]any `json:"meta"`
+	RetryAfter     flexFloat      `json:"retry_after"`
+
+	// Training.
+	TrainingID     flexString `json:"training_id"`
+	TrainingStatus string     `json:"training_status"`
+	ModelID        flexString `json:"model_id"`
+	Logs           string     `json:"logs"`
+
+	// Workflow runs.
+	Event       string         `json:"event"`
+	ExecutionID flexString     `json:"execution_id"`
+	WorkflowID  flexString     `json:"workflow_id"`
+	Execution   *wireExecution `json:"execution"`
+}
+
+type wireExecution struct {
+	ID         flexString  `json:"id"`
+	Status     string      `json:"status"`
+	OutputData flexStrings `json:"output_data"`
+	Output     flexStrings `json:"output"`
+	Error      flexMessage `json:"error"`
+}
+
+func decodeWire(body []byte) (*wireReply, error) {
+	var w wireReply
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&w); err != nil {
+		return nil, fmt.Errorf("decode reply: %w", err)
+	}
+	return &w, nil
+}
+
+func (w *wireReply) message() string {
+	for _, m := range []flexMessage{w.Message, w.Messege, w.Error} {
+		if m != "" {
+			return string(m)
+		}
+	}
+	if w.Execution != nil && w.Execution.Error != "" {
+		return string(w.Execution.Error)
+	}
+	return w.Logs
+}
+
+// normalise turns a decoded wire reply into a Result for the given
+// protocol. isSubmit matters for training, whose submit reply says
+// "success" when the job was merely accepted.
+func (w *wireReply) normalise(p Protocol, isSubmit bool) Result {
+	r := Result{
+		ID:             string(w.ID),
+		TrackID:        string(w.TrackID),
+		Output:         firstNonEmpty(w.Output, w.OutputURL, w.Links),
+		ProxyLinks:     w.ProxyLinks,
+		FutureLinks:    w.FutureLinks,
+		ETA:            float64(w.ETA),
+		FetchURL:       w.FetchResult,
+		Message:        w.message(),
+		GenerationTime: float64(w.GenerationTime),
+		Meta:           w.Meta,
+	}
+	if r.TrackID == "" && w.Meta != nil {
+		if v, ok := w.Meta["track_id"]; ok && v != nil {
+			r.TrackID = scalarString(v)
+		}
+	}
+	switch {
+	case p == ProtocolWorkflow || w.Event != "" || w.Execution != nil || w.ExecutionID != "":
+		r.normaliseWorkflow(w)
+	case p == ProtocolTraining || w.TrainingID != "" || w.TrainingStatus != "":
+		r.normaliseTraining(w, isSubmit)
+	default:
+		r.Status = generationStatus(w.Status)
+	}
+	return r
+}
+
+func generationStatus(s string) Status {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "success", "completed", "succeeded":
+		return StatusSuccess
+	case "error", "failed", "failure", "cancelled", "canceled":
+		return StatusFailed
+	default:
+		// "processing", "queued", "pending", "running" and anything new:
+		// not terminal, so the workflow keeps waiting or polling.
+		return StatusProcessing
+	}
+}
+
+// Training stages, in the order the provider reports them.
+const (
+	trainingReady = "model_ready"
+)
+
+func (r *Result) normaliseTraining(w *wireReply, isSubmit bool) {
+	if w.TrainingID != "" {
+		r.ID = string(w.TrainingID)
+	}
+	stage := w.TrainingStatus
+	if stage == "" {
+		// Legacy replies carry the stage in messege/message.
+		stage = strings.TrimSpace(string(w.Messege))
+		if stage == "" {
+			stage = strings.TrimSpace(string(w.Message))
+		}
+	}
+	r.Stage = stage
+	switch {
+	case generationStatus(w.Status) == StatusFailed || strings.Contains(stage, "failed"):
+		r.Status = StatusFailed
+	case stage == trainingReady:
+		r.Status = StatusSuccess
+		if w.ModelID != "" && len(r.Output) == 0 {
+			r.Output = []string{string(w.ModelID)}
+		}
+	case isSubmit || stage != "" || w.Status == "success" || w.Status == "processing":
+		// A submit "success" only means the job was accepted.
+		r.Status = StatusProcessing
+	default:
+		r.Status = generationStatus(w.Status)
+	}
+}
+
+func (r *Result) normaliseWorkflow(w *wireReply) {
+	if w.ExecutionID != "" {
+		r.ID = string(w.ExecutionID)
+	}
+	status := w.Status
+	if w.Execution != nil {
+		if w.Execution.ID != "" {
+			r.ID = string(w.Execution.ID)
+		}
+		if w.Execution.Status != "" {
+			status = w.Execution.Status
+		}
+		if out := firstNonEmpty(w.Execution.OutputData, w.Execution.Output); len(out) > 0 {
+			r.Output = out
+		}
+	}
+	switch {
+	case strings.HasSuffix(w.Event, ".failed") || strings.HasSuffix(w.Event, ".cancelled"):
+		status = "failed"
+	case w.Event == "workflow.completed" && status == "":
+		status = "completed"
+	}
+	r.Stage = status
+	// The run endpoint answers {"status":"success","message":"Workflow
+	// execution started."}: accepted, not finished.
+	if w.Event == "" && w.Execution == nil && status == "success" {
+		status = "pending"
+	}
+	r.Status = generationStatus(status)
+}
+
+func firstNonEmpty(lists ...flexStrings) []string {
+	for _, l := range lists {
+		if len(l) > 0 {
+			return l
+		}
+	}
+	return nil
+}
+
+// flexString decodes a JSON string, number or null into a string. The
+// provider sends ids as integers in replies and as strings in meta.
+type flexString string
+
+func (f *flexString) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case bytes.Equal(b, []byte("null")):
+		*f = ""
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flexString(s)
+	case len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')):
+		var n json.Number
+		if err := json.Unmarshal(b, &n); err != nil {
+			return err
+		}
+		*f = flexString(n.String())
+	default:
+		// Objects, arrays and booleans are not ids; keep nothing rather
+		// than fail the whole reply.
+		*f = ""
+	}
+	return nil
+}
+
+// flexFloat decodes a number, a numeric string, "" or null.
+type flexFloat float64
+
+func (f *flexFloat) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		b = []byte(strings.TrimSpace(s))
+	}
+	if len(b) == 0 || bytes.Equal(b, []byte("null")) {
+		*f = 0
+		return nil
+	}
+	v, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		*f = 0 // a non-numeric eta is not worth failing a reply for
+		return nil
+	}
+	*f = flexFloat(v)
+	return nil
+}
+
+// flexStrings decodes the provider's many output shapes: an array of
+// URLs, "" (nothing yet), a single URL string, null, or an object holding
+// an "output" list (workflow runs).
+type flexStrings []string
+
+func (f *flexStrings) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return nil
+	}
+	switch b[0] {
+	case 'n':
+		*f = nil
+	case '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		if s = strings.TrimSpace(s); s != "" {
+			*f = flexStrings{s}
+		} else {
+			*f = nil
+		}
+	case '[':
+		var items []json.RawMessage
+		if err := json.Unmarshal(b, &items); err != nil {
+			return err
+		}
+		out := make(flexStrings, 0, len(items))
+		for _, it := range items {
+			var inner flexStrings
+			if err := inner.UnmarshalJSON(it); err == nil {
+				out = append(out, inner...)
+			}
+		}
+		*f = out
+	case '{':
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(b, &obj); err != nil {
+			return err
+		}
+		for _, k := range []string{"output", "url", "urls", "images", "output_url"} {
+			if raw, ok := obj[k]; ok {
+				var inner flexStrings
+				if err := inner.UnmarshalJSON(raw); err == nil && len(inner) > 0 {
+					*f = inner
+					return nil
+				}
+			}
+		}
+		*f = nil
+	default:
+		*f = nil
+	}
+	return nil
+}
+
+// flexMessage decodes a message that is usually a string but may be a
+// validation object such as {"prompt":["The prompt field is required."]}.
+type flexMessage string
+
+func (f *flexMessage) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || bytes.Equal(b, []byte("null")) {
+		*f = ""
+		return nil
+	}
+	if b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flexMessage(strings.TrimSpace(s))
+		return nil
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*f = flexMessage(flattenMessage(v))
+	return nil
+}
+
+func flattenMessage(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case []any:
+		parts := make([]string, 0, len(v))
+		for _, it := range v {
+			if s := flattenMessage(it); s != "" {
+				parts = append(parts, s)
+			}
+		}
+		return strings.Join(parts, "; ")
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			if s := flattenMessage(v[k]); s != "" {
+				parts = append(parts, k+": "+s)
+			}
+		}
+		return strings.Join(parts, "; ")
+	case nil:
+		return ""
+	default:
+		return fmt.Sprint(v)
+	}
+}
+
+func scalarString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case json.Number:
+		return v.String()
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case bool, nil:
+		return ""
+	default:
+		return fmt.Sprint(v)
+	}
+}

@@ -1,0 +1,51 @@
+package modelslab
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrNotWebhook is returned by ParseWebhook for a body that is valid JSON
+// but not a webhook payload of any known shape.
+var ErrNotWebhook = errors.New("not a ModelsLab webhook payload")
+
+// ParseWebhook decodes a webhook body of any shape the provider sends
+// (generation, training, workflow run) into a Result. It never panics; a
+// body that is not a JSON object with a recognisable state is an error
+// wrapping ErrNotWebhook.
+func ParseWebhook(body []byte) (Result, error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return Result{}, fmt.Errorf("%w: body is not a JSON object", ErrNotWebhook)
+	}
+	w, err := decodeWire(trimmed)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: %v", ErrNotWebhook, err)
+	}
+	var p Protocol
+	switch {
+	case w.Event != "" || w.Execution != nil || w.ExecutionID != "":
+		p = ProtocolWorkflow
+	case w.TrainingStatus != "" || w.TrainingID != "":
+		p = ProtocolTraining
+	case knownStatus(w.Status):
+		p = ProtocolGeneration
+	default:
+		return Result{}, fmt.Errorf("%w: no known status, event or training_status", ErrNotWebhook)
+	}
+	r := w.normalise(p, false)
+	if p == ProtocolGeneration && w.Status == "success" && len(r.Output) == 0 && r.ID == "" {
+		return Result{}, fmt.Errorf("%w: success without id or output", ErrNotWebhook)
+	}
+	return r, nil
+}
+
+func knownStatus(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "success", "processing", "error", "failed", "queued", "pending", "running", "completed", "cancelled":
+		return true
+	}
+	return false
+}
