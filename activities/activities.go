@@ -1,0 +1,107 @@
+// Package activities holds the Temporal activities of genflow: the calls
+// to ModelsLab that a workflow may not make itself.
+//
+// Activities are methods of one Activities struct that carries their
+// dependencies and is registered as a whole. Provider errors leave here as
+// Temporal application errors whose type is the modelslab.ErrType
+// constant, non-retryable where no retry can help, and with the provider's
+// retry_after as the next retry delay on a 429.
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/genflow/genflow/modelslab"
+)
+
+// Provider is the part of the ModelsLab client the activities use.
+type Provider interface {
+	Submit(ctx context.Context, req modelslab.SubmitRequest) (modelslab.Result, error)
+	Fetch(ctx context.Context, ep modelslab.Endpoint, id string, params map[string]any) (modelslab.Result, error)
+}
+
+var _ Provider = (*modelslab.Client)(nil)
+
+// WebhookURLs builds the per-request webhook URL; *webhookgateway.Signer
+// is the implementation, so the URL handed out is the one the gateway
+// checks.
+type WebhookURLs interface {
+	URL(trackID string) (string, error)
+}
+
+// Activities are the provider calls. Register the struct as a whole.
+type Activities struct {
+	Provider Provider
+	Webhooks WebhookURLs
+}
+
+// SubmitInput is the Submit activity's input.
+type SubmitInput struct {
+	TrackID  string         `json:"track_id"`
+	Endpoint string         `json:"endpoint"`
+	Params   map[string]any `json:"params,omitempty"`
+}
+
+// Submit sends one generation request with a webhook URL for its track_id.
+// The reply is "processing" (wait for the webhook) or "success" (the
+// provider finished at once).
+func (a *Activities) Submit(ctx context.Context, in SubmitInput) (modelslab.Result, error) {
+	ep, err := modelslab.Lookup(in.Endpoint)
+	if err != nil {
+		return modelslab.Result{}, temporal.NewNonRetryableApplicationError(err.Error(), modelslab.ErrTypeInvalidRequest, err)
+	}
+	hook, err := a.Webhooks.URL(in.TrackID)
+	if err != nil {
+		return modelslab.Result{}, temporal.NewNonRetryableApplicationError("build webhook URL: "+err.Error(), modelslab.ErrTypeInvalidRequest, err)
+	}
+	info := activity.GetInfo(ctx)
+	activity.GetLogger(ctx).Info("submitting to ModelsLab", "track_id", in.TrackID, "endpoint", ep.Name, "attempt", info.Attempt)
+	res, err := a.Provider.Submit(ctx, modelslab.SubmitRequest{Endpoint: ep, Params: in.Params, WebhookURL: hook, TrackID: in.TrackID})
+	if err != nil {
+		return modelslab.Result{}, toTemporal(err)
+	}
+	return res, nil
+}
+
+// FetchInput is the Fetch activity's input.
+type FetchInput struct {
+	Endpoint   string         `json:"endpoint"`
+	ProviderID string         `json:"provider_id"`
+	Params     map[string]any `json:"params,omitempty"`
+}
+
+// Fetch asks the provider for the state of a submitted request.
+func (a *Activities) Fetch(ctx context.Context, in FetchInput) (modelslab.Result, error) {
+	ep, err := modelslab.Lookup(in.Endpoint)
+	if err != nil {
+		return modelslab.Result{}, temporal.NewNonRetryableApplicationError(err.Error(), modelslab.ErrTypeInvalidRequest, err)
+	}
+	res, err := a.Provider.Fetch(ctx, ep, in.ProviderID, in.Params)
+	if err != nil {
+		return modelslab.Result{}, toTemporal(err)
+	}
+	return res, nil
+}
+
+// toTemporal turns a provider error into an application error the retry
+// policy understands.
+func toTemporal(err error) error {
+	var pe *modelslab.Error
+	if !errors.As(err, &pe) {
+		// Context cancellation and the like: let Temporal treat it as is.
+		return err
+	}
+	if !pe.Retryable() {
+		return temporal.NewNonRetryableApplicationError(pe.Message, pe.Type, err, pe.HTTPStatus)
+	}
+	return temporal.NewApplicationErrorWithOptions(fmt.Sprint(pe.Error()), pe.Type, temporal.ApplicationErrorOptions{
+		Cause:          err,
+		NextRetryDelay: pe.RetryAfter,
+		Details:        []any{pe.HTTPStatus},
+	})
+}

@@ -1,0 +1,338 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/genflow/genflow/activities"
+	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/modelslab"
+)
+
+// Polling backoff once the webhook is overdue.
+const (
+	firstPollInterval = 5 * time.Second
+	maxPollInterval   = 2 * time.Minute
+	// defaultETA is assumed when the provider gives none.
+	defaultETA = 10 * time.Second
+)
+
+// acts is only used for method references; activities run on the worker.
+var acts *activities.Activities
+
+// Generation runs one generation: submit, then wait for the webhook
+// signal, polling the provider if the webhook is overdue, until a terminal
+// state or the deadline. Its workflow ID is the track_id.
+func Generation(ctx workflow.Context, in contract.GenerationInput) (contract.GenerationResult, error) {
+	g, err := newGeneration(ctx, in)
+	if err != nil {
+		return contract.GenerationResult{}, err
+	}
+	if err := workflow.SetQueryHandler(ctx, contract.StateQuery, func() (contract.State, error) {
+		return g.state, nil
+	}); err != nil {
+		return contract.GenerationResult{}, err
+	}
+	return g.run(ctx)
+}
+
+// generation is the state of one Generation run.
+type generation struct {
+	in       contract.GenerationInput
+	endpoint modelslab.Endpoint
+	state    contract.State
+	result   contract.GenerationResult
+	// stages seen in non-terminal updates, to tell progress from
+	// duplicates.
+	stages map[string]bool
+}
+
+func newGeneration(ctx workflow.Context, in contract.GenerationInput) (*generation, error) {
+	info := workflow.GetInfo(ctx)
+	trackID := info.WorkflowExecution.ID
+	ep, err := modelslab.Lookup(in.Endpoint)
+	if err == nil {
+		err = ep.Validate(in.Params)
+	}
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), contract.ErrTypeInvalidInput, err)
+	}
+	deadline := in.Deadline
+	if deadline <= 0 {
+		deadline = contract.DefaultDeadline(ep.Category)
+	}
+	if in.PollGrace <= 0 {
+		in.PollGrace = contract.DefaultPollGrace
+	}
+	now := workflow.Now(ctx)
+	g := &generation{
+		in:       in,
+		endpoint: ep,
+		stages:   map[string]bool{},
+		state: contract.State{
+			TrackID:  trackID,
+			Endpoint: ep.Name,
+			Phase:    contract.PhaseSubmitting,
+			Since:    now,
+			Deadline: now.Add(deadline),
+		},
+	}
+	g.result = contract.GenerationResult{TrackID: trackID, Endpoint: ep.Name, Timings: contract.Timings{StartedAt: now}}
+	return g, nil
+}
+
+func (g *generation) setPhase(ctx workflow.Context, p contract.Phase, details string) {
+	g.state.Phase = p
+	g.state.Since = workflow.Now(ctx)
+	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**%s** since %s  \n%s", p, g.state.Since.UTC().Format(time.RFC3339), details))
+}
+
+func (g *generation) run(ctx workflow.Context) (contract.GenerationResult, error) {
+	g.setPhase(ctx, contract.PhaseSubmitting, "submitting to "+g.endpoint.Name)
+	sub, err := g.submit(ctx)
+	if err != nil {
+		return g.fail(ctx, err)
+	}
+	g.state.ProviderID = sub.ID
+	g.state.ETA = sub.ETA
+	g.result.ProviderID = sub.ID
+	g.result.Timings.SubmittedAt = workflow.Now(ctx)
+	if sub.Status == modelslab.StatusSuccess {
+		return g.succeed(ctx, sub, contract.LearnedImmediate)
+	}
+
+	eta := time.Duration(sub.ETA * float64(time.Second))
+	if eta <= 0 {
+		eta = defaultETA
+	}
+	nextPoll := workflow.Now(ctx).Add(eta + g.in.PollGrace)
+	g.state.PollAfter = nextPoll
+	g.setPhase(ctx, contract.PhaseWaitingWebhook, fmt.Sprintf("waiting for the webhook of provider request %s; polling after %s",
+		sub.ID, nextPoll.UTC().Format(time.RFC3339)))
+
+	webhooks := workflow.GetSignalChannel(ctx, contract.WebhookSignal)
+	interval := firstPollInterval
+	for {
+		now := workflow.Now(ctx)
+		if !now.Before(g.state.Deadline) {
+			return g.fail(ctx, g.timeoutError())
+		}
+		wake := nextPoll
+		if g.state.Deadline.Before(wake) {
+			wake = g.state.Deadline
+		}
+		timerCtx, cancelTimer := workflow.WithCancel(ctx)
+		summary := "webhook overdue: poll"
+		if g.state.Phase == contract.PhasePolling {
+			summary = "next poll"
+		}
+		if wake.Equal(g.state.Deadline) {
+			summary = "deadline"
+		}
+		timer := workflow.NewTimerWithOptions(timerCtx, wake.Sub(now), workflow.TimerOptions{Summary: summary})
+
+		var hook *contract.Webhook
+		timedOut := false
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(webhooks, func(c workflow.ReceiveChannel, _ bool) {
+			var w contract.Webhook
+			c.Receive(ctx, &w)
+			hook = &w
+		})
+		sel.AddFuture(timer, func(f workflow.Future) {
+			timedOut = f.Get(ctx, nil) == nil
+		})
+		sel.Select(ctx)
+		if err := ctx.Err(); err != nil {
+			return contract.GenerationResult{}, temporal.NewCanceledError("generation cancelled")
+		}
+		if hook != nil {
+			cancelTimer()
+			if done, res, err := g.onUpdate(ctx, hook.Update, contract.LearnedWebhook); done {
+				return res, err
+			}
+			continue
+		}
+		cancelTimer()
+		if !timedOut {
+			continue
+		}
+		if !workflow.Now(ctx).Before(g.state.Deadline) {
+			return g.fail(ctx, g.timeoutError())
+		}
+
+		if g.state.Phase != contract.PhasePolling {
+			workflow.GetLogger(ctx).Info("webhook overdue, polling", "provider_id", g.state.ProviderID)
+			g.setPhase(ctx, contract.PhasePolling, "webhook overdue; polling provider request "+g.state.ProviderID)
+		}
+		upd, err := g.fetch(ctx)
+		g.state.Polls++
+		g.result.Polls++
+		if err != nil {
+			var appErr *temporal.ApplicationError
+			if errors.As(err, &appErr) && appErr.NonRetryable() {
+				return g.fail(ctx, err)
+			}
+			// A transient fetch failure costs one poll; the next one
+			// (or the webhook) may still bring the result.
+			workflow.GetLogger(ctx).Warn("poll failed", "error", err)
+		} else if done, res, err := g.onUpdate(ctx, upd, contract.LearnedPoll); done {
+			return res, err
+		}
+		nextPoll = workflow.Now(ctx).Add(interval)
+		g.state.PollAfter = nextPoll
+		interval = min(interval*2, maxPollInterval)
+	}
+}
+
+// onUpdate applies a provider update from a webhook or a poll. done is
+// true when the update is terminal; res and err are then the workflow's
+// outcome.
+func (g *generation) onUpdate(ctx workflow.Context, u modelslab.Result, by contract.LearnedBy) (done bool, res contract.GenerationResult, err error) {
+	if by == contract.LearnedWebhook {
+		g.state.WebhooksReceived++
+		g.result.WebhooksReceived++
+	}
+	switch u.Status {
+	case modelslab.StatusSuccess:
+		res, err = g.succeed(ctx, u, by)
+		return true, res, err
+	case modelslab.StatusFailed:
+		msg := u.Message
+		if msg == "" {
+			msg = "the provider reported the generation failed"
+		}
+		g.state.Stage = u.Stage
+		res, err = g.fail(ctx, temporal.NewNonRetryableApplicationError(msg, contract.ErrTypeGenerationFailed, nil, g.details(msg)))
+		return true, res, err
+	}
+	key := string(u.Status) + "/" + u.Stage
+	if by == contract.LearnedWebhook && g.stages[key] {
+		g.state.DuplicatesIgnored++
+		g.result.DuplicatesIgnored++
+		return false, res, nil
+	}
+	g.stages[key] = true
+	if u.Stage != "" && u.Stage != g.state.Stage {
+		g.state.Stage = u.Stage
+		workflow.GetLogger(ctx).Info("provider progress", "stage", u.Stage)
+	}
+	return false, res, nil
+}
+
+func (g *generation) submit(ctx workflow.Context) (modelslab.Result, error) {
+	left := g.state.Deadline.Sub(workflow.Now(ctx))
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: left,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        time.Minute,
+			NonRetryableErrorTypes: modelslab.NonRetryableErrorTypes,
+		},
+		Summary: "submit " + g.endpoint.Name,
+	})
+	var res modelslab.Result
+	err := workflow.ExecuteActivity(actx, acts.Submit, activities.SubmitInput{
+		TrackID: g.state.TrackID, Endpoint: g.endpoint.Name, Params: g.in.Params,
+	}).Get(ctx, &res)
+	return res, err
+}
+
+func (g *generation) fetch(ctx workflow.Context) (modelslab.Result, error) {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumAttempts:        3,
+			NonRetryableErrorTypes: modelslab.NonRetryableErrorTypes,
+		},
+		Summary: "fetch " + g.state.ProviderID,
+	})
+	var res modelslab.Result
+	err := workflow.ExecuteActivity(actx, acts.Fetch, activities.FetchInput{
+		Endpoint: g.endpoint.Name, ProviderID: g.state.ProviderID, Params: g.in.Params,
+	}).Get(ctx, &res)
+	return res, err
+}
+
+func (g *generation) succeed(ctx workflow.Context, u modelslab.Result, by contract.LearnedBy) (contract.GenerationResult, error) {
+	now := workflow.Now(ctx)
+	g.drain(ctx)
+	r := &g.result
+	r.Output = u.Output
+	if r.Output == nil {
+		r.Output = []string{}
+	}
+	r.ProxyLinks = u.ProxyLinks
+	r.Meta = u.Meta
+	r.LearnedBy = by
+	r.GenerationTime = u.GenerationTime
+	if u.ID != "" && r.ProviderID == "" {
+		r.ProviderID = u.ID
+	}
+	r.Timings.CompletedAt = now
+	r.Timings.Total = now.Sub(r.Timings.StartedAt)
+	g.state.Stage = u.Stage
+	g.setPhase(ctx, contract.PhaseSucceeded, fmt.Sprintf("%d output(s), learned by %s", len(r.Output), by))
+	return *r, nil
+}
+
+// fail records the failure in the state and returns err as the
+// workflow's error, with the provider's message up front.
+func (g *generation) fail(ctx workflow.Context, err error) (contract.GenerationResult, error) {
+	g.drain(ctx)
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		g.state.Error = appErr.Error()
+		if appErr.Type() != contract.ErrTypeGenerationFailed && appErr.Type() != contract.ErrTypeGenerationTimeout &&
+			appErr.Type() != contract.ErrTypeInvalidInput {
+			// A provider error from an activity: keep its type (for
+			// example ModelsLabInvalidKey) and message, and say where it
+			// happened.
+			msg := appErr.Message()
+			err = temporal.NewNonRetryableApplicationError(msg, appErr.Type(), err, g.details(msg))
+		}
+	} else {
+		g.state.Error = err.Error()
+	}
+	g.setPhase(ctx, contract.PhaseFailed, strings.TrimSpace(g.state.Error))
+	return contract.GenerationResult{}, err
+}
+
+func (g *generation) timeoutError() error {
+	msg := fmt.Sprintf("no result from the provider within %s (phase %s, %d polls)",
+		g.state.Deadline.Sub(g.result.Timings.StartedAt), g.state.Phase, g.state.Polls)
+	return temporal.NewNonRetryableApplicationError(msg, contract.ErrTypeGenerationTimeout, nil, g.details(msg))
+}
+
+func (g *generation) details(msg string) contract.FailureDetails {
+	return contract.FailureDetails{
+		TrackID: g.state.TrackID, Endpoint: g.endpoint.Name, ProviderID: g.state.ProviderID,
+		Message: msg, Phase: g.state.Phase,
+	}
+}
+
+// drain counts webhooks that arrived but were not read, so none is left
+// unhandled when the run closes: after the outcome they are duplicates or
+// late by definition.
+func (g *generation) drain(ctx workflow.Context) {
+	ch := workflow.GetSignalChannel(ctx, contract.WebhookSignal)
+	for {
+		var w contract.Webhook
+		if !ch.ReceiveAsync(&w) {
+			return
+		}
+		g.state.WebhooksReceived++
+		g.state.DuplicatesIgnored++
+		g.result.WebhooksReceived++
+		g.result.DuplicatesIgnored++
+	}
+}

@@ -1,0 +1,24 @@
+package workflows
+
+import (
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/genflow/genflow/contract"
+)
+
+// Registry is the part of a worker (or replayer) that takes workflows.
+type Registry interface {
+	RegisterWorkflowWithOptions(w interface{}, options workflow.RegisterOptions)
+}
+
+var _ Registry = worker.Worker(nil)
+
+// Register registers every workflow under its contract name.
+func Register(r Registry) {
+	r.RegisterWorkflowWithOptions(Generation, workflowOptions(contract.GenerationWorkflow))
+}
+
+func workflowOptions(name string) workflow.RegisterOptions {
+	return workflow.RegisterOptions{Name: name}
+}
