@@ -1,0 +1,308 @@
+package starter
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/genflow/genflow/config"
+	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/modelslab"
+)
+
+// Exit codes.
+const (
+	ExitOK     = 0
+	ExitFailed = 1 // the generation failed or could not be started
+	ExitUsage  = 2 // bad flags or configuration
+)
+
+// ExitError carries the process exit code out of a command.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Unwrap() error { return e.Err }
+
+func usageErr(format string, args ...any) error {
+	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, args...)}
+}
+
+// Env is what the commands need from their surroundings.
+type Env struct {
+	Stdout, Stderr io.Writer
+	// Lookup reads configuration variables; os.LookupEnv in the binary.
+	Lookup config.Lookup
+	// Dial connects to Temporal; nil means client.Dial with cfg.
+	Dial func(cfg config.Temporal) (client.Client, error)
+	// IsTerminal says whether Stdout is a terminal (live status line,
+	// colour); nil means check the file descriptor.
+	IsTerminal bool
+}
+
+// NewCommand returns the starter's root command.
+func NewCommand(env Env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "starter",
+		Short: "Start and follow ModelsLab generations run as durable Temporal workflows",
+		Long: `starter starts ModelsLab generations as Temporal workflows (one per track_id),
+waits for them and prints their results and Temporal UI links.
+
+Configuration comes from the environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+TEMPORAL_TASK_QUEUE and TEMPORAL_UI_URL (see the README).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	root.AddCommand(newGenerateCommand(&env), newEndpointsCommand(&env), newWaitCommand(&env))
+	return root
+}
+
+// Main runs the starter with args and returns the process exit code.
+func Main(ctx context.Context, args []string, env Env) int {
+	cmd := NewCommand(env)
+	cmd.SetArgs(args)
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		if ee.Err != nil && ee.Err.Error() != "" {
+			fmt.Fprintln(env.Stderr, "starter:", ee.Err)
+		}
+		return ee.Code
+	}
+	fmt.Fprintln(env.Stderr, "starter:", err)
+	if strings.Contains(err.Error(), "unknown flag") || strings.Contains(err.Error(), "accepts") ||
+		strings.Contains(err.Error(), "unknown command") || strings.Contains(err.Error(), "requires") {
+		return ExitUsage
+	}
+	return ExitFailed
+}
+
+// IsTerminal reports whether w is a terminal.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+func (env *Env) connect() (config.Temporal, client.Client, error) {
+	cfg, err := config.LoadStarter(env.Lookup)
+	if err != nil {
+		return config.Temporal{}, nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("configuration:\n%w", err)}
+	}
+	dial := env.Dial
+	if dial == nil {
+		dial = func(t config.Temporal) (client.Client, error) {
+			return client.Dial(client.Options{
+				HostPort: t.Address, Namespace: t.Namespace,
+				Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+			})
+		}
+	}
+	c, err := dial(cfg.Temporal)
+	if err != nil {
+		return cfg.Temporal, nil, &ExitError{Code: ExitFailed,
+			Err: fmt.Errorf("cannot reach Temporal at %s (set %s): %w", cfg.Temporal.Address, config.EnvTemporalAddress, err)}
+	}
+	return cfg.Temporal, c, nil
+}
+
+type generateFlags struct {
+	prompt   string
+	model    string
+	params   string
+	pairs    []string
+	trackID  string
+	owner    string
+	deadline time.Duration
+	grace    time.Duration
+	wait     bool
+	json     bool
+}
+
+// generateOutput is the --json document of generate and wait.
+type generateOutput struct {
+	Started
+	Endpoint string                     `json:"endpoint,omitempty"`
+	Status   string                     `json:"status"` // started, succeeded, failed
+	Result   *contract.GenerationResult `json:"result,omitempty"`
+	Error    *Failure                   `json:"error,omitempty"`
+}
+
+func newGenerateCommand(env *Env) *cobra.Command {
+	var f generateFlags
+	cmd := &cobra.Command{
+		Use:   "generate ENDPOINT",
+		Short: "Start one generation (a Generation workflow whose ID is its track_id)",
+		Example: `  starter generate text2img --model flux --prompt "a red fox in snow" --wait
+  starter generate text2img --params '{"model_id":"flux","prompt":"fox","samples":2}' --json
+  starter generate voice/text_to_speech --prompt "Hello" --param voice_id=madison --param language="american english" --wait
+  starter generate music_gen --prompt "lofi beat" --track-id my-song-1 --wait`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runGenerate(cmd.Context(), env, args[0], f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.prompt, "prompt", "", "the prompt (sets the prompt parameter)")
+	fl.StringVar(&f.model, "model", "", "the model (sets the model_id parameter)")
+	fl.StringVar(&f.params, "params", "", "parameters as a JSON object, or @FILE holding one")
+	fl.StringArrayVarP(&f.pairs, "param", "p", nil, "a parameter as key=value (repeatable; JSON values keep their type)")
+	fl.StringVar(&f.trackID, "track-id", "", "the track_id (= workflow ID); a new one when empty. Reusing one never submits twice")
+	fl.StringVar(&f.owner, "owner", "", "who asked, a free label")
+	fl.DurationVar(&f.deadline, "deadline", 0, "deadline for the whole generation (default: by category, e.g. 30m for images)")
+	fl.DurationVar(&f.grace, "poll-grace", 0, "wait past the provider's eta before polling (default 30s)")
+	fl.BoolVar(&f.wait, "wait", false, "wait for the result, showing a live status line")
+	fl.BoolVar(&f.json, "json", false, "print one JSON document for scripts")
+	return cmd
+}
+
+func runGenerate(ctx context.Context, env *Env, endpoint string, f generateFlags) error {
+	params, err := ParseParams(f.params, f.pairs, os.ReadFile)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if f.prompt != "" {
+		params["prompt"] = f.prompt
+	}
+	if f.model != "" {
+		params["model_id"] = f.model
+	}
+	ep, err := modelslab.Lookup(endpoint)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if err := ep.Validate(params); err != nil {
+		return usageErr("%v", err)
+	}
+	if f.trackID != "" {
+		if err := checkTrackID(f.trackID); err != nil {
+			return usageErr("--track-id: %v", err)
+		}
+	}
+	tcfg, c, err := env.connect()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	in := contract.GenerationInput{Endpoint: ep.Name, Params: params, Deadline: f.deadline, PollGrace: f.grace, Owner: f.owner}
+	st, err := Start(ctx, c, tcfg, f.trackID, in)
+	if err != nil {
+		return &ExitError{Code: ExitFailed, Err: err}
+	}
+	out := generateOutput{Started: st, Endpoint: ep.Name, Status: "started"}
+	if !f.json {
+		if st.AlreadyStarted {
+			fmt.Fprintf(env.Stdout, "track_id %s already exists: not submitted again, following the existing run\n", st.TrackID)
+		} else {
+			fmt.Fprintf(env.Stdout, "started %s  %s\n", st.TrackID, Summary(ep.Name, params))
+		}
+		fmt.Fprintf(env.Stdout, "  Temporal UI: %s\n", st.UIURL)
+	}
+	if !f.wait {
+		if f.json {
+			return writeJSON(env.Stdout, out)
+		}
+		return nil
+	}
+	return follow(ctx, env, c, out, f.json)
+}
+
+// follow waits for a run and prints its outcome.
+func follow(ctx context.Context, env *Env, c client.Client, out generateOutput, asJSON bool) error {
+	line := newStatusLine(env.Stdout, env.IsTerminal && !asJSON, asJSON)
+	res, err := Wait(ctx, c, out.TrackID, out.RunID, 500*time.Millisecond, line.update)
+	line.done()
+	if err != nil {
+		fail := DescribeFailure(err)
+		out.Status, out.Error = "failed", &fail
+		if asJSON {
+			_ = writeJSON(env.Stdout, out)
+		} else {
+			fmt.Fprintf(env.Stdout, "%s %s failed: %s: %s\n", line.mark(false), out.TrackID, fail.Type, fail.Message)
+		}
+		return &ExitError{Code: ExitFailed}
+	}
+	out.Status, out.Result = "succeeded", &res
+	if asJSON {
+		return writeJSON(env.Stdout, out)
+	}
+	fmt.Fprintf(env.Stdout, "%s %s succeeded by %s in %s (%d webhook(s), %d poll(s))\n", line.mark(true), res.TrackID,
+		res.LearnedBy, res.Timings.Total.Round(10*time.Millisecond), res.WebhooksReceived, res.Polls)
+	for _, o := range res.Output {
+		fmt.Fprintf(env.Stdout, "  output: %s\n", o)
+	}
+	return nil
+}
+
+func newWaitCommand(env *Env) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "wait TRACK_ID",
+		Short: "Wait for a generation to end and print its result",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tcfg, c, err := env.connect()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			desc, err := c.DescribeWorkflowExecution(cmd.Context(), args[0], "")
+			if err != nil {
+				return &ExitError{Code: ExitFailed, Err: fmt.Errorf("track_id %s: %w", args[0], err)}
+			}
+			runID := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+			out := generateOutput{Started: Started{TrackID: args[0], RunID: runID, UIURL: UIURL(tcfg, args[0], runID)}, Status: "started"}
+			if !asJSON {
+				fmt.Fprintf(env.Stdout, "  Temporal UI: %s\n", out.UIURL)
+			}
+			return follow(cmd.Context(), env, c, out, asJSON)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document for scripts")
+	return cmd
+}
+
+func newEndpointsCommand(env *Env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "endpoints",
+		Short: "List the ModelsLab endpoints genflow knows, with their required parameters",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ENDPOINT\tCATEGORY\tREQUIRED")
+			for _, e := range modelslab.Endpoints() {
+				req := strings.ReplaceAll(strings.Join(e.Required, ", "), "|", " or ")
+				if req == "" {
+					req = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", e.Name, e.Category, req)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

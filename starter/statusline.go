@@ -1,0 +1,70 @@
+package starter
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/genflow/genflow/contract"
+)
+
+// statusLine shows a generation's live state: rewritten in place on a
+// terminal, one line per change otherwise, nothing in JSON mode.
+type statusLine struct {
+	w       io.Writer
+	tty     bool
+	quiet   bool
+	last    string
+	spin    int
+	written bool
+}
+
+func newStatusLine(w io.Writer, tty, quiet bool) *statusLine {
+	return &statusLine{w: w, tty: tty, quiet: quiet}
+}
+
+var spinner = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
+
+func (s *statusLine) update(st contract.State) {
+	if s.quiet {
+		return
+	}
+	text := fmt.Sprintf("%s", st.Phase)
+	if st.ProviderID != "" {
+		text += "  provider id " + st.ProviderID
+	}
+	if st.Stage != "" {
+		text += "  stage " + st.Stage
+	}
+	counts := fmt.Sprintf("  webhooks %d  polls %d", st.WebhooksReceived, st.Polls)
+	if s.tty {
+		s.spin = (s.spin + 1) % len(spinner)
+		elapsed := time.Since(st.Since).Round(time.Second)
+		fmt.Fprintf(s.w, "\r\033[K%s %s for %s%s", spinner[s.spin], text, elapsed, counts)
+		s.written = true
+		return
+	}
+	if text != s.last {
+		fmt.Fprintf(s.w, "  %s %s%s\n", time.Now().Format("15:04:05"), text, counts)
+		s.last = text
+	}
+}
+
+func (s *statusLine) done() {
+	if s.tty && s.written {
+		fmt.Fprint(s.w, "\r\033[K")
+	}
+}
+
+func (s *statusLine) mark(ok bool) string {
+	switch {
+	case !s.tty && ok:
+		return "OK"
+	case !s.tty:
+		return "FAILED"
+	case ok:
+		return "\033[32m✔\033[0m"
+	default:
+		return "\033[31m✘\033[0m"
+	}
+}
