@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# Runs genflow's local stack on loopback: the Temporal dev server with its
+# Web UI, the fake ModelsLab, the webhook gateway and the worker.
+#
+#   scripts/stack.sh up      build, start everything, wait until ready
+#   scripts/stack.sh down    stop everything
+#   scripts/stack.sh status  show what runs
+#
+# State and logs live in .run/ (the dev server keeps its history in
+# .run/temporal.db across restarts). Ports: Temporal 7233, UI 8233,
+# gateway 8080, fake ModelsLab 8090; override with the variables below.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+RUN="$ROOT/.run"
+export PATH="/usr/local/go/bin:$PATH"
+GOBIN="$(go env GOPATH)/bin"
+TEMPORAL="${TEMPORAL_CLI:-$GOBIN/temporal}"
+
+TEMPORAL_PORT="${TEMPORAL_PORT:-7233}"
+UI_PORT="${UI_PORT:-8233}"
+GATEWAY_PORT="${GATEWAY_PORT:-8080}"
+FAKE_PORT="${FAKE_PORT:-8090}"
+
+say() { printf '\033[1m%s\033[0m\n' "$*"; }
+
+pid_alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+
+start() { # name, command...
+	local name=$1; shift
+	if pid_alive "$name"; then
+		echo "  $name already running (pid $(cat "$RUN/$name.pid"))"
+		return
+	fi
+	nohup "$@" >"$RUN/$name.log" 2>&1 &
+	echo $! >"$RUN/$name.pid"
+	echo "  $name started (pid $!, log .run/$name.log)"
+}
+
+wait_for() { # what, seconds, command...
+	local what=$1 secs=$2; shift 2
+	for _ in $(seq 1 $((secs * 5))); do
+		if "$@" >/dev/null 2>&1; then return 0; fi
+		sleep 0.2
+	done
+	echo "stack: $what not ready after ${secs}s; see .run/*.log" >&2
+	return 1
+}
+
+http_ok() { curl -fsS -o /dev/null "$1"; }
+
+up() {
+	mkdir -p "$RUN"
+	"$ROOT/scripts/install-tools.sh"
+	say "Building genflow binaries into bin/"
+	(cd "$ROOT" && go build -o bin/ ./cmd/...)
+	if [ ! -s "$RUN/webhook-secret" ]; then
+		head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$RUN/webhook-secret"
+	fi
+	local secret; secret="$(cat "$RUN/webhook-secret")"
+
+	say "Starting the local stack"
+	start temporal "$TEMPORAL" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$UI_PORT" \
+		--db-filename "$RUN/temporal.db" --log-level warn
+	wait_for "Temporal" 60 "$TEMPORAL" operator cluster health --address "127.0.0.1:$TEMPORAL_PORT"
+
+	FAKE_LISTEN_ADDR="127.0.0.1:$FAKE_PORT" FAKE_PROCESSING_TIME="${FAKE_PROCESSING_TIME:-3s}" \
+		start fakemodelslab "$ROOT/bin/fakemodelslab"
+	wait_for "fake ModelsLab" 20 http_ok "http://127.0.0.1:$FAKE_PORT/_fake/healthz"
+
+	export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT" WEBHOOK_SECRETS="$secret"
+	GATEWAY_LISTEN_ADDR="127.0.0.1:$GATEWAY_PORT" start gateway "$ROOT/bin/gateway"
+	wait_for "gateway" 20 http_ok "http://127.0.0.1:$GATEWAY_PORT/readyz"
+
+	MODELSLAB_BASE_URL="http://127.0.0.1:$FAKE_PORT/api/" MODELSLAB_API_KEY="${MODELSLAB_API_KEY:-local-dev-key}" \
+		GATEWAY_PUBLIC_URL="http://127.0.0.1:$GATEWAY_PORT" start worker "$ROOT/bin/worker"
+	sleep 1
+	pid_alive worker || { echo "stack: worker exited; see .run/worker.log" >&2; tail -5 "$RUN/worker.log" >&2; exit 1; }
+
+	say "Stack is up"
+	echo "  Temporal      127.0.0.1:$TEMPORAL_PORT"
+	echo "  Temporal UI   http://localhost:$UI_PORT"
+	echo "  gateway       http://127.0.0.1:$GATEWAY_PORT  (webhooks, /healthz, /readyz)"
+	echo "  fake ModelsLab http://127.0.0.1:$FAKE_PORT/api/  (stats at /_fake/stats)"
+	echo "  stop it with: make down"
+}
+
+down() {
+	for name in worker gateway fakemodelslab temporal; do
+		if pid_alive "$name"; then
+			kill "$(cat "$RUN/$name.pid")" 2>/dev/null || true
+			for _ in $(seq 1 50); do pid_alive "$name" || break; sleep 0.2; done
+			pid_alive "$name" && kill -9 "$(cat "$RUN/$name.pid")" 2>/dev/null || true
+			echo "  $name stopped"
+		fi
+		rm -f "$RUN/$name.pid"
+	done
+}
+
+status() {
+	for name in temporal fakemodelslab gateway worker; do
+		if pid_alive "$name"; then echo "  $name running (pid $(cat "$RUN/$name.pid"))"; else echo "  $name stopped"; fi
+	done
+}
+
+case "${1:-}" in
+up) up ;;
+down) down ;;
+status) status ;;
+*) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac
