@@ -1,7 +1,9 @@
 package modelslab
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -110,7 +112,9 @@ var catalogue = []Endpoint{
 	{
 		Name: "lora_fine_tune", Category: CategoryTraining, Protocol: ProtocolTraining,
 		Path: "v3/lora_fine_tune", FetchPath: "v3/fine_tune_status/{id}",
-		Required: []string{"instance_prompt", "class_prompt", "images", "training_type", "max_train_steps"},
+		// training_type is documented as required but may be null, so
+		// its presence cannot be checked here; the provider checks it.
+		Required: []string{"instance_prompt", "class_prompt", "images", "max_train_steps"},
 	},
 	{
 		Name: "fine_tune", Category: CategoryTraining, Protocol: ProtocolTraining,
@@ -139,11 +143,22 @@ func checkSongGenerator(params map[string]any) error {
 	return requireAll(params, "lyrics")
 }
 
-// Endpoints returns the catalogue, sorted by name.
+// Endpoints returns the catalogue, sorted by name. The entries are copies:
+// changing them does not change the catalogue.
 func Endpoints() []Endpoint {
-	out := append([]Endpoint(nil), catalogue...)
+	out := make([]Endpoint, len(catalogue))
+	for i, e := range catalogue {
+		out[i] = e.clone()
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// clone copies e's Required so that a caller appending to or editing it
+// cannot alter the package's catalogue.
+func (e Endpoint) clone() Endpoint {
+	e.Required = slices.Clone(e.Required)
+	return e
 }
 
 // Lookup finds an endpoint by its catalogue name ("images/text2img") or by
@@ -153,7 +168,7 @@ func Lookup(name string) (Endpoint, error) {
 	var short []Endpoint
 	for _, e := range catalogue {
 		if e.Name == name {
-			return e, nil
+			return e.clone(), nil
 		}
 		if e.shortName() == name {
 			short = append(short, e)
@@ -161,7 +176,7 @@ func Lookup(name string) (Endpoint, error) {
 	}
 	switch len(short) {
 	case 1:
-		return short[0], nil
+		return short[0].clone(), nil
 	case 0:
 		return Endpoint{}, fmt.Errorf("unknown endpoint %q (run `starter endpoints` for the list)", name)
 	default:
@@ -252,6 +267,11 @@ func truthy(v any) bool {
 		return v != 0
 	case int:
 		return v != 0
+	case int64:
+		return v != 0
+	case json.Number:
+		f, err := v.Float64()
+		return err == nil && f != 0
 	}
 	return false
 }

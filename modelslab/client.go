@@ -89,7 +89,9 @@ type SubmitRequest struct {
 func (c *Client) Submit(ctx context.Context, req SubmitRequest) (Result, error) {
 	ep := req.Endpoint
 	if err := ep.Validate(req.Params); err != nil {
-		return Result{}, &Error{Type: ErrTypeInvalidRequest, Endpoint: ep.Name, Message: err.Error()}
+		// Validate prefixes the endpoint name, which Error prints already.
+		return Result{}, &Error{Type: ErrTypeInvalidRequest, Endpoint: ep.Name, Message: "invalid parameters",
+			Err: errors.Unwrap(err)}
 	}
 	for _, reserved := range []string{"key", "webhook", "webhook_url", "track_id"} {
 		if _, ok := req.Params[reserved]; ok {
@@ -134,6 +136,9 @@ func (c *Client) Submit(ctx context.Context, req SubmitRequest) (Result, error) 
 		return Result{}, &Error{Type: classify(http.StatusOK, msg), Endpoint: ep.Name, HTTPStatus: http.StatusOK,
 			Message: orDefault(msg, "provider answered status "+s), RetryAfter: seconds(float64(w.RetryAfter))}
 	}
+	if err := checkStatus(ep, w); err != nil {
+		return Result{}, err
+	}
 	r := w.normalise(ep.Protocol, true)
 	if r.ID == "" && r.Status != StatusSuccess {
 		return Result{}, &Error{Type: ErrTypeBadReply, Endpoint: ep.Name, HTTPStatus: http.StatusOK,
@@ -169,6 +174,9 @@ func (c *Client) Fetch(ctx context.Context, ep Endpoint, id string, params map[s
 		return Result{}, &Error{Type: classify(http.StatusOK, msg), Endpoint: ep.Name, HTTPStatus: http.StatusOK,
 			Message: orDefault(msg, "provider answered status error"), RetryAfter: seconds(float64(w.RetryAfter))}
 	}
+	if err := checkStatus(ep, w); err != nil {
+		return Result{}, err
+	}
 	r := w.normalise(ep.Protocol, false)
 	if r.ID == "" {
 		r.ID = id
@@ -176,8 +184,26 @@ func (c *Client) Fetch(ctx context.Context, ep Endpoint, id string, params map[s
 	return r, nil
 }
 
+// checkStatus refuses a generation reply that carries no status at all.
+// Every generation reply the provider documents has one; without it the
+// reply would read as "processing" and be polled until the deadline.
+func checkStatus(ep Endpoint, w *wireReply) error {
+	if ep.Protocol == ProtocolGeneration && strings.TrimSpace(w.Status) == "" {
+		return &Error{Type: ErrTypeBadReply, Endpoint: ep.Name, HTTPStatus: http.StatusOK,
+			Message: "reply has no status"}
+	}
+	return nil
+}
+
 func (c *Client) do(ctx context.Context, ep Endpoint, method, path string, body map[string]any) (*wireReply, error) {
-	u := c.base.ResolveReference(&url.URL{Path: path})
+	// path is already escaped (ids and workflow ids go through
+	// url.PathEscape), so it is parsed rather than set as URL.Path, which
+	// would escape it a second time.
+	ref, err := url.Parse(path)
+	if err != nil {
+		return nil, &Error{Type: ErrTypeInvalidRequest, Endpoint: ep.Name, Message: "build request path", Err: err}
+	}
+	u := c.base.ResolveReference(ref)
 	var rdr io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -208,6 +234,9 @@ func (c *Client) do(ctx context.Context, ep Endpoint, method, path string, body 
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes))
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return nil, &Error{Type: ErrTypeTransport, Endpoint: ep.Name, HTTPStatus: resp.StatusCode, Message: "read reply", Err: err}
 	}
 	w, decodeErr := decodeWire(raw)
@@ -219,9 +248,7 @@ func (c *Client) do(ctx context.Context, ep Endpoint, method, path string, body 
 			retryAfter = seconds(float64(w.RetryAfter))
 		}
 		if retryAfter == 0 {
-			if n, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && n > 0 {
-				retryAfter = time.Duration(n) * time.Second
-			}
+			retryAfter = retryAfterHeader(resp.Header.Get("Retry-After"), time.Now())
 		}
 		return nil, &Error{Type: classify(resp.StatusCode, msg), Endpoint: ep.Name, HTTPStatus: resp.StatusCode,
 			Message: msg, RetryAfter: retryAfter}
@@ -233,7 +260,23 @@ func (c *Client) do(ctx context.Context, ep Endpoint, method, path string, body 
 	return w, nil
 }
 
-// expandPath fills {id} and {workflow_id} in an endpoint path.
+// retryAfterHeader reads a Retry-After header: delay-seconds or an
+// HTTP-date (RFC 9110, section 10.2.3). Zero when absent or unreadable.
+func retryAfterHeader(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseFloat(v, 64); err == nil {
+		return seconds(n)
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return seconds(t.Sub(now).Seconds())
+	}
+	return 0
+}
+
+// expandPath fills {id} and {workflow_id} in an endpoint path, escaped.
 func expandPath(tmpl, id string, params map[string]any) (string, error) {
 	p := tmpl
 	if strings.Contains(p, "{workflow_id}") {
@@ -241,9 +284,26 @@ func expandPath(tmpl, id string, params map[string]any) (string, error) {
 		if wf == "" {
 			return "", &MissingFieldsError{Fields: []string{"workflow_id"}}
 		}
+		if err := checkSegment("workflow_id", wf); err != nil {
+			return "", err
+		}
 		p = strings.ReplaceAll(p, "{workflow_id}", url.PathEscape(wf))
 	}
+	if strings.Contains(p, "{id}") {
+		if err := checkSegment("request id", id); err != nil {
+			return "", err
+		}
+	}
 	return strings.ReplaceAll(p, "{id}", url.PathEscape(id)), nil
+}
+
+// checkSegment refuses values that PathEscape leaves alone but that would
+// change the path's meaning once resolved against the base URL.
+func checkSegment(name, v string) error {
+	if v == "." || v == ".." {
+		return fmt.Errorf("%s %q is not a valid path segment", name, v)
+	}
+	return nil
 }
 
 // redact drops the query string, which never carries anything useful to
@@ -263,9 +323,17 @@ func snippet(b []byte) string {
 	return strconv.Quote(s)
 }
 
+// maxRetryAfter caps a provider's retry hint: a larger one is nonsense, and
+// an unbounded one overflows time.Duration (1e300 seconds became a
+// negative duration).
+const maxRetryAfter = time.Hour
+
 func seconds(s float64) time.Duration {
-	if s <= 0 {
+	if !(s > 0) { // also NaN
 		return 0
+	}
+	if s >= maxRetryAfter.Seconds() {
+		return maxRetryAfter
 	}
 	return time.Duration(s * float64(time.Second))
 }

@@ -32,6 +32,8 @@ var NonRetryableErrorTypes = []string{
 	ErrTypeNotFound,
 }
 
+var _ error = (*Error)(nil)
+
 // Error is a failed call to the provider.
 type Error struct {
 	// Type is one of the ErrType constants.
@@ -95,11 +97,11 @@ func classify(httpStatus int, message string) string {
 		strings.Contains(m, "invalid key") || strings.Contains(m, "key is required"):
 		return ErrTypeInvalidKey
 	case httpStatus == http.StatusPaymentRequired || strings.Contains(m, "insufficient credit") ||
-		strings.Contains(m, "out of credit") || strings.Contains(m, "balance"):
+		strings.Contains(m, "out of credit") || strings.Contains(m, "insufficient balance"):
 		return ErrTypeInsufficientCredits
 	case httpStatus == http.StatusForbidden || strings.Contains(m, "premium subscription"):
 		return ErrTypeForbidden
-	case httpStatus >= 500:
+	case httpStatus >= 500 || httpStatus == http.StatusRequestTimeout:
 		return ErrTypeServer
 	case httpStatus == http.StatusNotFound:
 		return ErrTypeNotFound

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,30 +49,40 @@ type Result struct {
 	Meta  map[string]any `json:"meta,omitempty"`
 }
 
+// The tolerant decoders.
+var (
+	_ json.Unmarshaler = (*flexString)(nil)
+	_ json.Unmarshaler = (*flexFloat)(nil)
+	_ json.Unmarshaler = (*flexStrings)(nil)
+	_ json.Unmarshaler = (*flexMessage)(nil)
+	_ json.Unmarshaler = (*flexObject)(nil)
+	_ json.Unmarshaler = (*wireExecution)(nil)
+)
+
 // wireReply is the union of every reply and webhook shape seen.
 type wireReply struct {
-	Status         string         `json:"status"`
-	ID             flexString     `json:"id"`
-	TrackID        flexString     `json:"track_id"`
-	Output         flexStrings    `json:"output"`
-	OutputURL      flexStrings    `json:"output_url"`
-	ProxyLinks     flexStrings    `json:"proxy_links"`
-	FutureLinks    flexStrings    `json:"future_links"`
-	Links          flexStrings    `json:"links"`
-	ETA            flexFloat      `json:"eta"`
-	FetchResult    string         `json:"fetch_result"`
-	Message        flexMessage    `json:"message"`
-	Messege        flexMessage    `json:"messege"`
-	Error          flexMessage    `json:"error"`
-	GenerationTime flexFloat      `json:"generationTime"`
-	Meta           map[string]any `json:"meta"`
-	RetryAfter     flexFloat      `json:"retry_after"`
+	Status         string      `json:"status"`
+	ID             flexString  `json:"id"`
+	TrackID        flexString  `json:"track_id"`
+	Output         flexStrings `json:"output"`
+	OutputURL      flexStrings `json:"output_url"`
+	ProxyLinks     flexStrings `json:"proxy_links"`
+	FutureLinks    flexStrings `json:"future_links"`
+	Links          flexStrings `json:"links"`
+	ETA            flexFloat   `json:"eta"`
+	FetchResult    string      `json:"fetch_result"`
+	Message        flexMessage `json:"message"`
+	Messege        flexMessage `json:"messege"`
+	Error          flexMessage `json:"error"`
+	GenerationTime flexFloat   `json:"generationTime"`
+	Meta           flexObject  `json:"meta"`
+	RetryAfter     flexFloat   `json:"retry_after"`
 
 	// Training.
-	TrainingID     flexString `json:"training_id"`
-	TrainingStatus string     `json:"training_status"`
-	ModelID        flexString `json:"model_id"`
-	Logs           string     `json:"logs"`
+	TrainingID     flexString  `json:"training_id"`
+	TrainingStatus string      `json:"training_status"`
+	ModelID        flexString  `json:"model_id"`
+	Logs           flexMessage `json:"logs"`
 
 	// Workflow runs.
 	Event       string         `json:"event"`
@@ -80,12 +91,30 @@ type wireReply struct {
 	Execution   *wireExecution `json:"execution"`
 }
 
+// wireExecution is the execution object of workflow runs. A value that is
+// not an object (null, or the [] a PHP backend sends for an empty map)
+// leaves it empty rather than failing the reply.
 type wireExecution struct {
 	ID         flexString  `json:"id"`
 	Status     string      `json:"status"`
 	OutputData flexStrings `json:"output_data"`
 	Output     flexStrings `json:"output"`
 	Error      flexMessage `json:"error"`
+}
+
+func (e *wireExecution) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		*e = wireExecution{}
+		return nil
+	}
+	type plain wireExecution
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*e = wireExecution(p)
+	return nil
 }
 
 func decodeWire(body []byte) (*wireReply, error) {
@@ -107,7 +136,7 @@ func (w *wireReply) message() string {
 	if w.Execution != nil && w.Execution.Error != "" {
 		return string(w.Execution.Error)
 	}
-	return w.Logs
+	return string(w.Logs)
 }
 
 // normalise turns a decoded wire reply into a Result for the given
@@ -126,10 +155,24 @@ func (w *wireReply) normalise(p Protocol, isSubmit bool) Result {
 		GenerationTime: float64(w.GenerationTime),
 		Meta:           w.Meta,
 	}
-	if r.TrackID == "" && w.Meta != nil {
-		if v, ok := w.Meta["track_id"]; ok && v != nil {
-			r.TrackID = scalarString(v)
+	if r.ETA < 0 {
+		r.ETA = 0
+	}
+	if r.Meta != nil {
+		// meta echoes the request parameters; the key, were it ever
+		// echoed, must not travel on into workflow histories.
+		delete(r.Meta, "key")
+		if len(r.Meta) == 0 {
+			r.Meta = nil
 		}
+	}
+	if r.TrackID == "" {
+		r.TrackID = scalarString(w.Meta["track_id"])
+	}
+	if r.ID == "" {
+		// Replies carry the id as an integer at the top and as a string
+		// in meta.id; a payload with only the latter is still followable.
+		r.ID = scalarString(w.Meta["id"])
 	}
 	switch {
 	case p == ProtocolWorkflow || w.Event != "" || w.Execution != nil || w.ExecutionID != "":
@@ -161,8 +204,14 @@ const (
 )
 
 func (r *Result) normaliseTraining(w *wireReply, isSubmit bool) {
-	if w.TrainingID != "" {
+	switch {
+	case w.TrainingID != "":
 		r.ID = string(w.TrainingID)
+	case r.ID == "" && w.ModelID != "":
+		// The training webhook carries no training_id: its model_id is
+		// the training_id the submit reply gave (F5jvdzGnYi in both of
+		// the provider's examples).
+		r.ID = string(w.ModelID)
 	}
 	stage := w.TrainingStatus
 	if stage == "" {
@@ -211,12 +260,13 @@ func (r *Result) normaliseWorkflow(w *wireReply) {
 	case w.Event == "workflow.completed" && status == "":
 		status = "completed"
 	}
-	r.Stage = status
 	// The run endpoint answers {"status":"success","message":"Workflow
-	// execution started."}: accepted, not finished.
+	// execution started."}: accepted, not finished. "success" is the
+	// call's status, not a run status, so the stage is the run's first.
 	if w.Event == "" && w.Execution == nil && status == "success" {
 		status = "pending"
 	}
+	r.Stage = status
 	r.Status = generationStatus(status)
 }
 
@@ -275,11 +325,35 @@ func (f *flexFloat) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	v, err := strconv.ParseFloat(string(b), 64)
-	if err != nil {
-		*f = 0 // a non-numeric eta is not worth failing a reply for
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		// A non-numeric eta is not worth failing a reply for. NaN and
+		// ±Inf (ParseFloat accepts "NaN" and "Inf" in strings) would
+		// make the Result unencodable as JSON and overflow durations.
+		*f = 0
 		return nil
 	}
 	*f = flexFloat(v)
+	return nil
+}
+
+// flexObject decodes a JSON object into a map whose numbers are
+// json.Number. Anything else (null, a string, or the [] a PHP backend
+// sends for an empty map) decodes to nil instead of failing the reply.
+type flexObject map[string]any
+
+func (f *flexObject) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		*f = nil
+		return nil
+	}
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return err
+	}
+	*f = m
 	return nil
 }
 
@@ -398,6 +472,8 @@ func flattenMessage(v any) string {
 	}
 }
 
+// scalarString renders an id-like value (a string or a number) as a
+// string; booleans, null, objects and arrays are not ids and give "".
 func scalarString(v any) string {
 	switch v := v.(type) {
 	case string:
@@ -406,9 +482,11 @@ func scalarString(v any) string {
 		return v.String()
 	case float64:
 		return strconv.FormatFloat(v, 'f', -1, 64)
-	case bool, nil:
-		return ""
-	default:
+	case float32:
+		return strconv.FormatFloat(float64(v), 'f', -1, 32)
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64:
 		return fmt.Sprint(v)
+	default:
+		return ""
 	}
 }
