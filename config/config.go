@@ -230,6 +230,11 @@ func LoadGateway(env Lookup) (Gateway, error) {
 		MaxBodyBytes:  r.int64(EnvGatewayMaxBody, 1<<20),
 		SignalTimeout: r.duration(EnvGatewaySignalTime, 5*time.Second),
 	}
+	// ModelsLab waits 30 s for a webhook answer; a longer signal timeout
+	// would turn a slow Temporal into a lost delivery instead of a 503.
+	if c.SignalTimeout > 25*time.Second {
+		r.fail(EnvGatewaySignalTime, "%s is over the 25s limit (the provider waits 30s for an answer)", c.SignalTimeout)
+	}
 	return c, r.err()
 }
 

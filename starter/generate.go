@@ -19,6 +19,7 @@ import (
 	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/modelslab"
+	"github.com/genflow/genflow/webhookgateway"
 	"github.com/genflow/genflow/workflows"
 )
 
@@ -74,6 +75,9 @@ func Start(ctx context.Context, c client.Client, cfg config.Temporal, trackID st
 
 // checkTrackID keeps track_ids usable in a URL path and a workflow ID.
 func checkTrackID(id string) error {
+	if err := webhookgateway.ValidateTrackID(id); err != nil {
+		return err
+	}
 	if len(id) > 200 {
 		return fmt.Errorf("track_id is %d bytes; the limit is 200", len(id))
 	}

@@ -1,0 +1,311 @@
+package webhookgateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/modelslab"
+)
+
+// Signaler sends a signal to a workflow. A client.Client is one.
+type Signaler interface {
+	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg interface{}) error
+}
+
+// HealthChecker asks Temporal whether it serves. A client.Client is one.
+type HealthChecker interface {
+	CheckHealth(ctx context.Context, req *client.CheckHealthRequest) (*client.CheckHealthResponse, error)
+}
+
+var (
+	_ Signaler      = client.Client(nil)
+	_ HealthChecker = client.Client(nil)
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxBodyBytes  = 1 << 20
+	DefaultSignalTimeout = 5 * time.Second
+	DefaultRetryAfter    = 5 * time.Second
+)
+
+// MaxTrackIDBytes is the longest track_id the gateway accepts. Temporal
+// allows longer workflow IDs; this keeps URLs, logs and IDs manageable.
+const MaxTrackIDBytes = 255
+
+// readyTimeout bounds the health check behind GET /readyz.
+const readyTimeout = 2 * time.Second
+
+// Options configure NewHandler. The zero value of each optional field
+// means its default.
+type Options struct {
+	// Signer verifies the sig of each webhook URL. Required.
+	Signer *Signer
+	// Signaler delivers webhooks to workflows. Required; a client.Client.
+	Signaler Signaler
+	// Health backs GET /readyz. Required; a client.Client.
+	Health HealthChecker
+	// Logger receives the access log and the outcome of each webhook.
+	// Default: logs are discarded.
+	Logger *slog.Logger
+	// MaxBodyBytes caps a webhook body. Default DefaultMaxBodyBytes (1 MiB).
+	MaxBodyBytes int64
+	// SignalTimeout bounds the SignalWorkflow call per webhook. Default
+	// DefaultSignalTimeout (5 s). ModelsLab waits 30 s for an answer.
+	SignalTimeout time.Duration
+	// RetryAfter is the Retry-After of a 503, rounded up to whole
+	// seconds. Default DefaultRetryAfter (5 s).
+	RetryAfter time.Duration
+	// Now is the clock that stamps contract.Webhook.ReceivedAt. Default
+	// time.Now.
+	Now func() time.Time
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if o.Signer == nil {
+		errs = append(errs, errors.New("Signer is required"))
+	}
+	if o.Signaler == nil {
+		errs = append(errs, errors.New("Signaler is required"))
+	}
+	if o.Health == nil {
+		errs = append(errs, errors.New("Health is required"))
+	}
+	if o.MaxBodyBytes < 0 {
+		errs = append(errs, fmt.Errorf("MaxBodyBytes is %d; it must not be negative", o.MaxBodyBytes))
+	}
+	if o.SignalTimeout < 0 {
+		errs = append(errs, fmt.Errorf("SignalTimeout is %s; it must not be negative", o.SignalTimeout))
+	}
+	if o.RetryAfter < 0 {
+		errs = append(errs, fmt.Errorf("RetryAfter is %s; it must not be negative", o.RetryAfter))
+	}
+	return errors.Join(errs...)
+}
+
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxBodyBytes == 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.SignalTimeout == 0 {
+		o.SignalTimeout = DefaultSignalTimeout
+	}
+	if o.RetryAfter == 0 {
+		o.RetryAfter = DefaultRetryAfter
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// NewHandler returns the gateway's HTTP handler: a gin engine in release
+// mode with the webhook route, /healthz, /readyz, an access log and panic
+// recovery.
+func NewHandler(opts Options) (http.Handler, error) {
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("webhook gateway options: %w", err)
+	}
+	h := &handler{opts: opts.withDefaults()}
+	// Release mode only silences gin's debug output (route listing and
+	// warnings on stdout); the engine is otherwise configured explicitly.
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	// Redirects would turn a mistyped webhook URL into a 307 the provider
+	// may not follow; answer plainly instead.
+	e.RedirectTrailingSlash = false
+	e.RedirectFixedPath = false
+	e.HandleMethodNotAllowed = true
+	// Route on the decoded path: Signer.URL escapes the track_id, and the
+	// catch-all below takes it whole, slashes included.
+	e.UseRawPath = false
+	e.UseEscapedPath = false
+	e.RemoveExtraSlash = false
+	// No client IP is trusted or used.
+	if err := e.SetTrustedProxies(nil); err != nil {
+		return nil, fmt.Errorf("webhook gateway: %w", err)
+	}
+	e.Use(h.accessLog, h.recover)
+	e.NoRoute(func(c *gin.Context) { c.JSON(http.StatusNotFound, gin.H{"error": "not found"}) })
+	e.NoMethod(func(c *gin.Context) { c.JSON(http.StatusMethodNotAllowed, gin.H{"error": "method not allowed"}) })
+
+	e.POST(WebhookPathPrefix+"*track_id", h.webhook)
+	for _, m := range []string{http.MethodGet, http.MethodHead} {
+		e.Handle(m, "/healthz", h.healthz)
+		e.Handle(m, "/readyz", h.readyz)
+	}
+	return e, nil
+}
+
+type handler struct {
+	opts Options
+}
+
+// trackIDKey is the gin context key under which the webhook route leaves
+// the track_id for the access log.
+const trackIDKey = "webhookgateway.track_id"
+
+func (h *handler) webhook(c *gin.Context) {
+	received := h.opts.Now()
+	trackID := strings.TrimPrefix(c.Param("track_id"), "/")
+	c.Set(trackIDKey, trackID)
+	log := h.opts.Logger.With(slog.String("track_id", trackID))
+	ctx := c.Request.Context()
+
+	if !h.opts.Signer.Verify(trackID, c.Query("sig")) {
+		log.LogAttrs(ctx, slog.LevelInfo, "webhook rejected", slog.String("reason", "invalid signature"))
+		h.abort(c, http.StatusUnauthorized, "invalid signature")
+		return
+	}
+	if err := ValidateTrackID(trackID); err != nil {
+		h.reject(c, log, http.StatusBadRequest, err.Error())
+		return
+	}
+	if !isJSON(c.GetHeader("Content-Type")) {
+		h.reject(c, log, http.StatusUnsupportedMediaType, "content type must be application/json")
+		return
+	}
+	limit := h.opts.MaxBodyBytes
+	if c.Request.ContentLength > limit {
+		h.tooLarge(c, log)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.tooLarge(c, log)
+			return
+		}
+		h.reject(c, log, http.StatusBadRequest, "read body: "+err.Error())
+		return
+	}
+	update, err := modelslab.ParseWebhook(body)
+	if err != nil {
+		h.reject(c, log, http.StatusBadRequest, err.Error())
+		return
+	}
+	if update.TrackID != "" && update.TrackID != trackID {
+		h.reject(c, log, http.StatusBadRequest, "track_id in the body does not match the URL")
+		return
+	}
+	// Training and workflow-run payloads do not echo the track_id; the
+	// verified path does, so the workflow always sees it.
+	update.TrackID = trackID
+
+	sctx, cancel := context.WithTimeout(ctx, h.opts.SignalTimeout)
+	defer cancel()
+	err = h.opts.Signaler.SignalWorkflow(sctx, trackID, "", contract.WebhookSignal,
+		contract.Webhook{Update: update, ReceivedAt: received})
+	outcome := []slog.Attr{
+		slog.String("status", string(update.Status)),
+		slog.String("provider_id", update.ID),
+	}
+	var notFound *serviceerror.NotFound
+	switch {
+	case err == nil:
+		log.LogAttrs(ctx, slog.LevelInfo, "webhook delivered", outcome...)
+		c.JSON(http.StatusOK, gin.H{"matched": true})
+	case errors.As(err, &notFound):
+		log.LogAttrs(ctx, slog.LevelInfo, "webhook matched no open workflow",
+			append(outcome, slog.String("error", err.Error()))...)
+		c.JSON(http.StatusOK, gin.H{"matched": false})
+	default:
+		log.LogAttrs(ctx, slog.LevelWarn, "signal workflow failed; asking the provider to retry",
+			append(outcome, slog.String("error", err.Error()))...)
+		c.Header("Retry-After", strconv.FormatInt(retryAfterSeconds(h.opts.RetryAfter), 10))
+		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "temporal unavailable, retry later"})
+	}
+}
+
+func (h *handler) reject(c *gin.Context, log *slog.Logger, status int, reason string) {
+	log.LogAttrs(c.Request.Context(), slog.LevelInfo, "webhook rejected",
+		slog.Int("status", status), slog.String("reason", reason))
+	h.abort(c, status, reason)
+}
+
+func (h *handler) tooLarge(c *gin.Context, log *slog.Logger) {
+	// The rest of the body is not read; close rather than drain it.
+	c.Header("Connection", "close")
+	h.reject(c, log, http.StatusRequestEntityTooLarge,
+		fmt.Sprintf("body exceeds %d bytes", h.opts.MaxBodyBytes))
+}
+
+func (h *handler) abort(c *gin.Context, status int, msg string) {
+	c.AbortWithStatusJSON(status, gin.H{"error": msg})
+}
+
+func (h *handler) healthz(c *gin.Context) {
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+func (h *handler) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), readyTimeout)
+	defer cancel()
+	if _, err := h.opts.Health.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		h.opts.Logger.LogAttrs(c.Request.Context(), slog.LevelWarn, "temporal health check failed",
+			slog.String("error", err.Error()))
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "temporal unreachable"})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+// ValidateTrackID reports whether id can be a track_id: non-empty, at
+// most MaxTrackIDBytes bytes, valid UTF-8 of printable characters
+// (unicode.IsPrint; the ASCII space is allowed). Whoever picks track_ids
+// should check them with it, so that no URL is handed out that the
+// gateway would refuse.
+func ValidateTrackID(id string) error {
+	switch {
+	case id == "":
+		return errors.New("track_id is empty")
+	case len(id) > MaxTrackIDBytes:
+		return fmt.Errorf("track_id is %d bytes; at most %d allowed", len(id), MaxTrackIDBytes)
+	case !utf8.ValidString(id):
+		return errors.New("track_id is not valid UTF-8")
+	}
+	for _, r := range id {
+		if !unicode.IsPrint(r) {
+			return fmt.Errorf("track_id holds the unprintable character %U", r)
+		}
+	}
+	return nil
+}
+
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	// A malformed parameter still leaves a usable media type.
+	if err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter) {
+		return false
+	}
+	return mt == "application/json"
+}
+
+func retryAfterSeconds(d time.Duration) int64 {
+	s := int64(math.Ceil(d.Seconds()))
+	if s < 1 {
+		return 1
+	}
+	return s
+}
