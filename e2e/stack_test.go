@@ -1,0 +1,197 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/genflow/genflow/config"
+	"github.com/genflow/genflow/fakemodelslab"
+	"github.com/genflow/genflow/starter"
+	"github.com/genflow/genflow/webhookgateway"
+	"github.com/genflow/genflow/worker"
+)
+
+const (
+	taskQueue = "genflow-e2e"
+	apiKey    = "e2e-key"
+	secret    = "e2e-webhook-secret-0123456789abcdef"
+)
+
+// stack is one running genflow: dev server, fake provider, gateway, worker.
+type stack struct {
+	dev        *testsuite.DevServer
+	client     client.Client
+	fake       *fakemodelslab.Server
+	gatewayURL string
+	signer     *webhookgateway.Signer
+	temporal   config.Temporal
+}
+
+func temporalCLI(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("TEMPORAL_CLI"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("TEMPORAL_CLI=%s: %v", p, err)
+		}
+		return p
+	}
+	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		p := filepath.Join(strings.TrimSpace(string(out)), "bin", "temporal")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Skip("Temporal CLI not found: run `make test` (it installs it) or set TEMPORAL_CLI")
+	return ""
+}
+
+func quietLogger() *slog.Logger {
+	if os.Getenv("E2E_VERBOSE") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// startStack brings up every part on loopback and tears it down with t.
+func startStack(t *testing.T, fakeOpts fakemodelslab.Options) *stack {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	logger := quietLogger()
+
+	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		ExistingPath: temporalCLI(t),
+		ClientOptions: &client.Options{
+			HostPort: freeAddr(t), Namespace: "default", Logger: tlog.NewStructuredLogger(logger),
+		},
+		LogLevel: "error",
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = dev.Stop() })
+	c := dev.Client()
+
+	fakeOpts.Logger = logger
+	fake := fakemodelslab.NewServer(fakeOpts)
+	t.Cleanup(fake.Close)
+
+	// The gateway, on a real socket, with its own client like the binary.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	gatewayURL := "http://" + ln.Addr().String()
+	signer, err := webhookgateway.NewSigner(gatewayURL, []string{secret})
+	require.NoError(t, err)
+	gc, err := client.Dial(client.Options{HostPort: dev.FrontendHostPort(), Logger: tlog.NewStructuredLogger(logger)})
+	require.NoError(t, err)
+	t.Cleanup(gc.Close)
+	h, err := webhookgateway.NewHandler(webhookgateway.Options{Signer: signer, Signaler: gc, Health: gc, Logger: logger})
+	require.NoError(t, err)
+	served := make(chan error, 1)
+	go func() { served <- webhookgateway.Serve(ctx, ln, h, logger) }()
+	t.Cleanup(func() { cancel(); <-served })
+
+	// The worker, built exactly as the binary builds it.
+	wcfg := config.Worker{
+		Temporal:         config.Temporal{Address: dev.FrontendHostPort(), Namespace: "default", TaskQueue: taskQueue},
+		ModelsLabKey:     apiKey,
+		ModelsLabBaseURL: fake.BaseURL(),
+		PublicURL:        gatewayURL,
+		Secrets:          []string{secret},
+	}
+	acts, err := worker.NewActivities(wcfg)
+	require.NoError(t, err)
+	w := worker.New(c, taskQueue, acts)
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+
+	return &stack{
+		dev: dev, client: c, fake: fake, gatewayURL: gatewayURL, signer: signer,
+		temporal: config.Temporal{Address: dev.FrontendHostPort(), Namespace: "default", TaskQueue: taskQueue, UIURL: "http://localhost:8233"},
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	return addr
+}
+
+// starterOutput is the starter's --json document.
+type starterOutput struct {
+	TrackID        string `json:"track_id"`
+	RunID          string `json:"run_id"`
+	AlreadyStarted bool   `json:"already_started"`
+	UIURL          string `json:"ui_url"`
+	Status         string `json:"status"`
+	Result         *struct {
+		Output            []string `json:"output"`
+		LearnedBy         string   `json:"learned_by"`
+		ProviderID        string   `json:"provider_id"`
+		WebhooksReceived  int      `json:"webhooks_received"`
+		DuplicatesIgnored int      `json:"duplicates_ignored"`
+		Polls             int      `json:"polls"`
+	} `json:"result"`
+	Error *starter.Failure `json:"error"`
+}
+
+// runStarter runs the starter CLI in-process against the stack and
+// returns its exit code and decoded --json output.
+func (s *stack) runStarter(t *testing.T, args ...string) (int, starterOutput) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	env := map[string]string{
+		config.EnvTemporalAddress: s.temporal.Address,
+		config.EnvTaskQueue:       taskQueue,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	code := starter.Main(ctx, args, starter.Env{
+		Stdout: &stdout, Stderr: &stderr,
+		Lookup: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+	})
+	var out starterOutput
+	if strings.Contains(strings.Join(args, " "), "--json") {
+		require.NoError(t, json.Unmarshal(stdout.Bytes(), &out), "starter output: %s\nstderr: %s", stdout.String(), stderr.String())
+	}
+	return code, out
+}
+
+// postWebhook sends a webhook to the gateway by hand.
+func (s *stack) postWebhook(t *testing.T, trackID, sig string, body string) *http.Response {
+	t.Helper()
+	u := s.gatewayURL + webhookgateway.WebhookPathPrefix + trackID + "?sig=" + sig
+	resp, err := http.Post(u, "application/json", strings.NewReader(body))
+	require.NoError(t, err)
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
