@@ -82,7 +82,7 @@ up() {
 	echo "  Temporal UI   http://localhost:$UI_PORT"
 	echo "  gateway       http://127.0.0.1:$GATEWAY_PORT  (webhooks, /healthz, /readyz)"
 	echo "  fake ModelsLab http://127.0.0.1:$FAKE_PORT/api/  (stats at /_fake/stats)"
-	echo "  stop it with: make down"
+	echo "  stop it with: scripts/stack.sh down"
 }
 
 down() {
