@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/genflow/genflow/config"
+	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/fakemodelslab"
 	"github.com/genflow/genflow/starter"
 	"github.com/genflow/genflow/webhookgateway"
@@ -80,7 +81,8 @@ func startStack(t *testing.T, fakeOpts fakemodelslab.Options) *stack {
 		ClientOptions: &client.Options{
 			HostPort: freeAddr(t), Namespace: "default", Logger: tlog.NewStructuredLogger(logger),
 		},
-		LogLevel: "error",
+		LogLevel:         "error",
+		SearchAttributes: contract.SearchAttributes(),
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = dev.Stop() })

@@ -61,7 +61,10 @@ up() {
 
 	say "Starting the local stack"
 	start temporal "$TEMPORAL" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$UI_PORT" \
-		--db-filename "$RUN/temporal.db" --log-level warn
+		--db-filename "$RUN/temporal.db" --log-level warn \
+		--search-attribute GenflowEndpoint=Keyword --search-attribute GenflowModel=Keyword \
+		--search-attribute GenflowOwner=Keyword --search-attribute GenflowState=Keyword \
+		--search-attribute GenflowParentID=Keyword
 	wait_for "Temporal" 60 "$TEMPORAL" operator cluster health --address "127.0.0.1:$TEMPORAL_PORT"
 
 	FAKE_LISTEN_ADDR="127.0.0.1:$FAKE_PORT" FAKE_PROCESSING_TIME="${FAKE_PROCESSING_TIME:-3s}" \
