@@ -33,6 +33,8 @@ const (
 	EnvWebhookSecrets    = "WEBHOOK_SECRETS"
 	EnvGatewayMaxBody    = "GATEWAY_MAX_BODY_BYTES"
 	EnvGatewaySignalTime = "GATEWAY_SIGNAL_TIMEOUT"
+	EnvGatewayTLSCert    = "GATEWAY_TLS_CERT_FILE"
+	EnvGatewayTLSKey     = "GATEWAY_TLS_KEY_FILE"
 	EnvLogLevel          = "LOG_LEVEL"
 	EnvLogFormat         = "LOG_FORMAT"
 )
@@ -88,6 +90,11 @@ type Gateway struct {
 	MaxBodyBytes int64
 	// SignalTimeout bounds the call to Temporal per webhook. Default 5 s.
 	SignalTimeout time.Duration
+	// TLSCertFile and TLSKeyFile name a PEM certificate (chain) and its
+	// key; with both set the gateway serves HTTPS, with neither plain
+	// HTTP (behind a TLS-terminating proxy). Default neither.
+	TLSCertFile string
+	TLSKeyFile  string
 }
 
 // Starter is the starter CLI's configuration.
@@ -121,8 +128,15 @@ func (r *reader) fail(name, format string, args ...any) {
 
 func (r *reader) hostPort(name, def string) string {
 	v := r.str(name, def)
-	if _, _, err := net.SplitHostPort(v); err != nil {
+	_, port, err := net.SplitHostPort(v)
+	if err != nil {
 		r.fail(name, "%q is not host:port", v)
+		return v
+	}
+	// SplitHostPort accepts "host:" (as from an unset $PORT in a script),
+	// which dials nothing useful and listens on a random port.
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+		r.fail(name, "%q has no valid port (want 1 to 65535)", v)
 	}
 	return v
 }
@@ -229,6 +243,14 @@ func LoadGateway(env Lookup) (Gateway, error) {
 		Secrets:       r.secrets(EnvWebhookSecrets),
 		MaxBodyBytes:  r.int64(EnvGatewayMaxBody, 1<<20),
 		SignalTimeout: r.duration(EnvGatewaySignalTime, 5*time.Second),
+		TLSCertFile:   r.str(EnvGatewayTLSCert, ""),
+		TLSKeyFile:    r.str(EnvGatewayTLSKey, ""),
+	}
+	if c.TLSCertFile != "" && c.TLSKeyFile == "" {
+		r.fail(EnvGatewayTLSKey, "required when %s is set (set both or neither)", EnvGatewayTLSCert)
+	}
+	if c.TLSKeyFile != "" && c.TLSCertFile == "" {
+		r.fail(EnvGatewayTLSCert, "required when %s is set (set both or neither)", EnvGatewayTLSKey)
 	}
 	// ModelsLab waits 30 s for a webhook answer; a longer signal timeout
 	// would turn a slow Temporal into a lost delivery instead of a 503.

@@ -35,7 +35,12 @@ type ExitError struct {
 	Err  error
 }
 
-func (e *ExitError) Error() string { return e.Err.Error() }
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit code %d", e.Code)
+	}
+	return e.Err.Error()
+}
 func (e *ExitError) Unwrap() error { return e.Err }
 
 func usageErr(format string, args ...any) error {
@@ -49,8 +54,8 @@ type Env struct {
 	Lookup config.Lookup
 	// Dial connects to Temporal; nil means client.Dial with cfg.
 	Dial func(cfg config.Temporal) (client.Client, error)
-	// IsTerminal says whether Stdout is a terminal (live status line,
-	// colour); nil means check the file descriptor.
+	// IsTerminal says whether Stdout is a terminal: a live status line
+	// and colour; otherwise one line per change and no colour.
 	IsTerminal bool
 }
 
@@ -69,6 +74,11 @@ TEMPORAL_TASK_QUEUE and TEMPORAL_UI_URL (see the README).`,
 	}
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
+	// A flag that does not parse (an unknown flag, a bad value, a missing
+	// argument) is a usage error; subcommands inherit this.
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &ExitError{Code: ExitUsage, Err: err}
+	})
 	root.AddCommand(newGenerateCommand(&env), newEndpointsCommand(&env), newWaitCommand(&env))
 	return root
 }

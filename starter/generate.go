@@ -89,19 +89,7 @@ func checkTrackID(id string) error {
 
 // Summary is the one-line summary shown in the Temporal UI's list:
 // the endpoint and the first words of the prompt.
-func Summary(endpoint string, params map[string]any) string {
-	p, _ := params["prompt"].(string)
-	p = strings.Join(strings.Fields(p), " ")
-	if p == "" {
-		return endpoint
-	}
-	const max = 60
-	if utf8.RuneCountInString(p) > max {
-		r := []rune(p)[:max]
-		p = strings.TrimSpace(string(r)) + "…"
-	}
-	return endpoint + ": " + p
-}
+func Summary(endpoint string, params map[string]any) string { return contract.Summary(endpoint, params) }
 
 // UIURL is the Temporal Web UI page of a run.
 func UIURL(cfg config.Temporal, trackID, runID string) string {
@@ -206,6 +194,11 @@ func ParseParams(jsonObj string, pairs []string, readFile func(string) ([]byte, 
 		}
 		if err := json.Unmarshal(raw, &params); err != nil {
 			return nil, fmt.Errorf("--params: not a JSON object: %w", err)
+		}
+		// JSON null unmarshals into a nil map, which the pairs below and
+		// the caller would then write to.
+		if params == nil {
+			return nil, errors.New("--params: not a JSON object: null")
 		}
 	}
 	for _, p := range pairs {

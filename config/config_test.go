@@ -1,0 +1,492 @@
+package config_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/genflow/genflow/config"
+	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/modelslab"
+)
+
+const (
+	secretA = "0123456789abcdef0123"
+	secretB = "fedcba9876543210fedc"
+)
+
+// env is a map-backed config.Lookup that records the names it was asked.
+type env struct {
+	vars map[string]string
+	mu   sync.Mutex
+	read []string
+}
+
+func newEnv(vars map[string]string) *env { return &env{vars: vars} }
+
+func (e *env) lookup(name string) (string, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.read = append(e.read, name)
+	v, ok := e.vars[name]
+	return v, ok
+}
+
+func (e *env) names() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.read)
+}
+
+// with returns a copy of base with the overrides applied; an override of
+// "-" deletes the variable.
+func with(base map[string]string, overrides map[string]string) map[string]string {
+	out := maps.Clone(base)
+	if out == nil {
+		out = map[string]string{}
+	}
+	for k, v := range overrides {
+		if v == "-" {
+			delete(out, k)
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// workerRequired and gatewayRequired are the smallest valid environments.
+var (
+	workerRequired  = map[string]string{config.EnvModelsLabKey: "key-123", config.EnvWebhookSecrets: secretA}
+	gatewayRequired = map[string]string{config.EnvWebhookSecrets: secretA}
+)
+
+// joined returns the errors joined in err, one per problem.
+func joined(t *testing.T, err error) []error {
+	t.Helper()
+	require.Error(t, err)
+	var j interface{ Unwrap() []error }
+	if errors.As(err, &j) {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+func defaultTemporal() config.Temporal {
+	return config.Temporal{
+		Address:   "localhost:7233",
+		Namespace: "default",
+		TaskQueue: contract.DefaultTaskQueue,
+		UIURL:     "http://localhost:8233",
+	}
+}
+
+func TestLoadDefaults(t *testing.T) {
+	t.Parallel()
+
+	t.Run("worker", func(t *testing.T) {
+		t.Parallel()
+		got, err := config.LoadWorker(newEnv(workerRequired).lookup)
+		require.NoError(t, err)
+		require.Equal(t, config.Worker{
+			Temporal:         defaultTemporal(),
+			Log:              config.Log{Level: "info", Format: "text"},
+			ModelsLabKey:     "key-123",
+			ModelsLabBaseURL: modelslab.DefaultBaseURL,
+			PublicURL:        "http://localhost:8080",
+			Secrets:          []string{secretA},
+		}, got)
+	})
+
+	t.Run("gateway", func(t *testing.T) {
+		t.Parallel()
+		got, err := config.LoadGateway(newEnv(gatewayRequired).lookup)
+		require.NoError(t, err)
+		require.Equal(t, config.Gateway{
+			Temporal:      defaultTemporal(),
+			Log:           config.Log{Level: "info", Format: "text"},
+			ListenAddr:    "127.0.0.1:8080",
+			Secrets:       []string{secretA},
+			MaxBodyBytes:  1 << 20,
+			SignalTimeout: 5 * time.Second,
+		}, got)
+	})
+
+	t.Run("starter", func(t *testing.T) {
+		t.Parallel()
+		got, err := config.LoadStarter(newEnv(nil).lookup)
+		require.NoError(t, err)
+		require.Equal(t, config.Starter{Temporal: defaultTemporal()}, got)
+	})
+
+	t.Run("blank values mean the default", func(t *testing.T) {
+		t.Parallel()
+		vars := with(workerRequired, map[string]string{
+			config.EnvTemporalAddress:   "   ",
+			config.EnvTemporalNamespace: "",
+			config.EnvLogLevel:          "\t",
+			config.EnvGatewayPublicURL:  " ",
+		})
+		got, err := config.LoadWorker(newEnv(vars).lookup)
+		require.NoError(t, err)
+		require.Equal(t, defaultTemporal(), got.Temporal)
+		require.Equal(t, "info", got.Log.Level)
+		require.Equal(t, "http://localhost:8080", got.PublicURL)
+	})
+}
+
+func TestLoadReadsEveryVariable(t *testing.T) {
+	t.Parallel()
+
+	temporalVars := map[string]string{
+		config.EnvTemporalAddress:   " temporal.internal:7233 ",
+		config.EnvTemporalNamespace: "genflow-prod",
+		config.EnvTaskQueue:         "genflow-gpu",
+		config.EnvTemporalUIURL:     "https://temporal.example.com/ui/",
+	}
+	wantTemporal := config.Temporal{
+		Address:   "temporal.internal:7233",
+		Namespace: "genflow-prod",
+		TaskQueue: "genflow-gpu",
+		UIURL:     "https://temporal.example.com/ui",
+	}
+	logVars := map[string]string{config.EnvLogLevel: "DEBUG", config.EnvLogFormat: "JSON"}
+	wantLog := config.Log{Level: "debug", Format: "json"}
+
+	t.Run("worker", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(with(with(temporalVars, logVars), map[string]string{
+			config.EnvModelsLabKey:     "  the-key  ",
+			config.EnvModelsLabBaseURL: "http://127.0.0.1:9999/api/",
+			config.EnvGatewayPublicURL: "https://hooks.example.com",
+			config.EnvWebhookSecrets:   " " + secretA + " , " + secretB + ",",
+		}))
+		got, err := config.LoadWorker(e.lookup)
+		require.NoError(t, err)
+		require.Equal(t, config.Worker{
+			Temporal:         wantTemporal,
+			Log:              wantLog,
+			ModelsLabKey:     "the-key",
+			ModelsLabBaseURL: "http://127.0.0.1:9999/api/",
+			PublicURL:        "https://hooks.example.com",
+			Secrets:          []string{secretA, secretB},
+		}, got)
+		require.Subset(t, e.names(), []string{
+			config.EnvTemporalAddress, config.EnvTemporalNamespace, config.EnvTaskQueue, config.EnvTemporalUIURL,
+			config.EnvLogLevel, config.EnvLogFormat, config.EnvModelsLabKey, config.EnvModelsLabBaseURL,
+			config.EnvGatewayPublicURL, config.EnvWebhookSecrets,
+		})
+	})
+
+	t.Run("gateway", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(with(with(temporalVars, logVars), map[string]string{
+			config.EnvGatewayListen:     "0.0.0.0:9090",
+			config.EnvWebhookSecrets:    secretB + "," + secretA,
+			config.EnvGatewayMaxBody:    "4096",
+			config.EnvGatewaySignalTime: "25s",
+			config.EnvGatewayTLSCert:    " /etc/genflow/tls.crt ",
+			config.EnvGatewayTLSKey:     "/etc/genflow/tls.key",
+		}))
+		got, err := config.LoadGateway(e.lookup)
+		require.NoError(t, err)
+		require.Equal(t, config.Gateway{
+			Temporal:      wantTemporal,
+			Log:           wantLog,
+			ListenAddr:    "0.0.0.0:9090",
+			Secrets:       []string{secretB, secretA},
+			MaxBodyBytes:  4096,
+			SignalTimeout: 25 * time.Second,
+			TLSCertFile:   "/etc/genflow/tls.crt",
+			TLSKeyFile:    "/etc/genflow/tls.key",
+		}, got)
+		require.Subset(t, e.names(), []string{
+			config.EnvTemporalAddress, config.EnvTemporalNamespace, config.EnvTaskQueue, config.EnvTemporalUIURL,
+			config.EnvLogLevel, config.EnvLogFormat, config.EnvGatewayListen, config.EnvWebhookSecrets,
+			config.EnvGatewayMaxBody, config.EnvGatewaySignalTime, config.EnvGatewayTLSCert, config.EnvGatewayTLSKey,
+		})
+	})
+
+	t.Run("starter", func(t *testing.T) {
+		t.Parallel()
+		e := newEnv(temporalVars)
+		got, err := config.LoadStarter(e.lookup)
+		require.NoError(t, err)
+		require.Equal(t, config.Starter{Temporal: wantTemporal}, got)
+		require.Subset(t, e.names(), []string{
+			config.EnvTemporalAddress, config.EnvTemporalNamespace, config.EnvTaskQueue, config.EnvTemporalUIURL,
+		})
+	})
+}
+
+type loader func(config.Lookup) error
+
+func loadWorker(l config.Lookup) error  { _, err := config.LoadWorker(l); return err }
+func loadGateway(l config.Lookup) error { _, err := config.LoadGateway(l); return err }
+func loadStarter(l config.Lookup) error { _, err := config.LoadStarter(l); return err }
+
+func TestLoadMalformedValueNamesTheVariable(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name     string
+		load     loader
+		base     map[string]string
+		variable string
+		value    string
+		// want is a further fragment the message must hold.
+		want string
+	}{
+		{"address without port", loadStarter, nil, config.EnvTemporalAddress, "nonsense", "host:port"},
+		{"address with a scheme", loadWorker, workerRequired, config.EnvTemporalAddress, "http://localhost:7233", "host:port"},
+		{"listen address without port", loadGateway, gatewayRequired, config.EnvGatewayListen, "localhost", "host:port"},
+		{"address with an empty port", loadStarter, nil, config.EnvTemporalAddress, "127.0.0.1:", "valid port"},
+		{"address with a named port", loadStarter, nil, config.EnvTemporalAddress, "localhost:temporal", "valid port"},
+		{"address with port zero", loadStarter, nil, config.EnvTemporalAddress, "localhost:0", "valid port"},
+		{"address with a port out of range", loadWorker, workerRequired, config.EnvTemporalAddress, "localhost:72330", "valid port"},
+		{"listen address with an empty port", loadGateway, gatewayRequired, config.EnvGatewayListen, "127.0.0.1:", "valid port"},
+		{"UI URL without scheme", loadStarter, nil, config.EnvTemporalUIURL, "localhost:8233", "http(s) URL"},
+		{"UI URL of another scheme", loadStarter, nil, config.EnvTemporalUIURL, "ftp://localhost:8233", "http(s) URL"},
+		{"UI URL without host", loadStarter, nil, config.EnvTemporalUIURL, "http://", "http(s) URL"},
+		{"base URL of another scheme", loadWorker, workerRequired, config.EnvModelsLabBaseURL, "ws://modelslab.com/api/", "http(s) URL"},
+		{"public URL without scheme", loadWorker, workerRequired, config.EnvGatewayPublicURL, "hooks.example.com", "http(s) URL"},
+		{"unknown log level", loadWorker, workerRequired, config.EnvLogLevel, "verbose", "debug, info, warn, error"},
+		{"gateway log level", loadGateway, gatewayRequired, config.EnvLogLevel, "trace", "debug, info, warn, error"},
+		{"unknown log format", loadGateway, gatewayRequired, config.EnvLogFormat, "yaml", "json or text"},
+		{"short secret", loadWorker, workerRequired, config.EnvWebhookSecrets, "tooshort", "at least 16"},
+		{"second secret short", loadGateway, gatewayRequired, config.EnvWebhookSecrets, secretA + ",0123456789abcde", "secret 2 is 15 characters"},
+		{"secret list of commas", loadGateway, gatewayRequired, config.EnvWebhookSecrets, ", ,", "no secret"},
+		{"zero max body", loadGateway, gatewayRequired, config.EnvGatewayMaxBody, "0", "positive integer"},
+		{"negative max body", loadGateway, gatewayRequired, config.EnvGatewayMaxBody, "-1024", "positive integer"},
+		{"max body not a number", loadGateway, gatewayRequired, config.EnvGatewayMaxBody, "1MiB", "positive integer"},
+		{"signal timeout not a duration", loadGateway, gatewayRequired, config.EnvGatewaySignalTime, "5", "duration"},
+		{"signal timeout zero", loadGateway, gatewayRequired, config.EnvGatewaySignalTime, "0s", "duration"},
+		{"signal timeout negative", loadGateway, gatewayRequired, config.EnvGatewaySignalTime, "-1s", "duration"},
+		{"signal timeout over 25s", loadGateway, gatewayRequired, config.EnvGatewaySignalTime, "26s", "25s limit"},
+		{"signal timeout of minutes", loadGateway, gatewayRequired, config.EnvGatewaySignalTime, "1m", "25s limit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.load(newEnv(with(tt.base, map[string]string{tt.variable: tt.value})).lookup)
+			errs := joined(t, err)
+			require.Len(t, errs, 1, "one problem, one error: %v", err)
+			require.ErrorContains(t, err, tt.variable)
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+}
+
+func TestLoadGatewayTLSNeedsBothFiles(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name     string
+		vars     map[string]string
+		variable string // named by the one error; empty for none
+	}{
+		{"neither", nil, ""},
+		{"both", map[string]string{config.EnvGatewayTLSCert: "tls.crt", config.EnvGatewayTLSKey: "tls.key"}, ""},
+		{"certificate without key", map[string]string{config.EnvGatewayTLSCert: "tls.crt"}, config.EnvGatewayTLSKey},
+		{"key without certificate", map[string]string{config.EnvGatewayTLSKey: "tls.key"}, config.EnvGatewayTLSCert},
+		{"blank key", map[string]string{config.EnvGatewayTLSCert: "tls.crt", config.EnvGatewayTLSKey: "  "}, config.EnvGatewayTLSKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := config.LoadGateway(newEnv(with(gatewayRequired, tt.vars)).lookup)
+			if tt.variable == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Len(t, joined(t, err), 1, "%v", err)
+			require.True(t, strings.HasPrefix(err.Error(), tt.variable+":"), "%v", err)
+		})
+	}
+}
+
+func TestLoadAcceptsBoundaryValues(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name string
+		vars map[string]string
+	}{
+		{"secret of exactly 16 characters", map[string]string{config.EnvWebhookSecrets: "0123456789abcdef"}},
+		{"signal timeout of exactly 25s", map[string]string{config.EnvGatewaySignalTime: "25s"}},
+		{"max body of one byte", map[string]string{config.EnvGatewayMaxBody: "1"}},
+		{"IPv6 listen address", map[string]string{config.EnvGatewayListen: "[::1]:8080"}},
+		{"listen on every interface", map[string]string{config.EnvGatewayListen: ":8080"}},
+		{"highest port", map[string]string{config.EnvTemporalAddress: "temporal:65535"}},
+		{"empty entries in the secret list", map[string]string{config.EnvWebhookSecrets: "," + secretA + ",,"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := config.LoadGateway(newEnv(with(gatewayRequired, tt.vars)).lookup)
+			require.NoError(t, err)
+		})
+	}
+}
+
+func TestLoadReportsEveryError(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name      string
+		load      loader
+		vars      map[string]string
+		variables []string
+	}{
+		{
+			name: "worker",
+			load: loadWorker,
+			vars: map[string]string{
+				config.EnvTemporalAddress:   "nonsense",
+				config.EnvTemporalUIURL:     "not a url",
+				config.EnvLogLevel:          "loud",
+				config.EnvLogFormat:         "xml",
+				config.EnvModelsLabBaseURL:  "modelslab.com",
+				config.EnvGatewayPublicURL:  "ftp://x",
+				config.EnvWebhookSecrets:    "short",
+				config.EnvTemporalNamespace: "fine",
+			},
+			variables: []string{
+				config.EnvTemporalAddress, config.EnvTemporalUIURL, config.EnvLogLevel, config.EnvLogFormat,
+				config.EnvModelsLabKey, config.EnvModelsLabBaseURL, config.EnvGatewayPublicURL, config.EnvWebhookSecrets,
+			},
+		},
+		{
+			name: "gateway",
+			load: loadGateway,
+			vars: map[string]string{
+				config.EnvGatewayListen:     "8080",
+				config.EnvWebhookSecrets:    ", ,",
+				config.EnvGatewayMaxBody:    "-1",
+				config.EnvGatewaySignalTime: "soon",
+				config.EnvLogLevel:          "loud",
+			},
+			variables: []string{
+				config.EnvGatewayListen, config.EnvWebhookSecrets, config.EnvGatewayMaxBody,
+				config.EnvGatewaySignalTime, config.EnvLogLevel,
+			},
+		},
+		{
+			name:      "starter",
+			load:      loadStarter,
+			vars:      map[string]string{config.EnvTemporalAddress: "nonsense", config.EnvTemporalUIURL: "localhost"},
+			variables: []string{config.EnvTemporalAddress, config.EnvTemporalUIURL},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.load(newEnv(tt.vars).lookup)
+			errs := joined(t, err)
+			require.Len(t, errs, len(tt.variables), "%v", err)
+			for _, v := range tt.variables {
+				require.True(t, slices.ContainsFunc(errs, func(e error) bool {
+					return strings.HasPrefix(e.Error(), v+":") || strings.HasPrefix(e.Error(), v+" is required")
+				}), "no error names %s: %v", v, err)
+			}
+		})
+	}
+}
+
+func TestLoadRequiredMissing(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name      string
+		load      loader
+		vars      map[string]string
+		variables []string
+	}{
+		{"worker without anything", loadWorker, nil, []string{config.EnvModelsLabKey, config.EnvWebhookSecrets}},
+		{"worker without key", loadWorker, with(workerRequired, map[string]string{config.EnvModelsLabKey: "-"}), []string{config.EnvModelsLabKey}},
+		{"worker with blank key", loadWorker, with(workerRequired, map[string]string{config.EnvModelsLabKey: "  "}), []string{config.EnvModelsLabKey}},
+		{"worker without secrets", loadWorker, with(workerRequired, map[string]string{config.EnvWebhookSecrets: "-"}), []string{config.EnvWebhookSecrets}},
+		{"gateway without secrets", loadGateway, nil, []string{config.EnvWebhookSecrets}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.load(newEnv(tt.vars).lookup)
+			errs := joined(t, err)
+			require.Len(t, errs, len(tt.variables), "%v", err)
+			for _, v := range tt.variables {
+				require.True(t, slices.ContainsFunc(errs, func(e error) bool {
+					return strings.HasPrefix(e.Error(), v+" is required")
+				}), "no error says %s is required: %v", v, err)
+			}
+		})
+	}
+}
+
+func TestLogLogger(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name   string
+		log    config.Log
+		json   bool
+		logged []string // levels written by one call at each level
+	}{
+		{"json at info", config.Log{Level: "info", Format: "json"}, true, []string{"INFO", "WARN", "ERROR"}},
+		{"text at info", config.Log{Level: "info", Format: "text"}, false, []string{"INFO", "WARN", "ERROR"}},
+		{"json at debug", config.Log{Level: "debug", Format: "json"}, true, []string{"DEBUG", "INFO", "WARN", "ERROR"}},
+		{"text at warn", config.Log{Level: "warn", Format: "text"}, false, []string{"WARN", "ERROR"}},
+		{"json at error", config.Log{Level: "error", Format: "json"}, true, []string{"ERROR"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var buf bytes.Buffer
+			logger := tt.log.Logger(&buf)
+			logger.Debug("m", "track_id", "t-1")
+			logger.Info("m", "track_id", "t-1")
+			logger.Warn("m", "track_id", "t-1")
+			logger.Error("m", "track_id", "t-1")
+
+			lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+			require.Len(t, lines, len(tt.logged), buf.String())
+			for i, line := range lines {
+				if tt.json {
+					var rec map[string]any
+					require.NoError(t, json.Unmarshal([]byte(line), &rec), line)
+					require.Equal(t, tt.logged[i], rec["level"])
+					require.Equal(t, "m", rec["msg"])
+					require.Equal(t, "t-1", rec["track_id"])
+				} else {
+					require.False(t, json.Valid([]byte(line)), line)
+					require.Contains(t, line, "level="+tt.logged[i])
+					require.Contains(t, line, "msg=m")
+					require.Contains(t, line, "track_id=t-1")
+				}
+			}
+		})
+	}
+
+	t.Run("loaded configuration", func(t *testing.T) {
+		t.Parallel()
+		cfg, err := config.LoadWorker(newEnv(with(workerRequired, map[string]string{
+			config.EnvLogLevel: "Warn", config.EnvLogFormat: "Json",
+		})).lookup)
+		require.NoError(t, err)
+		var buf bytes.Buffer
+		logger := cfg.Log.Logger(&buf)
+		logger.Info("dropped")
+		logger.Warn("kept")
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal(buf.Bytes(), &rec), buf.String())
+		require.Equal(t, "kept", rec["msg"])
+	})
+}
