@@ -31,6 +31,7 @@ func New(c client.Client, taskQueue string, acts *activities.Activities) sdkwork
 	w := sdkworker.New(c, taskQueue, sdkworker.Options{WorkerStopTimeout: stopTimeout})
 	workflows.Register(w)
 	w.RegisterActivity(acts)
+	w.RegisterActivity(&activities.BatchActivities{History: c})
 	return w
 }
 
