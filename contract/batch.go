@@ -66,7 +66,10 @@ type BatchInput struct {
 	// FailFast stops the batch at the first failed item.
 	FailFast bool          `json:"fail_fast,omitempty"`
 	Deadline time.Duration `json:"deadline,omitempty"` // per item; zero: by category
-	Owner    string        `json:"owner,omitempty"`
+	// PollGrace is each item's wait past the eta before polling; zero:
+	// DefaultPollGrace.
+	PollGrace time.Duration `json:"poll_grace,omitempty"`
+	Owner     string        `json:"owner,omitempty"`
 	// Carry is the state carried across continue-as-new; nil at start.
 	Carry *BatchCarry `json:"carry,omitempty"`
 }

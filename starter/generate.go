@@ -89,7 +89,9 @@ func checkTrackID(id string) error {
 
 // Summary is the one-line summary shown in the Temporal UI's list:
 // the endpoint and the first words of the prompt.
-func Summary(endpoint string, params map[string]any) string { return contract.Summary(endpoint, params) }
+func Summary(endpoint string, params map[string]any) string {
+	return contract.Summary(endpoint, params)
+}
 
 // UIURL is the Temporal Web UI page of a run.
 func UIURL(cfg config.Temporal, trackID, runID string) string {

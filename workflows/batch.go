@@ -217,7 +217,7 @@ func (b *batch) startChild(ctx workflow.Context, index int, item contract.BatchI
 		StaticSummary:         fmt.Sprintf("#%d %s", index, contract.Summary(item.Endpoint, item.Params)),
 	})
 	return workflow.ExecuteChildWorkflow(cctx, contract.GenerationWorkflow, contract.GenerationInput{
-		Endpoint: item.Endpoint, Params: item.Params, Deadline: b.in.Deadline, Owner: b.in.Owner,
+		Endpoint: item.Endpoint, Params: item.Params, Deadline: b.in.Deadline, PollGrace: b.in.PollGrace, Owner: b.in.Owner,
 	})
 }
 

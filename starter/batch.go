@@ -1,0 +1,246 @@
+package starter
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/genflow/genflow/activities"
+	"github.com/genflow/genflow/config"
+	"github.com/genflow/genflow/contract"
+)
+
+// BatchSpec is a batch to start.
+type BatchSpec struct {
+	// ID is the batch ID (= the Batch workflow ID); new when empty.
+	ID          string
+	Items       []contract.BatchItem
+	Concurrency int
+	FailFast    bool
+	Deadline    time.Duration
+	PollGrace   time.Duration
+	Owner       string
+	// PageSize is the items per page and per run; zero means
+	// contract.DefaultBatchPageSize.
+	PageSize int
+}
+
+// NewBatchID returns a fresh batch ID.
+func NewBatchID() string { return "batch-" + uuid.NewString()[:13] }
+
+// StartBatch stores the items in page holders and starts the Batch
+// workflow. It is idempotent: run again with the same ID it completes a
+// start that was interrupted and never starts anything twice.
+func StartBatch(ctx context.Context, c client.Client, cfg config.Temporal, spec BatchSpec) (Started, error) {
+	if spec.ID == "" {
+		spec.ID = NewBatchID()
+	}
+	if err := checkTrackID(spec.ID); err != nil {
+		return Started{}, fmt.Errorf("batch id: %w", err)
+	}
+	if len(spec.Items) == 0 {
+		return Started{}, errors.New("batch has no items")
+	}
+	pages, err := SplitPages(spec.ID, spec.Items, spec.PageSize)
+	if err != nil {
+		return Started{}, err
+	}
+	if err := startPages(ctx, c, cfg, pages); err != nil {
+		return Started{}, err
+	}
+	in := contract.BatchInput{
+		Pages: len(pages), Total: len(spec.Items), Concurrency: spec.Concurrency,
+		FailFast: spec.FailFast, Deadline: spec.Deadline, PollGrace: spec.PollGrace, Owner: spec.Owner,
+	}
+	summary := fmt.Sprintf("batch of %d: %s", len(spec.Items), contract.Summary(spec.Items[0].Endpoint, spec.Items[0].Params))
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                                       spec.ID,
+		TaskQueue:                                cfg.TaskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		StaticSummary:                            summary,
+	}, contract.BatchWorkflow, in)
+	var exists *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case errors.As(err, &exists):
+		return Started{TrackID: spec.ID, RunID: exists.RunId, AlreadyStarted: true, UIURL: UIURL(cfg, spec.ID, "")}, nil
+	case err != nil:
+		return Started{}, fmt.Errorf("start batch %s: %w", spec.ID, err)
+	}
+	return Started{TrackID: spec.ID, RunID: run.GetRunID(), UIURL: UIURL(cfg, spec.ID, "")}, nil
+}
+
+func startPages(ctx context.Context, c client.Client, cfg config.Temporal, pages []contract.BatchPage) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	work := make(chan contract.BatchPage)
+	errs := make(chan error, len(pages))
+	var wg sync.WaitGroup
+	for range min(8, len(pages)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range work {
+				_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+					ID:                                       contract.PageWorkflowID(p.BatchID, p.Index),
+					TaskQueue:                                cfg.TaskQueue,
+					WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+					WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+					WorkflowExecutionErrorWhenAlreadyStarted: true,
+					StaticSummary: fmt.Sprintf("page %d of batch %s: items %d-%d", p.Index+1, p.BatchID,
+						p.First, p.First+len(p.Items)-1),
+				}, contract.BatchPageWorkflow, p)
+				var exists *serviceerror.WorkflowExecutionAlreadyStarted
+				if err != nil && !errors.As(err, &exists) {
+					errs <- fmt.Errorf("store page %d: %w", p.Index, err)
+					cancel()
+				}
+			}
+		}()
+	}
+	for _, p := range pages {
+		select {
+		case work <- p:
+		case <-ctx.Done():
+		}
+	}
+	close(work)
+	wg.Wait()
+	close(errs)
+	return errors.Join(collect(errs)...)
+}
+
+func collect(ch <-chan error) []error {
+	var out []error
+	for err := range ch {
+		out = append(out, err)
+	}
+	return out
+}
+
+// QueryBatch asks a batch for its state (the latest run's).
+func QueryBatch(ctx context.Context, c client.Client, batchID string) (contract.BatchState, error) {
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	v, err := c.QueryWorkflow(qctx, batchID, "", contract.BatchStateQuery)
+	if err != nil {
+		return contract.BatchState{}, err
+	}
+	var st contract.BatchState
+	return st, v.Get(&st)
+}
+
+// WaitBatch blocks until the batch ends, following its continue-as-new
+// runs, calling onState with its state about every interval.
+func WaitBatch(ctx context.Context, c client.Client, batchID string, interval time.Duration, onState func(contract.BatchState)) (contract.BatchResult, error) {
+	done := make(chan error, 1)
+	var res contract.BatchResult
+	go func() { done <- c.GetWorkflow(ctx, batchID, "").Get(ctx, &res) }()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return res, err
+		case <-ctx.Done():
+			return res, ctx.Err()
+		case <-tick.C:
+			if onState == nil {
+				continue
+			}
+			if st, err := QueryBatch(ctx, c, batchID); err == nil {
+				onState(st)
+			}
+		}
+	}
+}
+
+// ItemResult is one line of `starter batch results`.
+type ItemResult struct {
+	Index     int                `json:"index"`
+	TrackID   string             `json:"track_id"`
+	Line      int                `json:"line,omitempty"`
+	Status    string             `json:"status"` // succeeded, failed, canceled, running, not_started
+	Output    []string           `json:"output,omitempty"`
+	LearnedBy contract.LearnedBy `json:"learned_by,omitempty"`
+	Error     *Failure           `json:"error,omitempty"`
+}
+
+// BatchResults writes one JSON line per item, in item order, read from
+// the items' own Generation workflows. It needs the page holders, which
+// Temporal keeps for the namespace's retention after the batch ends.
+func BatchResults(ctx context.Context, c client.Client, batchID string, w io.Writer) (counts map[string]int, err error) {
+	loader := &activities.BatchActivities{History: c}
+	enc := json.NewEncoder(w)
+	counts = map[string]int{}
+	for n := 0; ; n++ {
+		page, err := loader.LoadBatchPage(ctx, contract.PageWorkflowID(batchID, n))
+		if err != nil {
+			if n == 0 {
+				return nil, fmt.Errorf("batch %s: no item pages found (is the ID right?): %w", batchID, err)
+			}
+			return counts, nil
+		}
+		results := make([]ItemResult, len(page.Items))
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 16)
+		for i, it := range page.Items {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				results[i] = itemResult(ctx, c, batchID, page.First+i, it)
+			}()
+		}
+		wg.Wait()
+		for _, r := range results {
+			counts[r.Status]++
+			if err := enc.Encode(r); err != nil {
+				return counts, err
+			}
+		}
+	}
+}
+
+func itemResult(ctx context.Context, c client.Client, batchID string, index int, it contract.BatchItem) ItemResult {
+	r := ItemResult{Index: index, TrackID: it.TrackID, Line: it.Line}
+	if r.TrackID == "" {
+		r.TrackID = contract.ItemTrackID(batchID, index)
+	}
+	desc, err := c.DescribeWorkflowExecution(ctx, r.TrackID, "")
+	var nf *serviceerror.NotFound
+	switch {
+	case errors.As(err, &nf):
+		r.Status = "not_started"
+		return r
+	case err != nil:
+		r.Status, r.Error = "unknown", &Failure{Type: "Error", Message: err.Error()}
+		return r
+	}
+	switch desc.GetWorkflowExecutionInfo().GetStatus() {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		r.Status = "running"
+		return r
+	}
+	var res contract.GenerationResult
+	if err := c.GetWorkflow(ctx, r.TrackID, "").Get(ctx, &res); err != nil {
+		f := DescribeFailure(err)
+		r.Status, r.Error = "failed", &f
+		if f.Type == "Canceled" {
+			r.Status = "canceled"
+		}
+		return r
+	}
+	r.Status, r.Output, r.LearnedBy = "succeeded", res.Output, res.LearnedBy
+	return r
+}

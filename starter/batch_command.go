@@ -1,0 +1,332 @@
+package starter
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+
+	"github.com/genflow/genflow/contract"
+)
+
+type batchFlags struct {
+	endpoint    string
+	model       string
+	params      string
+	pairs       []string
+	id          string
+	concurrency int
+	failFast    bool
+	deadline    time.Duration
+	grace       time.Duration
+	owner       string
+	pageSize    int
+	wait        bool
+	results     string
+	json        bool
+}
+
+func newBatchCommand(env *Env) *cobra.Command {
+	var f batchFlags
+	cmd := &cobra.Command{
+		Use:   "batch FILE",
+		Short: "Start a batch of generations from a file (JSONL items or a plain prompt list)",
+		Long: `batch starts one Batch workflow that runs every item of FILE as a Generation
+child, at most --concurrency at a time. FILE is JSONL, one item per line:
+
+  {"endpoint":"text2img","params":{"model_id":"flux","prompt":"a fox"},"track_id":"optional"}
+
+or a plain list of prompts, one per line, with --endpoint and shared parameters.
+Blank lines and lines starting with # are skipped. Every line is checked before
+anything starts. An item without a track_id gets <batch id>-<index>, so a batch
+never starts an item twice.`,
+		Example: `  starter batch prompts.txt --endpoint text2img --model flux --wait
+  starter batch items.jsonl --concurrency 10 --id my-batch --wait --results out.jsonl
+  starter batch status my-batch
+  starter batch results my-batch > results.jsonl
+  starter batch cancel my-batch`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runBatch(cmd.Context(), env, args[0], f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.endpoint, "endpoint", "", "endpoint of a plain prompt list, default endpoint of JSONL items")
+	fl.StringVar(&f.model, "model", "", "model_id for every item (items may override)")
+	fl.StringVar(&f.params, "params", "", "shared parameters as a JSON object, or @FILE")
+	fl.StringArrayVarP(&f.pairs, "param", "p", nil, "a shared parameter as key=value (repeatable)")
+	fl.StringVar(&f.id, "id", "", "batch ID (= workflow ID); new when empty. Reusing one never starts anything twice")
+	fl.IntVar(&f.concurrency, "concurrency", contract.DefaultBatchConcurrency, "most generations in flight (your ModelsLab queue: 5, 10 or 15)")
+	fl.BoolVar(&f.failFast, "fail-fast", false, "stop the batch at the first failed item")
+	fl.DurationVar(&f.deadline, "deadline", 0, "deadline per item (default by category)")
+	fl.DurationVar(&f.grace, "poll-grace", 0, "per item, wait past the provider's eta before polling (default 30s)")
+	fl.StringVar(&f.owner, "owner", "", "who asked, a free label")
+	fl.IntVar(&f.pageSize, "page-size", contract.DefaultBatchPageSize, "items per page and per workflow run (bounds history length)")
+	fl.BoolVar(&f.wait, "wait", false, "wait for the batch, showing a progress bar, then write the results")
+	fl.StringVar(&f.results, "results", "", "with --wait, write the results JSONL here (default <batch id>.results.jsonl)")
+	fl.BoolVar(&f.json, "json", false, "print JSON documents for scripts")
+	cmd.AddCommand(newBatchStatusCommand(env), newBatchResultsCommand(env), newBatchCancelCommand(env))
+	return cmd
+}
+
+func runBatch(ctx context.Context, env *Env, file string, f batchFlags) error {
+	if f.concurrency < 1 || f.concurrency > 1000 {
+		return usageErr("--concurrency %d: want 1 to 1000", f.concurrency)
+	}
+	if f.pageSize < 1 || f.pageSize > 400 {
+		return usageErr("--page-size %d: want 1 to 400 (a run's history grows about 10 events per item)", f.pageSize)
+	}
+	params, err := ParseParams(f.params, f.pairs, os.ReadFile)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if f.model != "" {
+		params["model_id"] = f.model
+	}
+	fh, err := os.Open(file)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	items, err := ParseBatchFile(file, fh, BatchDefaults{Endpoint: f.endpoint, Params: params})
+	fh.Close()
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	tcfg, c, err := env.connect()
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	st, err := StartBatch(ctx, c, tcfg, BatchSpec{ID: f.id, Items: items, Concurrency: f.concurrency,
+		FailFast: f.failFast, Deadline: f.deadline, PollGrace: f.grace, Owner: f.owner, PageSize: f.pageSize})
+	if err != nil {
+		return &ExitError{Code: ExitFailed, Err: err}
+	}
+	if f.json && !f.wait {
+		return writeJSON(env.Stdout, map[string]any{"batch_id": st.TrackID, "run_id": st.RunID,
+			"already_started": st.AlreadyStarted, "ui_url": st.UIURL, "items": len(items)})
+	}
+	if !f.json {
+		if st.AlreadyStarted {
+			fmt.Fprintf(env.Stdout, "batch %s already exists: nothing started again\n", st.TrackID)
+		} else {
+			fmt.Fprintf(env.Stdout, "started batch %s: %d items, %d at a time\n", st.TrackID, len(items), f.concurrency)
+		}
+		fmt.Fprintf(env.Stdout, "  Temporal UI: %s\n", st.UIURL)
+	}
+	if !f.wait {
+		if !f.json {
+			fmt.Fprintf(env.Stdout, "  follow it: starter batch status %s\n", st.TrackID)
+		}
+		return nil
+	}
+	return followBatch(ctx, env, c, st.TrackID, len(items), f)
+}
+
+func followBatch(ctx context.Context, env *Env, c client.Client, batchID string, total int, f batchFlags) error {
+	prog := newBatchProgress(env.Stdout, total, env.IsTerminal && !f.json, f.json)
+	res, werr := WaitBatch(ctx, c, batchID, time.Second, prog.update)
+	prog.finish()
+	path := f.results
+	if path == "" {
+		path = batchID + ".results.jsonl"
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("results: %w", err)}
+	}
+	counts, rerr := BatchResults(ctx, c, batchID, out)
+	if cerr := out.Close(); rerr == nil {
+		rerr = cerr
+	}
+	if f.json {
+		doc := map[string]any{"batch_id": batchID, "results_file": path, "result": res, "item_counts": counts}
+		if werr != nil {
+			fail := DescribeFailure(werr)
+			doc["error"] = fail
+		}
+		_ = writeJSON(env.Stdout, doc)
+	} else {
+		if werr != nil {
+			fail := DescribeFailure(werr)
+			fmt.Fprintf(env.Stdout, "batch %s stopped: %s: %s\n", batchID, fail.Type, fail.Message)
+		} else {
+			fmt.Fprintf(env.Stdout, "batch %s done in %s: %d succeeded, %d failed (%d runs)\n", batchID,
+				res.Duration.Round(time.Second), res.Succeeded, res.Failed, res.Runs)
+		}
+		for i, fl := range res.Failures {
+			if i == 10 {
+				fmt.Fprintf(env.Stdout, "  ... %d more failures in %s\n", len(res.Failures)-10+res.FailuresDropped, path)
+				break
+			}
+			fmt.Fprintf(env.Stdout, "  failed #%d %s: %s: %s\n", fl.Index, fl.TrackID, fl.Type, fl.Message)
+		}
+		fmt.Fprintf(env.Stdout, "  results: %s\n", path)
+	}
+	switch {
+	case rerr != nil:
+		return &ExitError{Code: ExitFailed, Err: fmt.Errorf("results: %w", rerr)}
+	case werr != nil || res.Failed > 0:
+		return &ExitError{Code: ExitFailed}
+	}
+	return nil
+}
+
+// batchProgress shows a batch's progress: a bar with counts and ETA on a
+// terminal, a line every few seconds otherwise, nothing in JSON mode.
+type batchProgress struct {
+	w     io.Writer
+	bar   *progressbar.ProgressBar
+	quiet bool
+	last  time.Time
+	total int
+}
+
+func newBatchProgress(w io.Writer, total int, tty, quiet bool) *batchProgress {
+	p := &batchProgress{w: w, quiet: quiet, total: total}
+	if tty && !quiet {
+		p.bar = progressbar.NewOptions(total,
+			progressbar.OptionSetWriter(w),
+			progressbar.OptionSetDescription("starting"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionSetElapsedTime(true),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionSpinnerType(14),
+		)
+	}
+	return p
+}
+
+func (p *batchProgress) update(st contract.BatchState) {
+	if p.quiet {
+		return
+	}
+	desc := fmt.Sprintf("ok %d  failed %d  running %d  %.1f/s", st.Succeeded, st.Failed, st.Running, st.ItemsPerSecond)
+	if p.bar != nil {
+		p.bar.Describe(desc)
+		_ = p.bar.Set(st.Done())
+		return
+	}
+	if time.Since(p.last) < 5*time.Second && st.Done() < st.Total {
+		return
+	}
+	p.last = time.Now()
+	eta := "-"
+	if st.ItemsPerSecond > 0 {
+		eta = (time.Duration(float64(st.Total-st.Done())/st.ItemsPerSecond) * time.Second).Round(time.Second).String()
+	}
+	fmt.Fprintf(p.w, "  %s %d/%d  %s  eta %s\n", time.Now().Format("15:04:05"), st.Done(), st.Total, desc, eta)
+}
+
+func (p *batchProgress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+		fmt.Fprintln(p.w)
+	}
+}
+
+func newBatchStatusCommand(env *Env) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status BATCH_ID",
+		Short: "Show a batch's counts, throughput and failures",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tcfg, c, err := env.connect()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			st, err := QueryBatch(cmd.Context(), c, args[0])
+			if err != nil {
+				return &ExitError{Code: ExitFailed, Err: fmt.Errorf("batch %s: %w", args[0], err)}
+			}
+			if asJSON {
+				return writeJSON(env.Stdout, st)
+			}
+			fmt.Fprintf(env.Stdout, "batch %s: %s\n", st.BatchID, st.State)
+			fmt.Fprintf(env.Stdout, "  items      %d total: %d succeeded, %d failed, %d running, %d pending\n",
+				st.Total, st.Succeeded, st.Failed, st.Running, st.Pending)
+			fmt.Fprintf(env.Stdout, "  progress   page %d of %d, run %d, %d at a time, %.2f items/s\n",
+				min(st.Page+1, st.Pages), st.Pages, st.Run, st.Concurrency, st.ItemsPerSecond)
+			for i, f := range st.Failures {
+				if i == 10 {
+					fmt.Fprintf(env.Stdout, "  ... %d more failures (starter batch results %s)\n", len(st.Failures)-10, st.BatchID)
+					break
+				}
+				fmt.Fprintf(env.Stdout, "  failed #%d %s: %s: %s\n", f.Index, f.TrackID, f.Type, f.Message)
+			}
+			fmt.Fprintf(env.Stdout, "  Temporal UI: %s\n", UIURL(tcfg, st.BatchID, ""))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the state as JSON")
+	return cmd
+}
+
+func newBatchResultsCommand(env *Env) *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "results BATCH_ID",
+		Short: "Write one JSON line per item: track_id, status, output, error",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, c, err := env.connect()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			w := env.Stdout
+			if out != "" && out != "-" {
+				fh, err := os.Create(out)
+				if err != nil {
+					return usageErr("%v", err)
+				}
+				defer fh.Close()
+				w = fh
+			}
+			counts, err := BatchResults(cmd.Context(), c, args[0], w)
+			if err != nil {
+				return &ExitError{Code: ExitFailed, Err: err}
+			}
+			fmt.Fprintf(env.Stderr, "%d items: %v\n", sum(counts), counts)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "write to this file instead of stdout")
+	return cmd
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+func newBatchCancelCommand(env *Env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "cancel BATCH_ID",
+		Short: "Cancel a batch and its running generations",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tcfg, c, err := env.connect()
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if err := c.CancelWorkflow(cmd.Context(), args[0], ""); err != nil {
+				return &ExitError{Code: ExitFailed, Err: fmt.Errorf("cancel %s: %w", args[0], err)}
+			}
+			fmt.Fprintf(env.Stdout, "cancel requested for batch %s; its running generations are cancelled too\n  Temporal UI: %s\n",
+				args[0], UIURL(tcfg, args[0], ""))
+			return nil
+		},
+	}
+}
