@@ -4,10 +4,15 @@
 //
 // The gateway starts and answers even while Temporal is down: webhooks get
 // 503 with Retry-After and /readyz reports it until Temporal is back.
+//
+// With GATEWAY_TLS_CERT_FILE and GATEWAY_TLS_KEY_FILE it serves HTTPS
+// itself and picks up a renewed certificate without a restart; otherwise
+// it serves plain HTTP for a TLS-terminating proxy in front.
 package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -78,10 +83,22 @@ func serve(ctx context.Context, cfg config.Gateway, logger *slog.Logger, ln net.
 	if err != nil {
 		return err
 	}
+	useTLS := cfg.TLSCertFile != ""
+	if useTLS {
+		// Checked here too so that a bad pair fails at start naming the
+		// variables; ServeTLS reloads the files when they change.
+		if _, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
+			return fmt.Errorf("%s/%s: %w", config.EnvGatewayTLSCert, config.EnvGatewayTLSKey, err)
+		}
+	}
 	logger.Info("gateway listening",
 		"addr", ln.Addr().String(),
+		"tls", useTLS,
 		"temporal_address", cfg.Temporal.Address,
 		"temporal_namespace", cfg.Temporal.Namespace,
 		"secrets", len(cfg.Secrets))
+	if useTLS {
+		return webhookgateway.ServeTLS(ctx, ln, h, logger, cfg.TLSCertFile, cfg.TLSKeyFile)
+	}
 	return webhookgateway.Serve(ctx, ln, h, logger)
 }
