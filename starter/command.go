@@ -80,6 +80,7 @@ TEMPORAL_TASK_QUEUE and TEMPORAL_UI_URL (see the README).`,
 		return &ExitError{Code: ExitUsage, Err: err}
 	})
 	root.AddCommand(newGenerateCommand(&env), newEndpointsCommand(&env), newWaitCommand(&env))
+	root.AddCommand(newPipelineCommand(&env))
 	root.AddCommand(newBatchCommand(&env))
 	return root
 }

@@ -10,7 +10,9 @@ import (
 
 type nopSignaler struct{}
 
-func (nopSignaler) SignalWorkflow(context.Context, string, string, string, interface{}) error { return nil }
+func (nopSignaler) SignalWorkflow(context.Context, string, string, string, interface{}) error {
+	return nil
+}
 
 // BenchmarkWebhookHandler measures the gateway's own cost per webhook:
 // sig check, size and type checks, parsing and building the signal, with

@@ -17,6 +17,7 @@ var _ Registry = worker.Worker(nil)
 // Register registers every workflow under its contract name.
 func Register(r Registry) {
 	r.RegisterWorkflowWithOptions(Generation, workflowOptions(contract.GenerationWorkflow))
+	r.RegisterWorkflowWithOptions(Pipeline, workflowOptions(contract.PipelineWorkflow))
 	r.RegisterWorkflowWithOptions(Batch, workflowOptions(contract.BatchWorkflow))
 	r.RegisterWorkflowWithOptions(BatchPage, workflowOptions(contract.BatchPageWorkflow))
 }
