@@ -1,23 +1,31 @@
 #!/usr/bin/env bash
-# Batch benchmark on the local stack: the fake answers every submit at
-# once, so this measures genflow and Temporal, not the provider.
+# Batch benchmark on a local stack of its own (ports 17233/18233/18080/
+# 18090, state in .run-bench/, removed first so every run starts from an
+# empty dev server): the fake answers every submit at once, so this
+# measures genflow and Temporal, not the provider.
 #   scripts/bench-batch.sh [ITEMS...]      default: 1000 10000
-# Restarts the stack's worker before each size so its peak memory is that
-# run's. Prints one JSON report per size.
+#   CONCURRENCY=5 (default) sets the batch's window.
+# Restarts the worker before each size so its peak memory is that run's.
+# Prints one JSON report per size and stops the stack at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
 sizes=("$@"); [ ${#sizes[@]} -eq 0 ] && sizes=(1000 10000)
 CONCURRENCY="${CONCURRENCY:-5}"
 
+export GENFLOW_RUN_DIR="$PWD/.run-bench" TEMPORAL_PORT=17233 UI_PORT=18233 GATEWAY_PORT=18080 FAKE_PORT=18090
+scripts/stack.sh down >/dev/null 2>&1 || true
+rm -rf "$GENFLOW_RUN_DIR"
+trap 'scripts/stack.sh down >/dev/null 2>&1 || true' EXIT
 scripts/stack.sh up >/dev/null
 go build -o bin/ ./cmd/benchbatch
-export TEMPORAL_ADDRESS="127.0.0.1:${TEMPORAL_PORT:-7233}"
+export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT"
 for n in "${sizes[@]}"; do
-	# A fresh worker, so VmHWM is this run's peak.
-	kill "$(cat .run/worker.pid)" && while kill -0 "$(cat .run/worker.pid)" 2>/dev/null; do sleep 0.2; done
-	rm -f .run/worker.pid
+	pid="$(cat "$GENFLOW_RUN_DIR/worker.pid")"
+	kill "$pid" && while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+	rm -f "$GENFLOW_RUN_DIR/worker.pid"
 	scripts/stack.sh up >/dev/null
 	echo "== $n items, concurrency $CONCURRENCY" >&2
-	bin/benchbatch -n "$n" -concurrency "$CONCURRENCY" -worker-pid "$(cat .run/worker.pid)"
+	bin/benchbatch -n "$n" -concurrency "$CONCURRENCY" -fake-url "http://127.0.0.1:$FAKE_PORT" \
+		-worker-pid "$(cat "$GENFLOW_RUN_DIR/worker.pid")"
 done
