@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(shell /usr/local/go/bin/go env GOPATH 2>/dev/null)/bin:$(PATH)
 GOBIN := $(shell go env GOPATH)/bin
 
-.PHONY: demo up down status build test fuzz bench tools
+.PHONY: demo up down status build test fuzz bench tools ui-check
 
 ## demo: start the local stack and run one generation through the starter
 demo:
@@ -25,6 +25,11 @@ build:
 
 tools:
 	@scripts/install-tools.sh
+
+## ui-check: open the local stack's Temporal UI in headless Chromium, check
+## the runs' attributes and summaries, refresh docs/screenshots/
+ui-check:
+	@scripts/ui-check.sh
 
 ## test: everything CI runs (see scripts/test.sh)
 test:

@@ -34,10 +34,53 @@ type WebhookURLs interface {
 	URL(trackID string) (string, error)
 }
 
+// Metrics counts the calls to the provider; *metrics.Provider is the
+// implementation the worker uses.
+type Metrics interface {
+	// ProviderCall records one call of operation ("submit" or "fetch");
+	// errType is empty when it succeeded, else the error's type.
+	ProviderCall(operation, errType string)
+}
+
 // Activities are the provider calls. Register the struct as a whole.
 type Activities struct {
 	Provider Provider
 	Webhooks WebhookURLs
+	// Metrics counts each attempt and its error type. Nil counts nothing.
+	Metrics Metrics
+}
+
+// Operations, as Metrics records them.
+const (
+	OpSubmit = "submit"
+	OpFetch  = "fetch"
+)
+
+// record counts one provider call. Errors are counted here, on the
+// activity side, so that every attempt is seen, retried ones included, and
+// nothing depends on workflow replay.
+func (a *Activities) record(operation string, err error) {
+	if a.Metrics == nil {
+		return
+	}
+	a.Metrics.ProviderCall(operation, ErrorType(err))
+}
+
+// ErrorType names a provider call's error for metrics: the
+// modelslab.ErrType* constant, "Canceled" when the activity was cancelled
+// or timed out, "Other" for anything else, and "" for no error.
+func ErrorType(err error) string {
+	var pe *modelslab.Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &pe):
+		return pe.Type
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "Canceled"
+	default:
+		return "Other"
+	}
 }
 
 // SubmitInput is the Submit activity's input.
@@ -62,6 +105,7 @@ func (a *Activities) Submit(ctx context.Context, in SubmitInput) (modelslab.Resu
 	info := activity.GetInfo(ctx)
 	activity.GetLogger(ctx).Info("submitting to ModelsLab", "track_id", in.TrackID, "endpoint", ep.Name, "attempt", info.Attempt)
 	res, err := a.Provider.Submit(ctx, modelslab.SubmitRequest{Endpoint: ep, Params: in.Params, WebhookURL: hook, TrackID: in.TrackID})
+	a.record(OpSubmit, err)
 	if err != nil {
 		return modelslab.Result{}, toTemporal(err)
 	}
@@ -82,6 +126,7 @@ func (a *Activities) Fetch(ctx context.Context, in FetchInput) (modelslab.Result
 		return modelslab.Result{}, temporal.NewNonRetryableApplicationError(err.Error(), modelslab.ErrTypeInvalidRequest, err)
 	}
 	res, err := a.Provider.Fetch(ctx, ep, in.ProviderID, in.Params)
+	a.record(OpFetch, err)
 	if err != nil {
 		return modelslab.Result{}, toTemporal(err)
 	}

@@ -35,6 +35,7 @@ const (
 	EnvGatewaySignalTime = "GATEWAY_SIGNAL_TIMEOUT"
 	EnvGatewayTLSCert    = "GATEWAY_TLS_CERT_FILE"
 	EnvGatewayTLSKey     = "GATEWAY_TLS_KEY_FILE"
+	EnvWorkerMetrics     = "WORKER_METRICS_ADDR"
 	EnvLogLevel          = "LOG_LEVEL"
 	EnvLogFormat         = "LOG_FORMAT"
 )
@@ -76,6 +77,9 @@ type Worker struct {
 	PublicURL string
 	// Secrets sign webhook URLs, newest first. Required.
 	Secrets []string
+	// MetricsAddr is where the worker serves GET /metrics (Prometheus
+	// text format). Default "127.0.0.1:9090".
+	MetricsAddr string
 }
 
 // Gateway is the gateway binary's configuration.
@@ -229,6 +233,7 @@ func LoadWorker(env Lookup) (Worker, error) {
 		ModelsLabBaseURL: r.httpURL(EnvModelsLabBaseURL, modelslab.DefaultBaseURL),
 		PublicURL:        r.httpURL(EnvGatewayPublicURL, "http://localhost:8080"),
 		Secrets:          r.secrets(EnvWebhookSecrets),
+		MetricsAddr:      r.hostPort(EnvWorkerMetrics, "127.0.0.1:9090"),
 	}
 	return c, r.err()
 }

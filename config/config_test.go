@@ -103,6 +103,7 @@ func TestLoadDefaults(t *testing.T) {
 			ModelsLabBaseURL: modelslab.DefaultBaseURL,
 			PublicURL:        "http://localhost:8080",
 			Secrets:          []string{secretA},
+			MetricsAddr:      "127.0.0.1:9090",
 		}, got)
 	})
 
@@ -168,6 +169,7 @@ func TestLoadReadsEveryVariable(t *testing.T) {
 			config.EnvModelsLabBaseURL: "http://127.0.0.1:9999/api/",
 			config.EnvGatewayPublicURL: "https://hooks.example.com",
 			config.EnvWebhookSecrets:   " " + secretA + " , " + secretB + ",",
+			config.EnvWorkerMetrics:    "0.0.0.0:9464",
 		}))
 		got, err := config.LoadWorker(e.lookup)
 		require.NoError(t, err)
@@ -178,11 +180,12 @@ func TestLoadReadsEveryVariable(t *testing.T) {
 			ModelsLabBaseURL: "http://127.0.0.1:9999/api/",
 			PublicURL:        "https://hooks.example.com",
 			Secrets:          []string{secretA, secretB},
+			MetricsAddr:      "0.0.0.0:9464",
 		}, got)
 		require.Subset(t, e.names(), []string{
 			config.EnvTemporalAddress, config.EnvTemporalNamespace, config.EnvTaskQueue, config.EnvTemporalUIURL,
 			config.EnvLogLevel, config.EnvLogFormat, config.EnvModelsLabKey, config.EnvModelsLabBaseURL,
-			config.EnvGatewayPublicURL, config.EnvWebhookSecrets,
+			config.EnvGatewayPublicURL, config.EnvWebhookSecrets, config.EnvWorkerMetrics,
 		})
 	})
 
@@ -253,6 +256,8 @@ func TestLoadMalformedValueNamesTheVariable(t *testing.T) {
 		{"address with port zero", loadStarter, nil, config.EnvTemporalAddress, "localhost:0", "valid port"},
 		{"address with a port out of range", loadWorker, workerRequired, config.EnvTemporalAddress, "localhost:72330", "valid port"},
 		{"listen address with an empty port", loadGateway, gatewayRequired, config.EnvGatewayListen, "127.0.0.1:", "valid port"},
+		{"metrics address without port", loadWorker, workerRequired, config.EnvWorkerMetrics, "localhost", "host:port"},
+		{"metrics address with port zero", loadWorker, workerRequired, config.EnvWorkerMetrics, "127.0.0.1:0", "valid port"},
 		{"UI URL without scheme", loadStarter, nil, config.EnvTemporalUIURL, "localhost:8233", "http(s) URL"},
 		{"UI URL of another scheme", loadStarter, nil, config.EnvTemporalUIURL, "ftp://localhost:8233", "http(s) URL"},
 		{"UI URL without host", loadStarter, nil, config.EnvTemporalUIURL, "http://", "http(s) URL"},

@@ -131,6 +131,9 @@ const (
 	PhasePolling        Phase = "polling"
 	PhaseSucceeded      Phase = "succeeded"
 	PhaseFailed         Phase = "failed"
+	// PhaseCanceled: the run was cancelled (starter cancel, a batch's
+	// fail-fast or cancel, a pipeline's failed step).
+	PhaseCanceled Phase = "canceled"
 )
 
 // State is the StateQuery answer.

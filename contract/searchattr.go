@@ -40,3 +40,21 @@ func SearchAttributes() temporal.SearchAttributes {
 		SAState.ValueSet(""), SAParentID.ValueSet(""),
 	)
 }
+
+// GenerationSearchAttributes are the search attributes a Generation run
+// starts with: its endpoint (the catalogue name), its model_id parameter
+// and its owner when set, and the phase PhaseSubmitting. The run upserts
+// GenflowState as it moves.
+func GenerationSearchAttributes(endpoint string, params map[string]any, owner string) []temporal.SearchAttributeUpdate {
+	ups := []temporal.SearchAttributeUpdate{
+		SAEndpoint.ValueSet(endpoint),
+		SAState.ValueSet(string(PhaseSubmitting)),
+	}
+	if m, ok := params["model_id"].(string); ok && m != "" {
+		ups = append(ups, SAModel.ValueSet(m))
+	}
+	if owner != "" {
+		ups = append(ups, SAOwner.ValueSet(owner))
+	}
+	return ups
+}

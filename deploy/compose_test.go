@@ -339,6 +339,15 @@ func TestComposeStackWithFakeProvider(t *testing.T) {
 		require.Contains(t, caddyfile, "name gateway\n")
 		require.Contains(t, caddyfile, "port "+portOf(t, g.ListenAddr)+"\n")
 		require.Empty(t, g.TLSCertFile, "the proxy speaks plain HTTP to the gateways")
+
+		// Metrics: the worker's listener is reachable inside the stack
+		// and not published; the proxy keeps the gateways' /metrics off
+		// the internet.
+		host, port = hostPort(t, "tcp://"+w.MetricsAddr)
+		require.Equal(t, "0.0.0.0", host)
+		require.Contains(t, []string(p.Services["worker"].Expose), port)
+		require.Empty(t, p.Services["worker"].Ports)
+		require.Contains(t, caddyfile, "handle /metrics* {\n\t\trespond 404")
 	})
 
 	t.Run("every variable a binary reads is wired", func(t *testing.T) {

@@ -247,7 +247,9 @@ func TestStackAgainstDevServer(t *testing.T) {
 		env := withEnv(base,
 			config.EnvModelsLabKey, "test-key",
 			config.EnvModelsLabBaseURL, "http://127.0.0.1:1/api/",
-			config.EnvTaskQueue, "genflow-deploy-worker")
+			config.EnvTaskQueue, "genflow-deploy-worker",
+			// Not the default port: a local stack's worker may hold it.
+			config.EnvWorkerMetrics, freeAddr(t))
 		w := start(t, filepath.Join(bin, "worker"), env)
 		healthcheck := filepath.Join(bin, "healthcheck")
 		eventually(t, 30*time.Second, "worker healthy", func() (bool, string) {

@@ -23,6 +23,7 @@ import (
 	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/fakemodelslab"
+	"github.com/genflow/genflow/metrics"
 	"github.com/genflow/genflow/starter"
 	"github.com/genflow/genflow/webhookgateway"
 	"github.com/genflow/genflow/worker"
@@ -42,6 +43,10 @@ type stack struct {
 	gatewayURL string
 	signer     *webhookgateway.Signer
 	temporal   config.Temporal
+	// workerMetrics and gatewayMetrics are the /metrics URLs of the
+	// worker and the gateway.
+	workerMetrics  string
+	gatewayMetrics string
 }
 
 func temporalCLI(t *testing.T) string {
@@ -92,38 +97,66 @@ func startStack(t *testing.T, fakeOpts fakemodelslab.Options) *stack {
 	fake := fakemodelslab.NewServer(fakeOpts)
 	t.Cleanup(fake.Close)
 
-	// The gateway, on a real socket, with its own client like the binary.
+	// The gateway, on a real socket, with its own client and metrics
+	// like the binary.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	gatewayURL := "http://" + ln.Addr().String()
 	signer, err := webhookgateway.NewSigner(gatewayURL, []string{secret})
 	require.NoError(t, err)
-	gc, err := client.Dial(client.Options{HostPort: dev.FrontendHostPort(), Logger: tlog.NewStructuredLogger(logger)})
+	greg, err := metrics.New()
+	require.NoError(t, err)
+	gm, err := metrics.NewGateway(greg.Registerer())
+	require.NoError(t, err)
+	gc, err := client.Dial(client.Options{HostPort: dev.FrontendHostPort(), Logger: tlog.NewStructuredLogger(logger),
+		MetricsHandler: greg.TemporalHandler(logger)})
 	require.NoError(t, err)
 	t.Cleanup(gc.Close)
-	h, err := webhookgateway.NewHandler(webhookgateway.Options{Signer: signer, Signaler: gc, Health: gc, Logger: logger})
+	h, err := webhookgateway.NewHandler(webhookgateway.Options{Signer: signer, Signaler: gc, Health: gc, Logger: logger,
+		Metrics: gm, MetricsHandler: greg.Handler(logger)})
 	require.NoError(t, err)
 	served := make(chan error, 1)
 	go func() { served <- webhookgateway.Serve(ctx, ln, h, logger) }()
 	t.Cleanup(func() { cancel(); <-served })
 
-	// The worker, built exactly as the binary builds it.
+	// The worker, run exactly as the binary runs it: its own client,
+	// its metrics on a listener of its own.
 	wcfg := config.Worker{
 		Temporal:         config.Temporal{Address: dev.FrontendHostPort(), Namespace: "default", TaskQueue: taskQueue},
 		ModelsLabKey:     apiKey,
 		ModelsLabBaseURL: fake.BaseURL(),
 		PublicURL:        gatewayURL,
 		Secrets:          []string{secret},
+		MetricsAddr:      freeAddr(t),
 	}
-	acts, err := worker.NewActivities(wcfg)
-	require.NoError(t, err)
-	w := worker.New(c, taskQueue, acts)
-	require.NoError(t, w.Start())
-	t.Cleanup(w.Stop)
+	workerCtx, stopWorker := context.WithCancel(context.Background())
+	var runErr error
+	stopped := make(chan struct{})
+	go func() { runErr = worker.Run(workerCtx, wcfg, logger); close(stopped) }()
+	t.Cleanup(func() {
+		stopWorker()
+		<-stopped
+		require.NoError(t, runErr, "worker")
+	})
+	workerMetrics := "http://" + wcfg.MetricsAddr + "/metrics"
+	eventually(t, "the worker serving its metrics", func() bool {
+		select {
+		case <-stopped:
+			t.Fatalf("worker stopped: %v", runErr)
+		default:
+		}
+		resp, err := http.Get(workerMetrics)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
 
 	return &stack{
 		dev: dev, client: c, fake: fake, gatewayURL: gatewayURL, signer: signer,
-		temporal: config.Temporal{Address: dev.FrontendHostPort(), Namespace: "default", TaskQueue: taskQueue, UIURL: "http://localhost:8233"},
+		temporal:      config.Temporal{Address: dev.FrontendHostPort(), Namespace: "default", TaskQueue: taskQueue, UIURL: "http://localhost:8233"},
+		workerMetrics: workerMetrics, gatewayMetrics: gatewayURL + "/metrics",
 	}
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Batch benchmark on a local stack of its own (ports 17233/18233/18080/
-# 18090, state in .run-bench/, removed first so every run starts from an
+# 18090/19090, state in .run-bench/, removed first so every run starts from an
 # empty dev server): the fake answers every submit at once, so this
 # measures genflow and Temporal, not the provider.
 #   scripts/bench-batch.sh [ITEMS...]      default: 1000 10000
@@ -13,7 +13,8 @@ export PATH="/usr/local/go/bin:$PATH"
 sizes=("$@"); [ ${#sizes[@]} -eq 0 ] && sizes=(1000 10000)
 CONCURRENCY="${CONCURRENCY:-5}"
 
-export GENFLOW_RUN_DIR="$PWD/.run-bench" TEMPORAL_PORT=17233 UI_PORT=18233 GATEWAY_PORT=18080 FAKE_PORT=18090
+export GENFLOW_RUN_DIR="$PWD/.run-bench" TEMPORAL_PORT=17233 UI_PORT=18233 GATEWAY_PORT=18080 FAKE_PORT=18090 \
+	WORKER_METRICS_PORT=19090
 scripts/stack.sh down >/dev/null 2>&1 || true
 rm -rf "$GENFLOW_RUN_DIR"
 trap 'scripts/stack.sh down >/dev/null 2>&1 || true' EXIT

@@ -24,4 +24,6 @@ export TEMPORAL_ADDRESS="127.0.0.1:${TEMPORAL_PORT:-7233}"
 echo
 echo "The stack keeps running. Open http://localhost:${UI_PORT:-8233} for the Temporal UI."
 echo "Try: ./bin/starter generate music_gen --prompt 'lofi beat' --wait"
+echo "     ./bin/starter list          (what ran, its state and summary; show/result/cancel TRACK_ID)"
+echo "     curl -s http://127.0.0.1:${WORKER_METRICS_PORT:-9090}/metrics | grep ^genflow_"
 echo "Stop it with: scripts/stack.sh down"

@@ -8,8 +8,9 @@
 #
 # State and logs live in .run/ (GENFLOW_RUN_DIR overrides it; the dev
 # server keeps its history in temporal.db there across restarts). Ports:
-# Temporal 7233, UI 8233, gateway 8080, fake ModelsLab 8090; override with
-# TEMPORAL_PORT, UI_PORT, GATEWAY_PORT, FAKE_PORT. TEMPORAL_DEV_ARGS adds
+# Temporal 7233, UI 8233, gateway 8080, fake ModelsLab 8090, worker
+# metrics 9090; override with TEMPORAL_PORT, UI_PORT, GATEWAY_PORT,
+# FAKE_PORT, WORKER_METRICS_PORT. TEMPORAL_DEV_ARGS adds
 # flags to `temporal server start-dev`. SQLite runs in WAL mode with
 # synchronous=normal: safe across process crashes, and it halves the time
 # a batch spends waiting on fsync (see docs/benchmarks.md); only an OS
@@ -26,6 +27,7 @@ TEMPORAL_PORT="${TEMPORAL_PORT:-7233}"
 UI_PORT="${UI_PORT:-8233}"
 GATEWAY_PORT="${GATEWAY_PORT:-8080}"
 FAKE_PORT="${FAKE_PORT:-8090}"
+WORKER_METRICS_PORT="${WORKER_METRICS_PORT:-9090}"
 
 say() { printf '\033[1m%s\033[0m\n' "$*"; }
 
@@ -83,15 +85,19 @@ up() {
 	wait_for "gateway" 20 http_ok "http://127.0.0.1:$GATEWAY_PORT/readyz"
 
 	MODELSLAB_BASE_URL="http://127.0.0.1:$FAKE_PORT/api/" MODELSLAB_API_KEY="${MODELSLAB_API_KEY:-local-dev-key}" \
-		GATEWAY_PUBLIC_URL="http://127.0.0.1:$GATEWAY_PORT" start worker "$ROOT/bin/worker"
-	sleep 1
-	pid_alive worker || { echo "stack: worker exited; see .run/worker.log" >&2; tail -5 "$RUN/worker.log" >&2; exit 1; }
+		GATEWAY_PUBLIC_URL="http://127.0.0.1:$GATEWAY_PORT" WORKER_METRICS_ADDR="127.0.0.1:$WORKER_METRICS_PORT" \
+		start worker "$ROOT/bin/worker"
+	if ! wait_for "worker" 20 http_ok "http://127.0.0.1:$WORKER_METRICS_PORT/metrics"; then
+		tail -5 "$RUN/worker.log" >&2
+		exit 1
+	fi
 
 	say "Stack is up"
 	echo "  Temporal      127.0.0.1:$TEMPORAL_PORT"
 	echo "  Temporal UI   http://localhost:$UI_PORT"
 	echo "  gateway       http://127.0.0.1:$GATEWAY_PORT  (webhooks, /healthz, /readyz)"
 	echo "  fake ModelsLab http://127.0.0.1:$FAKE_PORT/api/  (stats at /_fake/stats)"
+	echo "  metrics       http://127.0.0.1:$WORKER_METRICS_PORT/metrics (worker), http://127.0.0.1:$GATEWAY_PORT/metrics (gateway)"
 	echo "  stop it with: scripts/stack.sh down"
 }
 

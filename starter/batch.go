@@ -13,6 +13,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/genflow/genflow/activities"
 	"github.com/genflow/genflow/config"
@@ -69,6 +70,7 @@ func StartBatch(ctx context.Context, c client.Client, cfg config.Temporal, spec 
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		StaticSummary:                            summary,
+		TypedSearchAttributes:                    batchAttributes(spec.Owner),
 	}, contract.BatchWorkflow, in)
 	var exists *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
@@ -78,6 +80,16 @@ func StartBatch(ctx context.Context, c client.Client, cfg config.Temporal, spec 
 		return Started{}, fmt.Errorf("start batch %s: %w", spec.ID, err)
 	}
 	return Started{TrackID: spec.ID, RunID: run.GetRunID(), UIURL: UIURL(cfg, spec.ID, "")}, nil
+}
+
+// batchAttributes are a Batch run's search attributes at start; the
+// workflow upserts GenflowState when it ends.
+func batchAttributes(owner string) temporal.SearchAttributes {
+	ups := []temporal.SearchAttributeUpdate{contract.SAState.ValueSet(contract.BatchRunning)}
+	if owner != "" {
+		ups = append(ups, contract.SAOwner.ValueSet(owner))
+	}
+	return temporal.NewSearchAttributes(ups...)
 }
 
 func startPages(ctx context.Context, c client.Client, cfg config.Temporal, pages []contract.BatchPage) error {
@@ -99,6 +111,7 @@ func startPages(ctx context.Context, c client.Client, cfg config.Temporal, pages
 					WorkflowExecutionErrorWhenAlreadyStarted: true,
 					StaticSummary: fmt.Sprintf("page %d of batch %s: items %d-%d", p.Index+1, p.BatchID,
 						p.First, p.First+len(p.Items)-1),
+					TypedSearchAttributes: temporal.NewSearchAttributes(contract.SAParentID.ValueSet(p.BatchID)),
 				}, contract.BatchPageWorkflow, p)
 				var exists *serviceerror.WorkflowExecutionAlreadyStarted
 				if err != nil && !errors.As(err, &exists) {

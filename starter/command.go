@@ -82,6 +82,7 @@ TEMPORAL_TASK_QUEUE and TEMPORAL_UI_URL (see the README).`,
 	root.AddCommand(newGenerateCommand(&env), newEndpointsCommand(&env), newWaitCommand(&env))
 	root.AddCommand(newPipelineCommand(&env))
 	root.AddCommand(newBatchCommand(&env))
+	root.AddCommand(newListCommand(&env), newShowCommand(&env), newResultCommand(&env), newCancelCommand(&env))
 	return root
 }
 

@@ -61,6 +61,8 @@ func Start(ctx context.Context, c client.Client, cfg config.Temporal, trackID st
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		StaticSummary:                            Summary(ep.Name, in.Params),
+		StaticDetails:                            contract.Details(ep.Name, in.Params, in.Owner),
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(contract.GenerationSearchAttributes(ep.Name, in.Params, in.Owner)...),
 	}
 	run, err := c.ExecuteWorkflow(ctx, opts, workflows.Generation, in)
 	var exists *serviceerror.WorkflowExecutionAlreadyStarted

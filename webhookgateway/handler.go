@@ -38,6 +38,25 @@ var (
 	_ HealthChecker = client.Client(nil)
 )
 
+// Metrics records what the gateway does with webhooks; *metrics.Gateway is
+// the implementation the binary uses.
+type Metrics interface {
+	// Webhook records one answer of the webhook route, by status code.
+	Webhook(code int)
+	// Signal records a signal's outcome (metrics.SignalDelivered,
+	// SignalUnmatched or SignalFailed) and the time from the webhook's
+	// arrival to Temporal's answer.
+	Signal(outcome string, d time.Duration)
+}
+
+// Signal outcomes passed to Metrics.Signal; the same strings as package
+// metrics' Signal* constants.
+const (
+	signalDelivered = "delivered"
+	signalUnmatched = "unmatched"
+	signalFailed    = "failed"
+)
+
 // Defaults of Options.
 const (
 	DefaultMaxBodyBytes  = 1 << 20
@@ -75,6 +94,12 @@ type Options struct {
 	// Now is the clock that stamps contract.Webhook.ReceivedAt. Default
 	// time.Now.
 	Now func() time.Time
+	// Metrics records each webhook's answer and signal. Default: nothing
+	// is recorded.
+	Metrics Metrics
+	// MetricsHandler, when set, is served on GET /metrics (the process's
+	// Prometheus registry). Default: no /metrics route.
+	MetricsHandler http.Handler
 }
 
 func (o *Options) validate() error {
@@ -116,6 +141,9 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Metrics == nil {
+		o.Metrics = noMetrics{}
+	}
 	return o
 }
 
@@ -145,14 +173,19 @@ func NewHandler(opts Options) (http.Handler, error) {
 	if err := e.SetTrustedProxies(nil); err != nil {
 		return nil, fmt.Errorf("webhook gateway: %w", err)
 	}
-	e.Use(h.accessLog, h.recover)
+	// countWebhook sits outside recover so that it sees the 500 of a
+	// panic.
+	e.Use(h.accessLog, h.countWebhook, h.recover)
 	e.NoRoute(func(c *gin.Context) { c.JSON(http.StatusNotFound, gin.H{"error": "not found"}) })
 	e.NoMethod(func(c *gin.Context) { c.JSON(http.StatusMethodNotAllowed, gin.H{"error": "method not allowed"}) })
 
-	e.POST(WebhookPathPrefix+"*track_id", h.webhook)
+	e.POST(webhookRoute, h.webhook)
 	for _, m := range []string{http.MethodGet, http.MethodHead} {
 		e.Handle(m, "/healthz", h.healthz)
 		e.Handle(m, "/readyz", h.readyz)
+		if opts.MetricsHandler != nil {
+			e.Handle(m, "/metrics", gin.WrapH(opts.MetricsHandler))
+		}
 	}
 	return e, nil
 }
@@ -160,6 +193,10 @@ func NewHandler(opts Options) (http.Handler, error) {
 type handler struct {
 	opts Options
 }
+
+// webhookRoute is the webhook route's pattern: the track_id is the rest of
+// the path.
+const webhookRoute = WebhookPathPrefix + "*track_id"
 
 // trackIDKey is the gin context key under which the webhook route leaves
 // the track_id for the access log.
@@ -224,13 +261,16 @@ func (h *handler) webhook(c *gin.Context) {
 	var notFound *serviceerror.NotFound
 	switch {
 	case err == nil:
+		h.opts.Metrics.Signal(signalDelivered, h.opts.Now().Sub(received))
 		log.LogAttrs(ctx, slog.LevelInfo, "webhook delivered", outcome...)
 		c.JSON(http.StatusOK, gin.H{"matched": true})
 	case errors.As(err, &notFound):
+		h.opts.Metrics.Signal(signalUnmatched, h.opts.Now().Sub(received))
 		log.LogAttrs(ctx, slog.LevelInfo, "webhook matched no open workflow",
 			append(outcome, slog.String("error", err.Error()))...)
 		c.JSON(http.StatusOK, gin.H{"matched": false})
 	default:
+		h.opts.Metrics.Signal(signalFailed, h.opts.Now().Sub(received))
 		log.LogAttrs(ctx, slog.LevelWarn, "signal workflow failed; asking the provider to retry",
 			append(outcome, slog.String("error", err.Error()))...)
 		c.Header("Retry-After", strconv.FormatInt(retryAfterSeconds(h.opts.RetryAfter), 10))

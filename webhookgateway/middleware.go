@@ -27,6 +27,21 @@ func (h *handler) accessLog(c *gin.Context) {
 	h.opts.Logger.LogAttrs(c.Request.Context(), slog.LevelInfo, "http request", attrs...)
 }
 
+// countWebhook records the answer of every request to the webhook route,
+// whatever it is (401 before the body is read, 500 after a panic).
+func (h *handler) countWebhook(c *gin.Context) {
+	c.Next()
+	if c.FullPath() == webhookRoute {
+		h.opts.Metrics.Webhook(c.Writer.Status())
+	}
+}
+
+// noMetrics records nothing.
+type noMetrics struct{}
+
+func (noMetrics) Webhook(int)                  {}
+func (noMetrics) Signal(string, time.Duration) {}
+
 // recover turns a panic in a handler into a logged error and a 500, so
 // that one bad request neither crashes the process nor leaves the
 // provider without an answer.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/genflow/genflow/activities"
 	"github.com/genflow/genflow/config"
+	"github.com/genflow/genflow/metrics"
 	"github.com/genflow/genflow/modelslab"
 	"github.com/genflow/genflow/webhookgateway"
 	"github.com/genflow/genflow/workflows"
@@ -52,12 +54,14 @@ func NewActivities(cfg config.Worker) (*activities.Activities, error) {
 	return &activities.Activities{Provider: provider, Webhooks: signer}, nil
 }
 
-// Dial connects to Temporal as configured.
-func Dial(cfg config.Temporal, logger *slog.Logger) (client.Client, error) {
+// Dial connects to Temporal as configured. A nil metrics records no SDK
+// metrics.
+func Dial(cfg config.Temporal, logger *slog.Logger, metrics client.MetricsHandler) (client.Client, error) {
 	c, err := client.Dial(client.Options{
-		HostPort:  cfg.Address,
-		Namespace: cfg.Namespace,
-		Logger:    tlog.NewStructuredLogger(logger),
+		HostPort:       cfg.Address,
+		Namespace:      cfg.Namespace,
+		Logger:         tlog.NewStructuredLogger(logger),
+		MetricsHandler: metrics,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s (%s): %w", cfg.Address, config.EnvTemporalAddress, err)
@@ -66,12 +70,29 @@ func Dial(cfg config.Temporal, logger *slog.Logger) (client.Client, error) {
 }
 
 // Run runs a worker for cfg until ctx is done, then stops it gracefully.
+// It serves the worker's metrics on GET /metrics of cfg.MetricsAddr: the
+// Temporal SDK's, the workflows' and the provider calls'.
 func Run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
+	ln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("metrics listener (%s): %w", config.EnvWorkerMetrics, err)
+	}
+	defer ln.Close()
 	acts, err := NewActivities(cfg)
 	if err != nil {
 		return err
 	}
-	c, err := Dial(cfg.Temporal, logger)
+	reg, err := metrics.New()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = reg.Shutdown(context.WithoutCancel(ctx)) }()
+	provider, err := metrics.NewProvider(reg.Registerer())
+	if err != nil {
+		return err
+	}
+	acts.Metrics = provider
+	c, err := Dial(cfg.Temporal, logger, reg.TemporalHandler(logger))
 	if err != nil {
 		return err
 	}
@@ -80,10 +101,23 @@ func Run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
+	mctx, stopMetrics := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- reg.Serve(mctx, ln, logger) }()
 	logger.Info("worker started", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace,
-		"task_queue", cfg.Temporal.TaskQueue, "modelslab", cfg.ModelsLabBaseURL, "gateway", cfg.PublicURL)
-	<-ctx.Done()
+		"task_queue", cfg.Temporal.TaskQueue, "modelslab", cfg.ModelsLabBaseURL, "gateway", cfg.PublicURL,
+		"metrics", "http://"+ln.Addr().String()+"/metrics")
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served:
+		logger.Error("metrics server failed", "error", serveErr)
+	}
 	logger.Info("worker stopping")
 	w.Stop()
-	return nil
+	stopMetrics()
+	if serveErr == nil {
+		serveErr = <-served
+	}
+	return serveErr
 }

@@ -60,6 +60,10 @@ type batch struct {
 	pageItems int
 	pageDone  int
 	state     string
+	// upsertSA is whether this run keeps the GenflowState search
+	// attribute up to date (runs started before that change replay
+	// without).
+	upsertSA bool
 }
 
 func newBatch(ctx workflow.Context, in contract.BatchInput) (*batch, error) {
@@ -99,7 +103,22 @@ func (b *batch) snapshot(ctx workflow.Context) contract.BatchState {
 	return st
 }
 
+// setState records the batch's state in the state query and, for runs
+// that do, in the GenflowState search attribute.
+func (b *batch) setState(ctx workflow.Context, state string) {
+	b.state = state
+	if !b.upsertSA {
+		return
+	}
+	if cur, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(contract.SAState); ok && cur == state {
+		return
+	}
+	upsertSearchAttributes(ctx, contract.SAState.ValueSet(state))
+}
+
 func (b *batch) run(ctx workflow.Context) (contract.BatchResult, error) {
+	b.upsertSA = upsertsState(ctx)
+	b.setState(ctx, contract.BatchRunning)
 	workflow.SetCurrentDetails(ctx, fmt.Sprintf("page %d of %d, %d of %d items done",
 		b.carry.Page+1, b.in.Pages, b.carry.Succeeded+b.carry.Failed, b.in.Total))
 	if b.carry.Page < b.in.Pages {
@@ -111,11 +130,11 @@ func (b *batch) run(ctx workflow.Context) (contract.BatchResult, error) {
 		b.releasePage(ctx, b.carry.Page)
 		switch {
 		case err != nil: // cancelled
-			b.state = contract.BatchCanceled
+			b.setState(ctx, contract.BatchCanceled)
 			b.releaseRest(ctx)
 			return contract.BatchResult{}, err
 		case failFast != nil:
-			b.state = contract.BatchFailed
+			b.setState(ctx, contract.BatchFailed)
 			b.releaseRest(ctx)
 			return contract.BatchResult{}, temporal.NewNonRetryableApplicationError(
 				fmt.Sprintf("fail-fast: item %d (%s) failed: %s", failFast.Index, failFast.TrackID, failFast.Message),
@@ -129,7 +148,7 @@ func (b *batch) run(ctx workflow.Context) (contract.BatchResult, error) {
 			return contract.BatchResult{}, workflow.NewContinueAsNewError(ctx, contract.BatchWorkflow, next)
 		}
 	}
-	b.state = contract.BatchCompleted
+	b.setState(ctx, contract.BatchCompleted)
 	workflow.SetCurrentDetails(ctx, fmt.Sprintf("completed: %d succeeded, %d failed", b.carry.Succeeded, b.carry.Failed))
 	return b.result(ctx), nil
 }
@@ -215,6 +234,9 @@ func (b *batch) startChild(ctx workflow.Context, index int, item contract.BatchI
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
 		WaitForCancellation:   true,
 		StaticSummary:         fmt.Sprintf("#%d %s", index, contract.Summary(item.Endpoint, item.Params)),
+		TypedSearchAttributes: temporal.NewSearchAttributes(append(
+			contract.GenerationSearchAttributes(item.Endpoint, item.Params, b.in.Owner),
+			contract.SAParentID.ValueSet(b.id))...),
 	})
 	return workflow.ExecuteChildWorkflow(cctx, contract.GenerationWorkflow, contract.GenerationInput{
 		Endpoint: item.Endpoint, Params: item.Params, Deadline: b.in.Deadline, PollGrace: b.in.PollGrace, Owner: b.in.Owner,

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -50,6 +51,14 @@ type generation struct {
 	// stages seen in non-terminal updates, to tell progress from
 	// duplicates.
 	stages map[string]bool
+	// upsertSA is whether this run upserts its search attributes (runs
+	// started before that change replay without).
+	upsertSA bool
+	// attributed is whether the endpoint, model and owner attributes
+	// have been checked.
+	attributed bool
+	// metrics records through the SDK, tagged with the endpoint.
+	metrics client.MetricsHandler
 }
 
 func newGeneration(ctx workflow.Context, in contract.GenerationInput) (*generation, error) {
@@ -74,6 +83,7 @@ func newGeneration(ctx workflow.Context, in contract.GenerationInput) (*generati
 		in:       in,
 		endpoint: ep,
 		stages:   map[string]bool{},
+		metrics:  workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"endpoint": ep.Name}),
 		state: contract.State{
 			TrackID:  trackID,
 			Endpoint: ep.Name,
@@ -86,13 +96,35 @@ func newGeneration(ctx workflow.Context, in contract.GenerationInput) (*generati
 	return g, nil
 }
 
+// setPhase moves the run to phase p: the state query, the current
+// details shown in the Temporal UI, and the GenflowState search attribute.
 func (g *generation) setPhase(ctx workflow.Context, p contract.Phase, details string) {
 	g.state.Phase = p
 	g.state.Since = workflow.Now(ctx)
 	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**%s** since %s  \n%s", p, g.state.Since.UTC().Format(time.RFC3339), details))
+	if !g.upsertSA {
+		return
+	}
+	var ups []temporal.SearchAttributeUpdate
+	// The starter sets the first phase at start; no need to set it again.
+	if cur, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(contract.SAState); !ok || cur != string(p) {
+		ups = append(ups, contract.SAState.ValueSet(string(p)))
+	}
+	if !g.attributed {
+		g.attributed = true
+		ups = append(ups, missingAttributes(ctx, g.endpoint.Name, g.in)...)
+	}
+	upsertSearchAttributes(ctx, ups...)
+}
+
+// recordOutcome records the generation's latency by outcome.
+func (g *generation) recordOutcome(ctx workflow.Context, outcome string, by contract.LearnedBy) {
+	g.metrics.WithTags(map[string]string{"outcome": outcome, "learned_by": string(by)}).
+		Timer(MetricGenerationLatency).Record(workflow.Now(ctx).Sub(g.result.Timings.StartedAt))
 }
 
 func (g *generation) run(ctx workflow.Context) (contract.GenerationResult, error) {
+	g.upsertSA = upsertsState(ctx)
 	g.setPhase(ctx, contract.PhaseSubmitting, "submitting to "+g.endpoint.Name)
 	sub, err := g.submit(ctx)
 	if err != nil {
@@ -149,7 +181,7 @@ func (g *generation) run(ctx workflow.Context) (contract.GenerationResult, error
 		})
 		sel.Select(ctx)
 		if err := ctx.Err(); err != nil {
-			return contract.GenerationResult{}, temporal.NewCanceledError("generation cancelled")
+			return g.fail(ctx, temporal.NewCanceledError("generation cancelled"))
 		}
 		if hook != nil {
 			cancelTimer()
@@ -167,6 +199,7 @@ func (g *generation) run(ctx workflow.Context) (contract.GenerationResult, error
 		}
 
 		if g.state.Phase != contract.PhasePolling {
+			g.metrics.Counter(MetricPollFallbacks).Inc(1)
 			workflow.GetLogger(ctx).Info("webhook overdue, polling", "provider_id", g.state.ProviderID)
 			g.setPhase(ctx, contract.PhasePolling, "webhook overdue; polling provider request "+g.state.ProviderID)
 		}
@@ -215,6 +248,7 @@ func (g *generation) onUpdate(ctx workflow.Context, u modelslab.Result, by contr
 	if by == contract.LearnedWebhook && g.stages[key] {
 		g.state.DuplicatesIgnored++
 		g.result.DuplicatesIgnored++
+		g.metrics.Counter(MetricWebhookDuplicates).Inc(1)
 		return false, res, nil
 	}
 	g.stages[key] = true
@@ -282,13 +316,21 @@ func (g *generation) succeed(ctx workflow.Context, u modelslab.Result, by contra
 	r.Timings.Total = now.Sub(r.Timings.StartedAt)
 	g.state.Stage = u.Stage
 	g.setPhase(ctx, contract.PhaseSucceeded, fmt.Sprintf("%d output(s), learned by %s", len(r.Output), by))
+	g.recordOutcome(ctx, "succeeded", by)
 	return *r, nil
 }
 
-// fail records the failure in the state and returns err as the
-// workflow's error, with the provider's message up front.
+// fail records the failure (or the cancellation) in the state and
+// returns err as the workflow's error, with the provider's message up
+// front.
 func (g *generation) fail(ctx workflow.Context, err error) (contract.GenerationResult, error) {
 	g.drain(ctx)
+	var canceled *temporal.CanceledError
+	if errors.As(err, &canceled) {
+		g.setPhase(ctx, contract.PhaseCanceled, "cancelled")
+		g.recordOutcome(ctx, "canceled", "")
+		return contract.GenerationResult{}, err
+	}
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
 		g.state.Error = appErr.Error()
@@ -304,6 +346,7 @@ func (g *generation) fail(ctx workflow.Context, err error) (contract.GenerationR
 		g.state.Error = err.Error()
 	}
 	g.setPhase(ctx, contract.PhaseFailed, strings.TrimSpace(g.state.Error))
+	g.recordOutcome(ctx, "failed", "")
 	return contract.GenerationResult{}, err
 }
 
@@ -334,5 +377,6 @@ func (g *generation) drain(ctx workflow.Context) {
 		g.state.DuplicatesIgnored++
 		g.result.WebhooksReceived++
 		g.result.DuplicatesIgnored++
+		g.metrics.Counter(MetricWebhookDuplicates).Inc(1)
 	}
 }

@@ -7,15 +7,26 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 )
+
+// recordedIDs are the workflow IDs of recorded histories whose commands
+// depend on their own ID (a batch names its children and page holders
+// after it); a history file does not hold it, and the replayer would use
+// a made-up one.
+var recordedIDs = map[string]string{
+	"batch-sa.json": "demo-batch-1",
+}
 
 // TestReplayRecordedHistories replays histories recorded from real runs
 // on a dev server (`temporal workflow show --output json`) against the
 // current code. A failure means a change would break workflows that are
 // running now: gate it with workflow.GetVersion instead. To add a
 // fixture, run the stack (scripts/stack.sh up), run a generation and save
-// its history into testdata/histories/.
+// its history into testdata/histories/ (and its workflow ID in
+// recordedIDs if the workflow's commands use it).
 func TestReplayRecordedHistories(t *testing.T) {
 	t.Parallel()
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
@@ -24,9 +35,18 @@ func TestReplayRecordedHistories(t *testing.T) {
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			t.Parallel()
+			fh, err := os.Open(f)
+			require.NoError(t, err)
+			defer fh.Close()
+			history, err := client.HistoryFromJSON(fh, client.HistoryJSONOptions{})
+			require.NoError(t, err)
 			replayer := worker.NewWorkflowReplayer()
 			Register(replayer)
-			require.NoError(t, replayer.ReplayWorkflowHistoryFromJSONFile(nil, f))
+			opts := worker.ReplayWorkflowHistoryOptions{}
+			if id, ok := recordedIDs[filepath.Base(f)]; ok {
+				opts.OriginalExecution = workflow.Execution{ID: id}
+			}
+			require.NoError(t, replayer.ReplayWorkflowHistoryWithOptions(nil, history, opts))
 		})
 	}
 }

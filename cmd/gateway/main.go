@@ -24,6 +24,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/genflow/genflow/config"
+	"github.com/genflow/genflow/metrics"
 	"github.com/genflow/genflow/webhookgateway"
 )
 
@@ -56,12 +57,24 @@ func run(ctx context.Context, cfg config.Gateway, logger *slog.Logger) error {
 // listener on a free port.
 func serve(ctx context.Context, cfg config.Gateway, logger *slog.Logger, ln net.Listener) error {
 	defer ln.Close()
+	// One registry for the process: the Temporal client's metrics and the
+	// gateway's own, served on GET /metrics.
+	reg, err := metrics.New()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = reg.Shutdown(context.WithoutCancel(ctx)) }()
+	gm, err := metrics.NewGateway(reg.Registerer())
+	if err != nil {
+		return err
+	}
 	// Lazy: the first call connects, so the gateway starts while Temporal
 	// is down and answers 503 until it is up.
 	tc, err := client.NewLazyClient(client.Options{
-		HostPort:  cfg.Temporal.Address,
-		Namespace: cfg.Temporal.Namespace,
-		Logger:    tlog.NewStructuredLogger(logger),
+		HostPort:       cfg.Temporal.Address,
+		Namespace:      cfg.Temporal.Namespace,
+		Logger:         tlog.NewStructuredLogger(logger),
+		MetricsHandler: reg.TemporalHandler(logger),
 	})
 	if err != nil {
 		return fmt.Errorf("temporal client for %s: %w", cfg.Temporal.Address, err)
@@ -73,12 +86,14 @@ func serve(ctx context.Context, cfg config.Gateway, logger *slog.Logger, ln net.
 		return fmt.Errorf("webhook signer: %w", err)
 	}
 	h, err := webhookgateway.NewHandler(webhookgateway.Options{
-		Signer:        signer,
-		Signaler:      tc,
-		Health:        tc,
-		Logger:        logger,
-		MaxBodyBytes:  cfg.MaxBodyBytes,
-		SignalTimeout: cfg.SignalTimeout,
+		Signer:         signer,
+		Signaler:       tc,
+		Health:         tc,
+		Logger:         logger,
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		SignalTimeout:  cfg.SignalTimeout,
+		Metrics:        gm,
+		MetricsHandler: reg.Handler(logger),
 	})
 	if err != nil {
 		return err

@@ -81,6 +81,21 @@ func TestGatewayWithTemporalDown(t *testing.T) {
 	defer resp2.Body.Close()
 	require.Equal(t, http.StatusUnauthorized, resp2.StatusCode)
 
+	// The binary serves its metrics: the answers above, counted by code,
+	// the failed signal, and the Temporal client's own series.
+	code, body = get("/metrics")
+	require.Equal(t, http.StatusOK, code)
+	for _, series := range []string{
+		`genflow_webhooks_total{code="503"} 1`,
+		`genflow_webhooks_total{code="401"} 1`,
+		`genflow_webhook_signal_latency_seconds_count{outcome="failed"} 1`,
+		`genflow_webhooks_unmatched_total 0`,
+		`temporal_request_failure_total{`,
+		`go_goroutines `,
+	} {
+		require.Contains(t, body, series)
+	}
+
 	cancel()
 	select {
 	case err := <-done:

@@ -1,0 +1,88 @@
+package metrics_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/genflow/genflow/metrics"
+)
+
+func TestRegistryServesSDKAndOwnMetrics(t *testing.T) {
+	t.Parallel()
+	reg, err := metrics.New()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = reg.Shutdown(context.Background()) })
+
+	// What the SDK does through client.Options.MetricsHandler.
+	h := reg.TemporalHandler(nil).WithTags(map[string]string{"namespace": "default"})
+	h.Counter("temporal_request").Inc(2)
+	h.Timer("temporal_request_latency").Record(30 * time.Millisecond)
+	h.Timer("temporal_workflow_endtoend_latency").Record(2 * time.Hour)
+	h.Gauge("temporal_worker_task_slots_available").Update(7)
+	// A name the exporter cannot take is logged, not a panic.
+	h.Counter("bad name!").Inc(1)
+
+	gw, err := metrics.NewGateway(reg.Registerer())
+	require.NoError(t, err)
+	gw.Webhook(200)
+	gw.Signal(metrics.SignalUnmatched, 5*time.Millisecond)
+	_, err = metrics.NewGateway(reg.Registerer())
+	require.Error(t, err, "registered twice")
+	p, err := metrics.NewProvider(reg.Registerer())
+	require.NoError(t, err)
+	p.ProviderCall("submit", "")
+	p.ProviderCall("submit", "ModelsLabServerError")
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- reg.Serve(ctx, ln, nil) }()
+
+	resp, err := http.Get("http://" + ln.Addr().String() + "/metrics")
+	require.NoError(t, err)
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	text := string(body)
+	for _, want := range []string{
+		`temporal_request_total{namespace="default"} 2`,
+		`temporal_request_latency_seconds_bucket{namespace="default",le="0.05"} 1`,
+		`temporal_request_latency_seconds_bucket{namespace="default",le="0.025"} 0`,
+		// Run-length timers get buckets up to hours.
+		`temporal_workflow_endtoend_latency_seconds_bucket{namespace="default",le="7200"} 1`,
+		`temporal_worker_task_slots_available{namespace="default"} 7`,
+		`genflow_webhooks_total{code="200"} 1`,
+		`genflow_webhooks_unmatched_total 1`,
+		`genflow_webhook_signal_latency_seconds_count{outcome="unmatched"} 1`,
+		`genflow_provider_requests_total{operation="submit"} 2`,
+		`genflow_provider_requests_total{operation="fetch"} 0`,
+		`genflow_provider_errors_total{operation="submit",type="ModelsLabServerError"} 1`,
+		"go_goroutines ",
+		"process_start_time_seconds ",
+	} {
+		require.Contains(t, text, want)
+	}
+	require.NotContains(t, text, "otel_scope_name")
+	require.NotContains(t, text, "target_info")
+
+	resp, err = http.Get("http://" + ln.Addr().String() + "/healthz")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	cancel()
+	select {
+	case err := <-served:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("metrics server did not stop")
+	}
+}

@@ -1,0 +1,129 @@
+package metrics
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Names of genflow's own series. Those of the worker's workflows are
+// recorded through the SDK (package workflows) and listed there.
+const (
+	WebhooksTotal         = "genflow_webhooks_total"
+	WebhookSignalLatency  = "genflow_webhook_signal_latency_seconds"
+	WebhooksUnmatched     = "genflow_webhooks_unmatched_total"
+	ProviderRequestsTotal = "genflow_provider_requests_total"
+	ProviderErrorsTotal   = "genflow_provider_errors_total"
+)
+
+// Outcomes of a webhook's signal (the outcome label of
+// WebhookSignalLatency).
+const (
+	SignalDelivered = "delivered" // Temporal accepted the signal
+	SignalUnmatched = "unmatched" // no open workflow has the track_id
+	SignalFailed    = "failed"    // Temporal unreachable or too slow: 503
+)
+
+// Gateway are the webhook gateway's own metrics. It implements
+// webhookgateway.Metrics.
+type Gateway struct {
+	webhooks  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	unmatched prometheus.Counter
+}
+
+// NewGateway registers the gateway's metrics on reg.
+func NewGateway(reg prometheus.Registerer) (*Gateway, error) {
+	g := &Gateway{
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: WebhooksTotal,
+			Help: "Webhook requests answered, by HTTP status code (200 delivered or unmatched, 400, 401, 413, 415, 503, 500).",
+		}, []string{"code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: WebhookSignalLatency,
+			Help: "Time from a webhook's arrival to Temporal's answer to its signal, by outcome (delivered, unmatched, failed).",
+			// The provider waits 30 s; GATEWAY_SIGNAL_TIMEOUT is at most 25 s.
+			Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25},
+		}, []string{"outcome"}),
+		unmatched: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: WebhooksUnmatched,
+			Help: "Authentic webhooks for which no open workflow exists: late duplicates of a finished generation, or an unknown track_id.",
+		}),
+	}
+	if err := register(reg, g.webhooks, g.latency, g.unmatched); err != nil {
+		return nil, err
+	}
+	// Series that exist before the first webhook, so that rates and
+	// alerts have something to read from the start.
+	for _, code := range []int{200, 400, 401, 413, 415, 503} {
+		g.webhooks.WithLabelValues(strconv.Itoa(code))
+	}
+	for _, o := range []string{SignalDelivered, SignalUnmatched, SignalFailed} {
+		g.latency.WithLabelValues(o)
+	}
+	return g, nil
+}
+
+// Webhook records one answer of the webhook route.
+func (g *Gateway) Webhook(code int) {
+	g.webhooks.WithLabelValues(strconv.Itoa(code)).Inc()
+}
+
+// Signal records the outcome of a webhook's signal and the time from the
+// webhook's arrival to Temporal's answer.
+func (g *Gateway) Signal(outcome string, d time.Duration) {
+	g.latency.WithLabelValues(outcome).Observe(d.Seconds())
+	if outcome == SignalUnmatched {
+		g.unmatched.Inc()
+	}
+}
+
+// Provider are the metrics of the calls the activities make to ModelsLab.
+// It implements activities.Metrics.
+type Provider struct {
+	requests *prometheus.CounterVec
+	errors   *prometheus.CounterVec
+}
+
+// NewProvider registers the provider call metrics on reg.
+func NewProvider(reg prometheus.Registerer) (*Provider, error) {
+	p := &Provider{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: ProviderRequestsTotal,
+			Help: "Calls to ModelsLab, each attempt counted, by operation (submit, fetch).",
+		}, []string{"operation"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: ProviderErrorsTotal,
+			Help: "Failed calls to ModelsLab, each attempt counted, by operation and error type (modelslab.ErrType*, or Canceled).",
+		}, []string{"operation", "type"}),
+	}
+	if err := register(reg, p.requests, p.errors); err != nil {
+		return nil, err
+	}
+	for _, op := range []string{"submit", "fetch"} {
+		p.requests.WithLabelValues(op)
+	}
+	return p, nil
+}
+
+// ProviderCall records one call; errType is empty when it succeeded.
+func (p *Provider) ProviderCall(operation, errType string) {
+	p.requests.WithLabelValues(operation).Inc()
+	if errType != "" {
+		p.errors.WithLabelValues(operation, errType).Inc()
+	}
+}
+
+func register(reg prometheus.Registerer, cs ...prometheus.Collector) error {
+	var errs []error
+	for _, c := range cs {
+		errs = append(errs, reg.Register(c))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	return nil
+}
