@@ -311,22 +311,5 @@ func sum(m map[string]int) int {
 }
 
 func newBatchCancelCommand(env *Env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "cancel BATCH_ID",
-		Short: "Cancel a batch and its running generations",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			tcfg, c, err := env.connect()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			if err := c.CancelWorkflow(cmd.Context(), args[0], ""); err != nil {
-				return &ExitError{Code: ExitFailed, Err: fmt.Errorf("cancel %s: %w", args[0], err)}
-			}
-			fmt.Fprintf(env.Stdout, "cancel requested for batch %s; its running generations are cancelled too\n  Temporal UI: %s\n",
-				args[0], UIURL(tcfg, args[0], ""))
-			return nil
-		},
-	}
+	return newCancelCommandFor(env, "cancel BATCH_ID", "Cancel a batch and its running generations")
 }

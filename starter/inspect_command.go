@@ -477,10 +477,16 @@ func orDash(s string) string {
 }
 
 func newCancelCommand(env *Env) *cobra.Command {
+	return newCancelCommandFor(env, "cancel TRACK_ID", "Cancel a running generation, batch or pipeline")
+}
+
+// newCancelCommandFor is the cancel command under another name: batch
+// cancel and pipeline cancel are the same operation on their IDs.
+func newCancelCommandFor(env *Env, use, short string) *cobra.Command {
 	var wait, asJSON bool
 	cmd := &cobra.Command{
-		Use:   "cancel TRACK_ID",
-		Short: "Cancel a running generation, batch or pipeline",
+		Use:   use,
+		Short: short,
 		Long: `cancel asks a running run to stop. A generation stops waiting for its webhook
 and ends canceled (ModelsLab has no cancel call: a request already submitted
 may still be processed, and billed, by the provider). A batch or a pipeline

@@ -656,23 +656,7 @@ func printPipelineStatus(w io.Writer, out PipelineOutput) {
 }
 
 func newPipelineCancelCommand(env *Env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "cancel PIPELINE_ID",
-		Short: "Cancel a pipeline: its running steps are cancelled, the others skipped",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			_, c, err := env.connect()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			if err := c.CancelWorkflow(cmd.Context(), args[0], ""); err != nil {
-				return &ExitError{Code: ExitFailed, Err: fmt.Errorf("cancel pipeline %s: %w", args[0], err)}
-			}
-			fmt.Fprintf(env.Stdout, "cancellation requested: pipeline %s cancels its running steps and skips the rest\n", args[0])
-			return nil
-		},
-	}
+	return newCancelCommandFor(env, "cancel PIPELINE_ID", "Cancel a pipeline: its running steps are cancelled, the others skipped")
 }
 
 func clipPipelineText(s string, max int) string {
