@@ -18,6 +18,7 @@ import (
 // a made-up one.
 var recordedIDs = map[string]string{
 	"batch-sa.json": "demo-batch-1",
+	"pipeline.json": "replay-pipeline",
 }
 
 // TestReplayRecordedHistories replays histories recorded from real runs
