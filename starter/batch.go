@@ -156,26 +156,8 @@ func QueryBatch(ctx context.Context, c client.Client, batchID string) (contract.
 // WaitBatch blocks until the batch ends, following its continue-as-new
 // runs, calling onState with its state about every interval.
 func WaitBatch(ctx context.Context, c client.Client, batchID string, interval time.Duration, onState func(contract.BatchState)) (contract.BatchResult, error) {
-	done := make(chan error, 1)
-	var res contract.BatchResult
-	go func() { done <- c.GetWorkflow(ctx, batchID, "").Get(ctx, &res) }()
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-done:
-			return res, err
-		case <-ctx.Done():
-			return res, ctx.Err()
-		case <-tick.C:
-			if onState == nil {
-				continue
-			}
-			if st, err := QueryBatch(ctx, c, batchID); err == nil {
-				onState(st)
-			}
-		}
-	}
+	query := func(ctx context.Context) (contract.BatchState, error) { return QueryBatch(ctx, c, batchID) }
+	return awaitRun[contract.BatchResult](ctx, c, batchID, "", interval, querying(ctx, query, onState))
 }
 
 // ItemResult is one line of `starter batch results`.

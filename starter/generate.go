@@ -108,37 +108,8 @@ func UIURL(cfg config.Temporal, trackID, runID string) string {
 // Wait blocks until the generation ends, calling onState (if not nil)
 // with its live state about every interval while it runs.
 func Wait(ctx context.Context, c client.Client, trackID, runID string, interval time.Duration, onState func(contract.State)) (contract.GenerationResult, error) {
-	run := c.GetWorkflow(ctx, trackID, runID)
-	type outcome struct {
-		res contract.GenerationResult
-		err error
-	}
-	done := make(chan outcome, 1)
-	go func() {
-		var o outcome
-		o.err = run.Get(ctx, &o.res)
-		done <- o
-	}()
-	if interval <= 0 {
-		interval = 500 * time.Millisecond
-	}
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		select {
-		case o := <-done:
-			return o.res, o.err
-		case <-ctx.Done():
-			return contract.GenerationResult{}, ctx.Err()
-		case <-tick.C:
-			if onState == nil {
-				continue
-			}
-			if st, err := QueryState(ctx, c, trackID, runID); err == nil {
-				onState(st)
-			}
-		}
-	}
+	query := func(ctx context.Context) (contract.State, error) { return QueryState(ctx, c, trackID, runID) }
+	return awaitRun[contract.GenerationResult](ctx, c, trackID, runID, interval, querying(ctx, query, onState))
 }
 
 // QueryState asks a Generation run for its live state.

@@ -346,43 +346,15 @@ func pipelineDetails(plan contract.PipelinePlan) string {
 // more with the final state. The result is also there when the pipeline
 // failed or was cancelled, with the error.
 func WaitPipeline(ctx context.Context, c client.Client, id, runID string, interval time.Duration, onState func(contract.PipelineState)) (contract.PipelineResult, error) {
-	run := c.GetWorkflow(ctx, id, runID)
-	type outcome struct {
-		res contract.PipelineResult
-		err error
+	query := func(ctx context.Context) (contract.PipelineState, error) { return QueryPipeline(ctx, c, id, runID) }
+	res, err := awaitRun[contract.PipelineResult](ctx, c, id, runID, interval, querying(ctx, query, onState))
+	if err != nil && ctx.Err() == nil {
+		res, _ = pipelineResultOf(err)
 	}
-	done := make(chan outcome, 1)
-	go func() {
-		var o outcome
-		o.err = run.Get(ctx, &o.res)
-		if o.err != nil {
-			o.res, _ = pipelineResultOf(o.err)
-		}
-		done <- o
-	}()
-	if interval <= 0 {
-		interval = 500 * time.Millisecond
+	if onState != nil && res.PipelineID != "" {
+		onState(res.PipelineState)
 	}
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		select {
-		case o := <-done:
-			if onState != nil && o.res.PipelineID != "" {
-				onState(o.res.PipelineState)
-			}
-			return o.res, o.err
-		case <-ctx.Done():
-			return contract.PipelineResult{}, ctx.Err()
-		case <-tick.C:
-			if onState == nil {
-				continue
-			}
-			if st, err := QueryPipeline(ctx, c, id, runID); err == nil {
-				onState(st)
-			}
-		}
-	}
+	return res, err
 }
 
 // pipelineResultOf digs the PipelineResult out of a pipeline's error
