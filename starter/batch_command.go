@@ -129,6 +129,10 @@ func runBatch(ctx context.Context, env *Env, file string, f batchFlags) error {
 func followBatch(ctx context.Context, env *Env, c client.Client, batchID string, total int, f batchFlags) error {
 	prog := newBatchProgress(env.Stdout, total, env.IsTerminal && !f.json, f.json)
 	res, werr := WaitBatch(ctx, c, batchID, time.Second, prog.update)
+	if werr == nil {
+		prog.update(contract.BatchState{Total: res.Total, Succeeded: res.Succeeded, Failed: res.Failed,
+			ItemsPerSecond: float64(res.Succeeded+res.Failed) / max(res.Duration.Seconds(), 0.001)})
+	}
 	prog.finish()
 	path := f.results
 	if path == "" {
