@@ -5,6 +5,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -30,7 +31,13 @@ const stopTimeout = 30 * time.Second
 // New returns a worker on taskQueue with every workflow and the given
 // activities registered. Start or Run it.
 func New(c client.Client, taskQueue string, acts *activities.Activities) sdkworker.Worker {
-	w := sdkworker.New(c, taskQueue, sdkworker.Options{WorkerStopTimeout: stopTimeout})
+	return newWorker(c, taskQueue, acts, nil)
+}
+
+// newWorker is New with a callback for the SDK's fatal errors (the
+// namespace deleted, say), after which the worker polls no more.
+func newWorker(c client.Client, taskQueue string, acts *activities.Activities, onFatal func(error)) sdkworker.Worker {
+	w := sdkworker.New(c, taskQueue, sdkworker.Options{WorkerStopTimeout: stopTimeout, OnFatalError: onFatal})
 	workflows.Register(w)
 	w.RegisterActivity(acts)
 	w.RegisterActivity(&activities.BatchActivities{History: c})
@@ -97,7 +104,13 @@ func Run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 		return err
 	}
 	defer c.Close()
-	w := New(c, cfg.Temporal.TaskQueue, acts)
+	fatal := make(chan error, 1)
+	w := newWorker(c, cfg.Temporal.TaskQueue, acts, func(err error) {
+		select {
+		case fatal <- err:
+		default:
+		}
+	})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -107,17 +120,24 @@ func Run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 	logger.Info("worker started", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace,
 		"task_queue", cfg.Temporal.TaskQueue, "modelslab", cfg.ModelsLabBaseURL, "gateway", cfg.PublicURL,
 		"metrics", "http://"+ln.Addr().String()+"/metrics")
-	var serveErr error
+	var serveErr, fatalErr error
+	metricsDone := false
 	select {
 	case <-ctx.Done():
 	case serveErr = <-served:
+		metricsDone = true
 		logger.Error("metrics server failed", "error", serveErr)
+	case err := <-fatal:
+		// Exit, so the supervisor (compose's restart policy, systemd)
+		// restarts a worker that would otherwise sit idle.
+		fatalErr = fmt.Errorf("worker stopped by a fatal error: %w", err)
+		logger.Error("worker fatal error", "error", err)
 	}
 	logger.Info("worker stopping")
 	w.Stop()
 	stopMetrics()
-	if serveErr == nil {
+	if !metricsDone {
 		serveErr = <-served
 	}
-	return serveErr
+	return errors.Join(fatalErr, serveErr)
 }
