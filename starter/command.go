@@ -224,7 +224,11 @@ func runGenerate(ctx context.Context, env *Env, endpoint string, f generateFlags
 	out := generateOutput{Started: st, Endpoint: ep.Name, Status: "started"}
 	if !f.json {
 		if st.AlreadyStarted {
-			fmt.Fprintf(env.Stdout, "track_id %s already exists: not submitted again, following the existing run\n", st.TrackID)
+			note := ""
+			if f.wait {
+				note = "; following the existing run"
+			}
+			fmt.Fprintf(env.Stdout, "track_id %s already exists: not submitted again%s\n", st.TrackID, note)
 		} else {
 			fmt.Fprintf(env.Stdout, "started %s  %s\n", st.TrackID, Summary(ep.Name, params))
 		}
