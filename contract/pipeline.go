@@ -41,7 +41,15 @@ type PipelinePlan struct {
 	Steps []PipelineStep `json:"steps"`
 	// Owner is a free label of who asked, passed to every generation.
 	Owner string `json:"owner,omitempty"`
+	// MaxRunning caps the generations in flight across all steps. Zero
+	// means DefaultPipelineMaxRunning.
+	MaxRunning int `json:"max_running,omitempty"`
 }
+
+// DefaultPipelineMaxRunning keeps a pipeline well under Temporal's 2,000
+// pending children per run, at the 500 its docs advise, however many
+// mapped steps run side by side.
+const DefaultPipelineMaxRunning = 500
 
 // PipelineStep is one step of a PipelinePlan.
 type PipelineStep struct {

@@ -56,6 +56,9 @@ type pipelineRun struct {
 	failed, failMsg string
 	// cancelSteps cancels every running step.
 	cancelSteps workflow.CancelFunc
+	// running counts generations in flight across all steps, at most
+	// maxRunning.
+	running, maxRunning int
 }
 
 func newPipelineRun(ctx workflow.Context, plan contract.PipelinePlan) (*pipelineRun, error) {
@@ -64,6 +67,10 @@ func newPipelineRun(ctx workflow.Context, plan contract.PipelinePlan) (*pipeline
 		id:      workflow.GetInfo(ctx).WorkflowExecution.ID,
 		pos:     make(map[string]int, len(plan.Steps)),
 		outputs: make(map[string][]string, len(plan.Steps)),
+	}
+	r.maxRunning = plan.MaxRunning
+	if r.maxRunning <= 0 {
+		r.maxRunning = contract.DefaultPipelineMaxRunning
 	}
 	r.state = contract.PipelineState{
 		PipelineID: r.id, Name: plan.Name, Status: contract.PipelineRunning, StartedAt: workflow.Now(ctx),
@@ -234,16 +241,29 @@ func (r *pipelineRun) runStep(ctx workflow.Context, i int) {
 	results := make([]contract.GenerationResult, len(items))
 	errs := make([]error, len(items))
 	sel := workflow.NewSelector(ctx)
+	launched, finished := 0, 0
 	for j := range items {
+		if !r.takeSlot(ctx, sel, &launched, &finished) {
+			// Cancelled while waiting for a slot: this item and the
+			// rest never start.
+			for k := j; k < len(items); k++ {
+				errs[k] = temporal.NewCanceledError("cancelled before it started")
+				r.endItem(ctx, i, k, results[k], errs[k])
+			}
+			break
+		}
 		trackID := contract.PipelineStepTrackID(r.id, step.Name, index(j))
 		cctx := workflow.WithChildOptions(ctx, r.childOptions(step, index(j), trackID, inputs[j]))
 		f := workflow.ExecuteChildWorkflow(cctx, contract.GenerationWorkflow, inputs[j])
+		launched++
 		sel.AddFuture(f, func(f workflow.Future) {
+			finished++
+			r.running--
 			errs[j] = f.Get(ctx, &results[j])
 			r.endItem(ctx, i, j, results[j], errs[j])
 		})
 	}
-	for range items {
+	for finished < launched {
 		sel.Select(ctx)
 	}
 
@@ -267,6 +287,26 @@ func (r *pipelineRun) runStep(ctx workflow.Context, i int) {
 	}
 	st.Output = output
 	r.endStep(ctx, i, state, msg)
+}
+
+// takeSlot waits until fewer than maxRunning generations are in flight
+// across the pipeline and takes a slot. While this step has children of
+// its own in flight it waits on them (their completions run in this
+// goroutine); otherwise on the other steps'. It reports false when the
+// pipeline was cancelled while waiting. Under the cap it adds no command,
+// so runs recorded before the cap existed replay unchanged.
+func (r *pipelineRun) takeSlot(ctx workflow.Context, sel workflow.Selector, launched, finished *int) bool {
+	for r.running >= r.maxRunning {
+		if *launched > *finished {
+			sel.Select(ctx)
+			continue
+		}
+		if err := workflow.Await(ctx, func() bool { return r.running < r.maxRunning }); err != nil {
+			return false
+		}
+	}
+	r.running++
+	return true
 }
 
 // endItem records the end of one item of a mapped step. A failure that

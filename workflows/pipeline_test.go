@@ -495,3 +495,91 @@ func TestPipelineRejectsAnInvalidPlan(t *testing.T) {
 	require.Contains(t, appErr.Message(), `step "b" depends on "a", which does not come before it`)
 	require.Contains(t, appErr.Message(), `unknown endpoint "no-such-endpoint"`)
 }
+
+func TestPipelineCapsGenerationsInFlightAcrossSteps(t *testing.T) {
+	t.Parallel()
+	const src = `
+steps:
+  left:
+    endpoint: text2img
+    map: [a, b, c, d]
+    params: {model_id: flux, prompt: "left ${item}"}
+  right:
+    endpoint: text2img
+    map: [e, f, g, h]
+    params: {model_id: flux, prompt: "right ${item}"}
+`
+	script := map[string]genOutcome{}
+	for j := range 4 {
+		script[fmt.Sprintf("left_%d", j)] = genOutcome{delay: time.Duration(j+1) * time.Second}
+		script[fmt.Sprintf("right_%d", j)] = genOutcome{delay: time.Duration(4-j) * time.Second}
+	}
+	fake := newFakePipelineGenerations(script)
+	env := newPipelineEnv(t, fake)
+	plan := compilePipeline(t, src, nil)
+	plan.MaxRunning = 3
+
+	env.ExecuteWorkflow(Pipeline, plan)
+
+	res := pipelineResult(t, env)
+	require.Len(t, res.Outputs["left"], 4)
+	require.Len(t, res.Outputs["right"], 4)
+	ids := fake.ids()
+	require.Len(t, ids, 8)
+	// The most generations alive at any start instant.
+	peak := 0
+	for _, id := range ids {
+		at, _ := fake.times(id)
+		alive := 0
+		for _, other := range ids {
+			s, e := fake.times(other)
+			if !s.After(at) && e.After(at) {
+				alive++
+			}
+		}
+		peak = max(peak, alive)
+	}
+	require.Equal(t, 3, peak, "generations in flight across both steps")
+}
+
+func TestPipelineCancelWhileItemsWaitForASlot(t *testing.T) {
+	t.Parallel()
+	const src = `
+steps:
+  left:
+    endpoint: text2img
+    map: [a, b, c]
+    params: {model_id: flux, prompt: "left ${item}"}
+  right:
+    endpoint: text2img
+    map: [d, e, f]
+    params: {model_id: flux, prompt: "right ${item}"}
+`
+	script := map[string]genOutcome{}
+	for j := range 3 {
+		script[fmt.Sprintf("left_%d", j)] = genOutcome{delay: time.Hour}
+		script[fmt.Sprintf("right_%d", j)] = genOutcome{delay: time.Hour}
+	}
+	fake := newFakePipelineGenerations(script)
+	env := newPipelineEnv(t, fake)
+	env.RegisterDelayedCallback(env.CancelWorkflow, 10*time.Second)
+	plan := compilePipeline(t, src, nil)
+	plan.MaxRunning = 2
+
+	env.ExecuteWorkflow(Pipeline, plan)
+
+	require.True(t, env.IsWorkflowCompleted())
+	var canceled *temporal.CanceledError
+	require.True(t, errors.As(env.GetWorkflowError(), &canceled), "got %v", env.GetWorkflowError())
+	var res contract.PipelineResult
+	require.NoError(t, canceled.Details(&res))
+	require.Equal(t, contract.PipelineCanceled, res.Status)
+	// Two started (the cap), both cancelled; the other four never started.
+	require.Len(t, fake.ids(), 2)
+	for _, id := range fake.ids() {
+		require.True(t, fake.canceled[id], id)
+	}
+	for _, name := range []string{"left", "right"} {
+		require.Equal(t, contract.StepCanceled, pipelineStep(t, res.PipelineState, name).State)
+	}
+}
