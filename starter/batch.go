@@ -143,14 +143,7 @@ func collect(ch <-chan error) []error {
 
 // QueryBatch asks a batch for its state (the latest run's).
 func QueryBatch(ctx context.Context, c client.Client, batchID string) (contract.BatchState, error) {
-	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	v, err := c.QueryWorkflow(qctx, batchID, "", contract.BatchStateQuery)
-	if err != nil {
-		return contract.BatchState{}, err
-	}
-	var st contract.BatchState
-	return st, v.Get(&st)
+	return queryRun[contract.BatchState](ctx, c, batchID, "", contract.BatchStateQuery)
 }
 
 // WaitBatch blocks until the batch ends, following its continue-as-new

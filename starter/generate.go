@@ -114,14 +114,7 @@ func Wait(ctx context.Context, c client.Client, trackID, runID string, interval 
 
 // QueryState asks a Generation run for its live state.
 func QueryState(ctx context.Context, c client.Client, trackID, runID string) (contract.State, error) {
-	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	v, err := c.QueryWorkflow(qctx, trackID, runID, contract.StateQuery)
-	if err != nil {
-		return contract.State{}, err
-	}
-	var st contract.State
-	return st, v.Get(&st)
+	return queryRun[contract.State](ctx, c, trackID, runID, contract.StateQuery)
 }
 
 // Failure is a generation's error in a form fit for printing and JSON.

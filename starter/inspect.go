@@ -355,26 +355,22 @@ func Describe(ctx context.Context, c client.Client, cfg config.Temporal, id, run
 
 // liveState asks a running run for its state with the query of its type.
 func liveState(ctx context.Context, c client.Client, id, runID, typ string) (any, error) {
-	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	var name string
-	var state any
+	var (
+		state any
+		err   error
+	)
 	switch typ {
 	case contract.GenerationWorkflow:
-		name, state = contract.StateQuery, &contract.State{}
+		state, err = queryRun[*contract.State](ctx, c, id, runID, contract.StateQuery)
 	case contract.BatchWorkflow:
-		name, state = contract.BatchStateQuery, &contract.BatchState{}
+		state, err = queryRun[*contract.BatchState](ctx, c, id, runID, contract.BatchStateQuery)
 	case contract.PipelineWorkflow:
-		name, state = contract.PipelineStateQuery, &json.RawMessage{}
+		state, err = queryRun[*json.RawMessage](ctx, c, id, runID, contract.PipelineStateQuery)
 	default:
 		return nil, nil
 	}
-	v, err := c.QueryWorkflow(qctx, id, runID, name)
 	if err != nil {
-		return nil, fmt.Errorf("query %s: %w", name, err)
-	}
-	if err := v.Get(state); err != nil {
-		return nil, fmt.Errorf("query %s: %w", name, err)
+		return nil, fmt.Errorf("query %s state: %w", typ, err)
 	}
 	return state, nil
 }

@@ -374,14 +374,7 @@ func pipelineResultOf(err error) (contract.PipelineResult, bool) {
 
 // QueryPipeline asks a Pipeline run for its live state.
 func QueryPipeline(ctx context.Context, c client.Client, id, runID string) (contract.PipelineState, error) {
-	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	v, err := c.QueryWorkflow(qctx, id, runID, contract.PipelineStateQuery)
-	if err != nil {
-		return contract.PipelineState{}, err
-	}
-	var st contract.PipelineState
-	return st, v.Get(&st)
+	return queryRun[contract.PipelineState](ctx, c, id, runID, contract.PipelineStateQuery)
 }
 
 // followPipeline waits for a pipeline, printing step changes, then its

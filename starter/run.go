@@ -53,3 +53,16 @@ func querying[S any](ctx context.Context, query func(context.Context) (S, error)
 		}
 	}
 }
+
+// queryRun asks run id for its state through the named query, bounded to
+// 5 s so a missing worker cannot hang the caller.
+func queryRun[S any](ctx context.Context, c client.Client, id, runID, name string) (S, error) {
+	var st S
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	v, err := c.QueryWorkflow(qctx, id, runID, name)
+	if err != nil {
+		return st, err
+	}
+	return st, v.Get(&st)
+}
