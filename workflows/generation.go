@@ -132,7 +132,6 @@ func (g *generation) run(ctx workflow.Context) (contract.GenerationResult, error
 	}
 	g.state.ProviderID = sub.ID
 	g.state.ETA = sub.ETA
-	g.result.ProviderID = sub.ID
 	g.result.Timings.SubmittedAt = workflow.Now(ctx)
 	if sub.Status == modelslab.StatusSuccess {
 		return g.succeed(ctx, sub, contract.LearnedImmediate)
@@ -205,7 +204,6 @@ func (g *generation) run(ctx workflow.Context) (contract.GenerationResult, error
 		}
 		upd, err := g.fetch(ctx)
 		g.state.Polls++
-		g.result.Polls++
 		if err != nil {
 			var appErr *temporal.ApplicationError
 			if errors.As(err, &appErr) && appErr.NonRetryable() {
@@ -229,7 +227,6 @@ func (g *generation) run(ctx workflow.Context) (contract.GenerationResult, error
 func (g *generation) onUpdate(ctx workflow.Context, u modelslab.Result, by contract.LearnedBy) (done bool, res contract.GenerationResult, err error) {
 	if by == contract.LearnedWebhook {
 		g.state.WebhooksReceived++
-		g.result.WebhooksReceived++
 	}
 	switch u.Status {
 	case modelslab.StatusSuccess:
@@ -247,7 +244,6 @@ func (g *generation) onUpdate(ctx workflow.Context, u modelslab.Result, by contr
 	key := string(u.Status) + "/" + u.Stage
 	if by == contract.LearnedWebhook && g.stages[key] {
 		g.state.DuplicatesIgnored++
-		g.result.DuplicatesIgnored++
 		g.metrics.Counter(MetricWebhookDuplicates).Inc(1)
 		return false, res, nil
 	}
@@ -309,9 +305,13 @@ func (g *generation) succeed(ctx workflow.Context, u modelslab.Result, by contra
 	r.Meta = u.Meta
 	r.LearnedBy = by
 	r.GenerationTime = u.GenerationTime
-	if u.ID != "" && r.ProviderID == "" {
+	// The counters live in the state (the query shows them live); the
+	// result takes their final values.
+	r.ProviderID = g.state.ProviderID
+	if r.ProviderID == "" {
 		r.ProviderID = u.ID
 	}
+	r.WebhooksReceived, r.DuplicatesIgnored, r.Polls = g.state.WebhooksReceived, g.state.DuplicatesIgnored, g.state.Polls
 	r.Timings.CompletedAt = now
 	r.Timings.Total = now.Sub(r.Timings.StartedAt)
 	g.state.Stage = u.Stage
@@ -375,8 +375,6 @@ func (g *generation) drain(ctx workflow.Context) {
 		}
 		g.state.WebhooksReceived++
 		g.state.DuplicatesIgnored++
-		g.result.WebhooksReceived++
-		g.result.DuplicatesIgnored++
 		g.metrics.Counter(MetricWebhookDuplicates).Inc(1)
 	}
 }
