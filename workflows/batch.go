@@ -56,10 +56,7 @@ type batch struct {
 	carry   contract.BatchCarry
 	conc    int
 	running int
-	// pageItems and pageDone describe the page in progress.
-	pageItems int
-	pageDone  int
-	state     string
+	state   string
 	// upsertSA is whether this run keeps the GenflowState search
 	// attribute up to date (runs started before that change replay
 	// without).
@@ -179,7 +176,6 @@ func (b *batch) loadPage(ctx workflow.Context, n int) (contract.BatchPage, error
 // the first failure when fail-fast stopped the page, or ctx's error when
 // the batch was cancelled; either way every started child has closed.
 func (b *batch) runPage(ctx workflow.Context, page contract.BatchPage) (*contract.ItemFailure, error) {
-	b.pageItems, b.pageDone = len(page.Items), 0
 	childCtx, cancelChildren := workflow.WithCancel(ctx)
 	defer cancelChildren()
 	// Waiting for children to close must go on after a cancel.
@@ -197,7 +193,6 @@ func (b *batch) runPage(ctx workflow.Context, page contract.BatchPage) (*contrac
 			b.running++
 			sel.AddFuture(f, func(f workflow.Future) {
 				b.running--
-				b.pageDone++
 				fail := b.onChildDone(waitCtx, f, index, item)
 				if fail != nil && b.in.FailFast && firstFailure == nil {
 					firstFailure = fail
