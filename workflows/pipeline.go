@@ -496,9 +496,7 @@ func (r *pipelineRun) result() contract.PipelineResult {
 // attributes and its current details.
 func (r *pipelineRun) setStatus(ctx workflow.Context, s contract.PipelineStatus) {
 	r.state.Status = s
-	if err := workflow.UpsertTypedSearchAttributes(ctx, contract.SAState.ValueSet(string(s))); err != nil {
-		workflow.GetLogger(ctx).Warn("cannot set the state search attribute", "error", err)
-	}
+	upsertSearchAttributes(ctx, contract.SAState.ValueSet(string(s)))
 	r.details(ctx)
 }
 
