@@ -230,7 +230,7 @@ func runGenerate(ctx context.Context, env *Env, endpoint string, f generateFlags
 			}
 			fmt.Fprintf(env.Stdout, "track_id %s already exists: not submitted again%s\n", st.TrackID, note)
 		} else {
-			fmt.Fprintf(env.Stdout, "started %s  %s\n", st.TrackID, Summary(ep.Name, params))
+			fmt.Fprintf(env.Stdout, "started %s  %s\n", st.TrackID, contract.Summary(ep.Name, params))
 		}
 		fmt.Fprintf(env.Stdout, "  Temporal UI: %s\n", st.UIURL)
 	}

@@ -60,7 +60,7 @@ func Start(ctx context.Context, c client.Client, cfg config.Temporal, trackID st
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		StaticSummary:                            Summary(ep.Name, in.Params),
+		StaticSummary:                            contract.Summary(ep.Name, in.Params),
 		StaticDetails:                            contract.Details(ep.Name, in.Params, in.Owner),
 		TypedSearchAttributes:                    temporal.NewSearchAttributes(contract.GenerationSearchAttributes(ep.Name, in.Params, in.Owner)...),
 	}
@@ -87,12 +87,6 @@ func checkTrackID(id string) error {
 		return fmt.Errorf("track_id %q may not contain spaces or any of / ? # %% \\", id)
 	}
 	return nil
-}
-
-// Summary is the one-line summary shown in the Temporal UI's list:
-// the endpoint and the first words of the prompt.
-func Summary(endpoint string, params map[string]any) string {
-	return contract.Summary(endpoint, params)
 }
 
 // UIURL is the Temporal Web UI page of a run.

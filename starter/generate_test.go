@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/genflow/genflow/config"
+	"github.com/genflow/genflow/contract"
 )
 
 // files is a ParseParams readFile backed by a map.
@@ -170,7 +171,7 @@ func TestSummary(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := Summary(tt.endpoint, tt.params)
+			got := contract.Summary(tt.endpoint, tt.params)
 			require.Equal(t, tt.want, got)
 			if p, _ := tt.params["prompt"].(string); strings.Contains(got, ": ") && p != "" {
 				require.LessOrEqual(t, len([]rune(strings.TrimPrefix(got, tt.endpoint+": "))), 61)
