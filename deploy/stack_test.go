@@ -34,35 +34,8 @@ import (
 
 	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/internal/testenv"
 )
-
-// temporalCLI finds the Temporal CLI as the e2e tests do: TEMPORAL_CLI,
-// else $(go env GOPATH)/bin/temporal; without it these tests skip.
-func temporalCLI(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("TEMPORAL_CLI"); p != "" {
-		_, err := os.Stat(p)
-		require.NoError(t, err, "TEMPORAL_CLI")
-		return p
-	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		p := filepath.Join(strings.TrimSpace(string(out)), "bin", "temporal")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Skip("Temporal CLI not found: run `make test` (it installs it) or set TEMPORAL_CLI")
-	return ""
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
-}
 
 // syncBuffer collects a process's output for failure messages.
 type syncBuffer struct {
@@ -181,7 +154,7 @@ func eventually(t *testing.T, within time.Duration, what string, check func() (b
 // gateway and healthcheck binaries exactly as deploy/build.sh builds them.
 func TestStackAgainstDevServer(t *testing.T) {
 	t.Parallel()
-	temporal := temporalCLI(t)
+	temporal := testenv.TemporalCLI(t)
 	bin := builtBinaries(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -189,7 +162,7 @@ func TestStackAgainstDevServer(t *testing.T) {
 	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
 		ExistingPath: temporal,
 		ClientOptions: &client.Options{
-			HostPort: freeAddr(t), Namespace: "default",
+			HostPort: testenv.FreeAddr(t), Namespace: "default",
 			Logger: tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)),
 		},
 		LogLevel: "error",
@@ -249,7 +222,7 @@ func TestStackAgainstDevServer(t *testing.T) {
 			config.EnvModelsLabBaseURL, "http://127.0.0.1:1/api/",
 			config.EnvTaskQueue, "genflow-deploy-worker",
 			// Not the default port: a local stack's worker may hold it.
-			config.EnvWorkerMetrics, freeAddr(t))
+			config.EnvWorkerMetrics, testenv.FreeAddr(t))
 		w := start(t, filepath.Join(bin, "worker"), env)
 		healthcheck := filepath.Join(bin, "healthcheck")
 		eventually(t, 30*time.Second, "worker healthy", func() (bool, string) {
@@ -266,7 +239,7 @@ func TestStackAgainstDevServer(t *testing.T) {
 		dir := t.TempDir()
 		certFile, keyFile := filepath.Join(dir, "tls.crt"), filepath.Join(dir, "tls.key")
 		first := writeCert(t, certFile, keyFile, 1)
-		listen := freeAddr(t)
+		listen := testenv.FreeAddr(t)
 		env := withEnv(base,
 			config.EnvGatewayListen, listen,
 			config.EnvGatewayTLSCert, certFile,
@@ -324,7 +297,7 @@ func TestStackAgainstDevServer(t *testing.T) {
 		writeCert(t, filepath.Join(dir, "other.crt"), otherKey, 5)
 		gateway := filepath.Join(bin, "gateway")
 
-		code, out := run(t, withEnv(base, config.EnvGatewayListen, freeAddr(t),
+		code, out := run(t, withEnv(base, config.EnvGatewayListen, testenv.FreeAddr(t),
 			config.EnvGatewayTLSCert, certFile, config.EnvGatewayTLSKey, otherKey), gateway)
 		require.Equal(t, 1, code, out)
 		require.Contains(t, out, "GATEWAY_TLS_CERT_FILE/GATEWAY_TLS_KEY_FILE")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/fakemodelslab"
+	"github.com/genflow/genflow/internal/testenv"
 	"github.com/genflow/genflow/starter"
 	"github.com/genflow/genflow/webhookgateway"
 	"github.com/genflow/genflow/workflows"
@@ -161,7 +162,7 @@ func TestGatewayAnswers503WhenTemporalIsDown(t *testing.T) {
 	t.Parallel()
 	// A lazy client to a port nothing listens on: the gateway must start,
 	// and tell the provider to retry rather than lose the webhook.
-	c, err := client.NewLazyClient(client.Options{HostPort: freeAddr(t), Logger: nilLogger{}})
+	c, err := client.NewLazyClient(client.Options{HostPort: testenv.FreeAddr(t), Logger: nilLogger{}})
 	require.NoError(t, err)
 	defer c.Close()
 	signer, err := webhookgateway.NewSigner("", []string{secret})

@@ -9,8 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +21,7 @@ import (
 	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/fakemodelslab"
+	"github.com/genflow/genflow/internal/testenv"
 	"github.com/genflow/genflow/metrics"
 	"github.com/genflow/genflow/starter"
 	"github.com/genflow/genflow/webhookgateway"
@@ -49,24 +48,6 @@ type stack struct {
 	gatewayMetrics string
 }
 
-func temporalCLI(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("TEMPORAL_CLI"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("TEMPORAL_CLI=%s: %v", p, err)
-		}
-		return p
-	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		p := filepath.Join(strings.TrimSpace(string(out)), "bin", "temporal")
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Skip("Temporal CLI not found: run `make test` (it installs it) or set TEMPORAL_CLI")
-	return ""
-}
-
 func quietLogger() *slog.Logger {
 	if os.Getenv("E2E_VERBOSE") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -82,9 +63,9 @@ func startStack(t *testing.T, fakeOpts fakemodelslab.Options) *stack {
 	logger := quietLogger()
 
 	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath: temporalCLI(t),
+		ExistingPath: testenv.TemporalCLI(t),
 		ClientOptions: &client.Options{
-			HostPort: freeAddr(t), Namespace: "default", Logger: tlog.NewStructuredLogger(logger),
+			HostPort: testenv.FreeAddr(t), Namespace: "default", Logger: tlog.NewStructuredLogger(logger),
 		},
 		LogLevel:         "error",
 		SearchAttributes: contract.SearchAttributes(),
@@ -127,7 +108,7 @@ func startStack(t *testing.T, fakeOpts fakemodelslab.Options) *stack {
 		ModelsLabBaseURL: fake.BaseURL(),
 		PublicURL:        gatewayURL,
 		Secrets:          []string{secret},
-		MetricsAddr:      freeAddr(t),
+		MetricsAddr:      testenv.FreeAddr(t),
 	}
 	workerCtx, stopWorker := context.WithCancel(context.Background())
 	var runErr error
@@ -158,15 +139,6 @@ func startStack(t *testing.T, fakeOpts fakemodelslab.Options) *stack {
 		temporal:      config.Temporal{Address: dev.FrontendHostPort(), Namespace: "default", TaskQueue: taskQueue, UIURL: "http://localhost:8233"},
 		workerMetrics: workerMetrics, gatewayMetrics: gatewayURL + "/metrics",
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	return addr
 }
 
 // starterOutput is the starter's --json document.
