@@ -12,7 +12,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -20,11 +19,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
-
 	"github.com/genflow/genflow/config"
-	"github.com/genflow/genflow/metrics"
 	"github.com/genflow/genflow/webhookgateway"
 )
 
@@ -50,70 +45,5 @@ func run(ctx context.Context, cfg config.Gateway, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}
-	return serve(ctx, cfg, logger, ln)
-}
-
-// serve wires the gateway on ln; split from run so a test can pass a
-// listener on a free port.
-func serve(ctx context.Context, cfg config.Gateway, logger *slog.Logger, ln net.Listener) error {
-	defer ln.Close()
-	// One registry for the process: the Temporal client's metrics and the
-	// gateway's own, served on GET /metrics.
-	reg, err := metrics.New()
-	if err != nil {
-		return err
-	}
-	defer func() { _ = reg.Shutdown(context.WithoutCancel(ctx)) }()
-	gm, err := metrics.NewGateway(reg.Registerer())
-	if err != nil {
-		return err
-	}
-	// Lazy: the first call connects, so the gateway starts while Temporal
-	// is down and answers 503 until it is up.
-	tc, err := client.NewLazyClient(client.Options{
-		HostPort:       cfg.Temporal.Address,
-		Namespace:      cfg.Temporal.Namespace,
-		Logger:         tlog.NewStructuredLogger(logger),
-		MetricsHandler: reg.TemporalHandler(logger),
-	})
-	if err != nil {
-		return fmt.Errorf("temporal client for %s: %w", cfg.Temporal.Address, err)
-	}
-	defer tc.Close()
-
-	signer, err := webhookgateway.NewSigner("", cfg.Secrets)
-	if err != nil {
-		return fmt.Errorf("webhook signer: %w", err)
-	}
-	h, err := webhookgateway.NewHandler(webhookgateway.Options{
-		Signer:         signer,
-		Signaler:       tc,
-		Health:         tc,
-		Logger:         logger,
-		MaxBodyBytes:   cfg.MaxBodyBytes,
-		SignalTimeout:  cfg.SignalTimeout,
-		Metrics:        gm,
-		MetricsHandler: reg.Handler(logger),
-	})
-	if err != nil {
-		return err
-	}
-	useTLS := cfg.TLSCertFile != ""
-	if useTLS {
-		// Checked here too so that a bad pair fails at start naming the
-		// variables; ServeTLS reloads the files when they change.
-		if _, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile); err != nil {
-			return fmt.Errorf("%s/%s: %w", config.EnvGatewayTLSCert, config.EnvGatewayTLSKey, err)
-		}
-	}
-	logger.Info("gateway listening",
-		"addr", ln.Addr().String(),
-		"tls", useTLS,
-		"temporal_address", cfg.Temporal.Address,
-		"temporal_namespace", cfg.Temporal.Namespace,
-		"secrets", len(cfg.Secrets))
-	if useTLS {
-		return webhookgateway.ServeTLS(ctx, ln, h, logger, cfg.TLSCertFile, cfg.TLSKeyFile)
-	}
-	return webhookgateway.Serve(ctx, ln, h, logger)
+	return webhookgateway.Run(ctx, cfg, logger, ln)
 }

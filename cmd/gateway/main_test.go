@@ -45,7 +45,7 @@ func TestGatewayWithTemporalDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, slog.New(slog.DiscardHandler), ln) }()
+	go func() { done <- webhookgateway.Run(ctx, cfg, slog.New(slog.DiscardHandler), ln) }()
 
 	get := func(path string) (int, string) {
 		resp, err := http.Get(base + path)
