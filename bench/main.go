@@ -1,0 +1,203 @@
+// Command bench measures what genflow's durability costs, next to
+// Temporal's own floor, in one run on the local Temporal dev server:
+//
+//  1. webhook ingestion through the gateway against raw SignalWorkflow
+//     calls from the same process;
+//  2. result latency, from a webhook's POST to the readable result,
+//     against a workflow that waits for one signal;
+//  3. end-to-end generations per second, the fake provider answering at
+//     once, against a workflow that runs one no-op activity and waits for
+//     one signal;
+//  4. a 1,000-item batch: items per second and the longest history;
+//  5. the Go benchmarks of the hot pure code (parsing, sig check, URLs).
+//
+// It starts everything itself on loopback (dev server in a temporary
+// directory, fake ModelsLab, gateway, worker), prints a table and, with
+// -docs, rewrites the measured section of docs/benchmarks.md. `make bench`
+// runs it with the defaults.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/genflow/genflow/contract"
+)
+
+type options struct {
+	senders, targets, signals int
+	rounds                    int
+	latencySamples            int
+	clients, generations      int
+	batchItems                int
+	batchConcurrency          int
+	only                      []string
+	docs                      string
+	cpuProfile                string
+	keep                      bool
+	onDisk                    bool
+}
+
+var scenarios = []string{"ingest", "latency", "throughput", "batch", "go"}
+
+func (o options) wants(s string) bool { return len(o.only) == 0 || slices.Contains(o.only, s) }
+
+func main() {
+	opts, err := parseFlags(os.Args[1:], os.Stderr)
+	if err != nil {
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, opts, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&o.senders, "senders", 32, "1: concurrent webhook senders")
+	fs.IntVar(&o.targets, "targets", 100, "1: running generations the webhooks go to")
+	fs.IntVar(&o.signals, "signals", 2000, "1: webhooks (and raw signals) per round")
+	fs.IntVar(&o.rounds, "rounds", 3, "1, 3: rounds of each side, interleaved")
+	fs.IntVar(&o.latencySamples, "latency-samples", 100, "2: sequential samples of each side")
+	fs.IntVar(&o.clients, "clients", 32, "3: concurrent clients starting generations")
+	fs.IntVar(&o.generations, "generations", 300, "3: generations per round and side")
+	fs.IntVar(&o.batchItems, "batch-items", 1000, "4: items in the batch")
+	fs.IntVar(&o.batchConcurrency, "batch-concurrency", contract.DefaultBatchConcurrency, "4: the batch's window")
+	only := fs.String("only", "", "comma-separated scenarios to run, of "+strings.Join(scenarios, ","))
+	fs.StringVar(&o.docs, "docs", "", "rewrite the measured section of this file (docs/benchmarks.md)")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (gateway, worker, fake, clients)")
+	fs.BoolVar(&o.onDisk, "disk", false, "keep the dev server's database on disk (SQLite WAL, as scripts/stack.sh) instead of in memory")
+	fs.BoolVar(&o.keep, "keep", false, "keep the run directory (dev server database, logs)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if *only != "" {
+		for _, s := range strings.Split(*only, ",") {
+			if !slices.Contains(scenarios, s) {
+				fmt.Fprintf(stderr, "-only: unknown scenario %q; known: %s\n", s, strings.Join(scenarios, ","))
+				return o, fmt.Errorf("unknown scenario %q", s)
+			}
+			o.only = append(o.only, s)
+		}
+	}
+	for name, v := range map[string]int{"senders": o.senders, "targets": o.targets, "signals": o.signals, "rounds": o.rounds,
+		"latency-samples": o.latencySamples, "clients": o.clients, "generations": o.generations,
+		"batch-items": o.batchItems, "batch-concurrency": o.batchConcurrency} {
+		if v < 1 {
+			fmt.Fprintf(stderr, "-%s is %d; it must be at least 1\n", name, v)
+			return o, fmt.Errorf("-%s < 1", name)
+		}
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, o options, args []string, stdout, stderr io.Writer) error {
+	logf := func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) }
+	rep := report{When: time.Now().UTC(), Command: command(args), Opts: o}
+	rep.Machine = describeMachine()
+
+	// The Go benchmarks run first, alone on the machine.
+	if o.wants("go") {
+		logf("== 5. Go benchmarks: go %s", strings.Join(goBenchArgs(), " "))
+		res, err := runGoBenchmarks()
+		if err != nil {
+			return err
+		}
+		rep.GoBench = res
+	}
+	needStack := slices.ContainsFunc(scenarios[:4], o.wants)
+	if needStack {
+		dir, err := os.MkdirTemp("", "genflow-bench-")
+		if err != nil {
+			return err
+		}
+		if !o.keep {
+			defer os.RemoveAll(dir)
+		}
+		logf("== starting the dev server, fake ModelsLab, gateway and worker (logs in %s)", dir)
+		s, err := startStack(ctx, dir, o.onDisk)
+		if err != nil {
+			return err
+		}
+		defer s.close()
+		rep.Machine.Temporal = temporalVersion()
+		if o.cpuProfile != "" {
+			f, err := os.Create(o.cpuProfile)
+			if err != nil {
+				return err
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+		b := newBench(s, o, logf)
+		if o.wants("ingest") {
+			logf("== 1. webhook ingestion: %d senders, %d webhooks per round to %d generations, %d rounds", o.senders, o.signals, o.targets, o.rounds)
+			r, err := b.ingest(ctx)
+			if err != nil {
+				return fmt.Errorf("webhook ingestion: %w", err)
+			}
+			rep.Ingest = &r
+		}
+		if o.wants("latency") {
+			logf("== 2. result latency: %d samples of each side", o.latencySamples)
+			r, err := b.latency(ctx)
+			if err != nil {
+				return fmt.Errorf("result latency: %w", err)
+			}
+			rep.Latency = &r
+		}
+		if o.wants("throughput") {
+			logf("== 3. end-to-end throughput: %d clients, %d generations per round and side, %d rounds", o.clients, o.generations, o.rounds)
+			r, err := b.throughput(ctx)
+			if err != nil {
+				return fmt.Errorf("end-to-end throughput: %w", err)
+			}
+			rep.Throughput = &r
+		}
+		if o.wants("batch") {
+			logf("== 4. batch: %d items, concurrency %d", o.batchItems, o.batchConcurrency)
+			r, err := b.batch(ctx)
+			if err != nil {
+				return fmt.Errorf("batch: %w", err)
+			}
+			rep.Batch = &r
+		}
+		rep.PeakRSSMiB = peakRSSMiB()
+		if err := s.close(); err != nil {
+			return fmt.Errorf("stopping the stack: %w", err)
+		}
+	}
+	md := rep.markdown()
+	fmt.Fprint(stdout, md)
+	if o.docs != "" {
+		if err := writeSection(o.docs, md); err != nil {
+			return err
+		}
+		logf("== wrote %s", o.docs)
+	}
+	return nil
+}
+
+// command is how this run was invoked, to print with its numbers.
+func command(args []string) string {
+	if len(args) == 0 {
+		return "go run ./bench"
+	}
+	return "go run ./bench " + strings.Join(args, " ")
+}

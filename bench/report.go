@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type machine struct {
+	CPU      string
+	Cores    int
+	MemGiB   float64
+	Go       string
+	OS       string
+	Temporal string
+}
+
+type report struct {
+	When       time.Time
+	Command    string
+	Opts       options
+	Machine    machine
+	Ingest     *ingestResult
+	Latency    *latencyResult
+	Throughput *throughputResult
+	Batch      *batchResult
+	GoBench    []goBench
+	PeakRSSMiB float64
+}
+
+// The targets of issue 7.
+const (
+	targetIngestRatio     = 0.90
+	targetIngestP99Factor = 1.5
+	targetE2ERatio        = 0.80
+	targetLatencyP50      = 100 * time.Millisecond
+)
+
+func describeMachine() machine {
+	m := machine{Cores: runtime.NumCPU(), Go: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if kib := procField("/proc/meminfo", "MemTotal"); kib > 0 {
+		m.MemGiB = kib / (1 << 20)
+	}
+	return m
+}
+
+func temporalVersion() string {
+	cli, err := temporalCLI()
+	if err != nil {
+		return "unknown"
+	}
+	out, err := exec.Command(cli, "--version").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(out)), "temporal version "))
+}
+
+// procField reads a "Name:   123 kB" line of a /proc file, in KiB.
+func procField(path, field string) float64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			v, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return v
+		}
+	}
+	return 0
+}
+
+func peakRSSMiB() float64 { return procField("/proc/self/status", "VmHWM") / 1024 }
+
+func ms(d time.Duration) string {
+	v := float64(d) / float64(time.Millisecond)
+	if v < 10 {
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64)
+}
+
+func rate(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+
+func pct(v float64) string { return strconv.FormatFloat(100*v, 'f', 0, 64) + "%" }
+
+func met(ok bool) string {
+	if ok {
+		return "**met**"
+	}
+	return "**missed**"
+}
+
+func rounds(s stat) string {
+	parts := make([]string, len(s.Rounds))
+	for i, r := range s.Rounds {
+		parts[i] = rate(r)
+	}
+	return strings.Join(parts, " / ")
+}
+
+// markdown renders the report: the section docs/benchmarks.md holds
+// between its bench markers.
+func (r report) markdown() string {
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	m := r.Machine
+	w("Measured %s by\n\n```sh\n%s\n```\n\n", r.When.Format("2006-01-02 15:04 MST"), r.Command)
+	w("on %s, %d cores, %.0f GiB, %s, %s", m.CPU, m.Cores, m.MemGiB, m.OS, m.Go)
+	if m.Temporal != "" {
+		w(", Temporal CLI %s dev server on SQLite (WAL, synchronous=normal, eager activities, as `scripts/stack.sh`)", m.Temporal)
+	}
+	w(". The fake ModelsLab, the gateway (`webhookgateway.Run`), the worker (`worker.Run`), the floor's worker and the " +
+		"load all run in the bench process on loopback sockets; the dev server is its own process. Both sides of each " +
+		"comparison run in the same process against the same server, interleaved round by round.\n\n")
+
+	if r.Ingest != nil || r.Latency != nil || r.Throughput != nil {
+		w("| scenario | genflow | Temporal floor | genflow / floor | target |\n|---|---|---|---|---|\n")
+	}
+	if x := r.Ingest; x != nil {
+		ratio := x.Gateway.PerSecond() / x.Raw.PerSecond()
+		p99 := float64(x.Gateway.P99) / float64(x.Raw.P99)
+		w("| 1. webhook ingestion, %d senders, %d running generations: throughput | %s webhooks/s through the gateway | %s `SignalWorkflow`/s | %s | ≥ 90%%: %s |\n",
+			x.Senders, x.Targets, rate(x.Gateway.PerSecond()), rate(x.Raw.PerSecond()), pct(ratio), met(ratio >= targetIngestRatio))
+		w("| 1. webhook ingestion: latency p50 / p99 | %s / %s ms | %s / %s ms | p99 × %.2f | p99 ≤ 1.5×: %s |\n",
+			ms(x.Gateway.P50), ms(x.Gateway.P99), ms(x.Raw.P50), ms(x.Raw.P99), p99, met(p99 <= targetIngestP99Factor))
+	}
+	if x := r.Latency; x != nil {
+		w("| 2. result latency (webhook POST → result readable), p50 / p99 | %s / %s ms | %s / %s ms (signal → result) | p50 × %.2f | p50 < 100 ms: %s |\n",
+			ms(x.Genflow.P50), ms(x.Genflow.P99), ms(x.Floor.P50), ms(x.Floor.P99),
+			float64(x.Genflow.P50)/float64(x.Floor.P50), met(x.Genflow.P50 < targetLatencyP50))
+	}
+	if x := r.Throughput; x != nil {
+		ratio := x.Webhook.PerSecond() / x.Floor.PerSecond()
+		w("| 3. end-to-end, %d clients, fake answering at once (webhook after 1 ms) | %s generations/s (p50 %s ms) | %s workflows/s (activity + signal, p50 %s ms) | %s | ≥ 80%%: %s |\n",
+			x.Clients, rate(x.Webhook.PerSecond()), ms(x.Webhook.P50), rate(x.Floor.PerSecond()), ms(x.Floor.P50), pct(ratio), met(ratio >= targetE2ERatio))
+		w("| 3. end-to-end, the result in the submit's reply | %s generations/s (p50 %s ms) | | %s | |\n",
+			rate(x.Immediate.PerSecond()), ms(x.Immediate.P50), pct(x.Immediate.PerSecond()/x.Floor.PerSecond()))
+	}
+	if x := r.Batch; x != nil {
+		w("\n| 4. batch | items | concurrency | wall time | items/s | batch runs | longest batch-run history | longest child history |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
+		w("| fake answering at once | %d | %d | %.1f s | %s | %d | %d events | %d events |\n",
+			x.Items, x.Concurrency, x.Wall.Seconds(), rate(x.PerSecond()), x.Runs, x.LongestBatch, x.LongestChild)
+	}
+	if r.Ingest != nil || r.Throughput != nil {
+		w("\nPer-round rates (per second):\n\n")
+		if x := r.Ingest; x != nil {
+			w("- ingestion, %d per round: gateway %s; raw signals %s\n", x.PerRound, rounds(x.Gateway), rounds(x.Raw))
+		}
+		if x := r.Throughput; x != nil {
+			w("- end-to-end, %d per round: genflow %s; floor %s; immediate %s. Learned by: %v\n",
+				x.PerRound, rounds(x.Webhook), rounds(x.Floor), rounds(x.Immediate), x.LearnedBy)
+		}
+	}
+	if r.PeakRSSMiB > 0 {
+		w("\nPeak memory of the bench process (gateway, worker, fake and clients together): %.0f MiB.\n", r.PeakRSSMiB)
+	}
+	if len(r.GoBench) > 0 {
+		w("\n5. Go benchmarks (`go %s`):\n\n| benchmark | time/op | B/op | allocs/op |\n|---|---:|---:|---:|\n", strings.Join(goBenchArgs(), " "))
+		for _, g := range r.GoBench {
+			w("| `%s` | %s | %d | %d |\n", g.Name, nsop(g.NsPerOp), g.BytesPerOp, g.AllocsPerOp)
+		}
+	}
+	return b.String()
+}
+
+func nsop(ns float64) string {
+	if ns >= 1000 {
+		return strconv.FormatFloat(ns/1000, 'f', 2, 64) + " µs"
+	}
+	return strconv.FormatFloat(ns, 'f', 0, 64) + " ns"
+}
+
+const (
+	beginMarker = "<!-- bench:begin (written by go run ./bench -docs; edits inside are overwritten) -->"
+	endMarker   = "<!-- bench:end -->"
+)
+
+// writeSection replaces what path holds between the bench markers with
+// md, or appends the markers and md when there are none.
+func writeSection(path, md string) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	section := beginMarker + "\n" + md + endMarker
+	var out []byte
+	i, j := bytes.Index(old, []byte(beginMarker)), bytes.Index(old, []byte(endMarker))
+	switch {
+	case i >= 0 && j > i:
+		out = append(append(append([]byte{}, old[:i]...), section...), old[j+len(endMarker):]...)
+	case i >= 0 || j >= 0:
+		return fmt.Errorf("%s: one bench marker without the other; fix the file by hand", path)
+	default:
+		out = append(append(old, '\n'), section+"\n"...)
+	}
+	return os.WriteFile(path, out, 0o644)
+}

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/genflow/genflow/config"
+	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/fakemodelslab"
+	"github.com/genflow/genflow/webhookgateway"
+	"github.com/genflow/genflow/worker"
+)
+
+const (
+	taskQueue      = "genflow-bench"
+	floorTaskQueue = "genflow-bench-floor"
+	benchKey       = "bench-key"
+	benchSecret    = "bench-webhook-secret-0123456789abcdef"
+)
+
+// stack is genflow on loopback, every part as its binary runs it: the
+// Temporal dev server (a child process, with the local stack's SQLite
+// settings), the fake ModelsLab, the gateway (webhookgateway.Run) and the
+// worker (worker.Run), plus a worker for the floor workflows on a task
+// queue of its own. Logs go to files in dir.
+type stack struct {
+	dir        string
+	dev        *testsuite.DevServer
+	c          client.Client
+	fake       *fakemodelslab.Server
+	gatewayURL string
+	signer     *webhookgateway.Signer
+	temporal   config.Temporal
+	floor      sdkworker.Worker
+	stops      []func() error
+}
+
+func temporalCLI() (string, error) {
+	if p := os.Getenv("TEMPORAL_CLI"); p != "" {
+		return p, nil
+	}
+	if p, err := exec.LookPath("temporal"); err == nil {
+		return p, nil
+	}
+	out, err := exec.Command("go", "env", "GOPATH").Output()
+	if err == nil {
+		p := filepath.Join(strings.TrimSpace(string(out)), "bin", "temporal")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("Temporal CLI not found: set TEMPORAL_CLI or run scripts/install-tools.sh")
+}
+
+// startStack starts the stack; with onDisk the dev server keeps its
+// database in dir (WAL, synchronous=normal, as scripts/stack.sh), else in
+// memory (the dev server's default).
+func startStack(ctx context.Context, dir string, onDisk bool) (_ *stack, err error) {
+	s := &stack{dir: dir}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	cli, err := temporalCLI()
+	if err != nil {
+		return nil, err
+	}
+	devLog, err := os.Create(filepath.Join(dir, "temporal.log"))
+	if err != nil {
+		return nil, err
+	}
+	s.stops = append(s.stops, devLog.Close)
+	logger, closeLog, err := fileLogger(filepath.Join(dir, "bench.log"))
+	if err != nil {
+		return nil, err
+	}
+	s.stops = append(s.stops, closeLog)
+	hostPort, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	devOpts := testsuite.DevServerOptions{
+		ExistingPath:     cli,
+		ClientOptions:    &client.Options{HostPort: hostPort, Namespace: "default", Logger: tlog.NewStructuredLogger(logger)},
+		LogLevel:         "warn",
+		SearchAttributes: contract.SearchAttributes(),
+		// Eager activities, as scripts/stack.sh.
+		ExtraArgs: []string{"--dynamic-config-value", "system.enableActivityEagerExecution=true", "--dynamic-config-value", "matching.numTaskqueueReadPartitions=1", "--dynamic-config-value", "matching.numTaskqueueWritePartitions=1"},
+		Stdout:    devLog, Stderr: devLog,
+	}
+	if onDisk {
+		devOpts.DBFilename = filepath.Join(dir, "temporal.db")
+		devOpts.ExtraArgs = append(devOpts.ExtraArgs, "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal")
+	}
+	s.dev, err = testsuite.StartDevServer(ctx, devOpts)
+	if err != nil {
+		return nil, fmt.Errorf("start the Temporal dev server (%s): %w", cli, err)
+	}
+	s.stops = append(s.stops, s.dev.Stop)
+	s.c = s.dev.Client()
+	s.temporal = config.Temporal{Address: s.dev.FrontendHostPort(), Namespace: "default", TaskQueue: taskQueue,
+		UIURL: "http://localhost:8233"}
+
+	fakeLogger, closeFakeLog, err := fileLogger(filepath.Join(dir, "fakemodelslab.log"))
+	if err != nil {
+		return nil, err
+	}
+	s.stops = append(s.stops, closeFakeLog)
+	s.fake = fakemodelslab.NewServer(fakemodelslab.Options{
+		Keys: []string{benchKey},
+		// "Answering at once": the webhook follows the submit's reply
+		// after a millisecond.
+		ProcessingTime: time.Millisecond,
+		QueueLimit:     1 << 20,
+		Logger:         fakeLogger,
+		HTTPClient: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+			MaxIdleConns: 512, MaxIdleConnsPerHost: 512, IdleConnTimeout: time.Minute,
+		}},
+	})
+	s.stops = append(s.stops, func() error { s.fake.Close(); return nil })
+
+	gwLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s.gatewayURL = "http://" + gwLn.Addr().String()
+	if s.signer, err = webhookgateway.NewSigner(s.gatewayURL, []string{benchSecret}); err != nil {
+		return nil, err
+	}
+	gwAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	gcfg := config.Gateway{
+		ListenAddr:    gwAddr,
+		Temporal:      config.Temporal{Address: s.dev.FrontendHostPort(), Namespace: "default"},
+		Secrets:       []string{benchSecret},
+		MaxBodyBytes:  webhookgateway.DefaultMaxBodyBytes,
+		SignalTimeout: webhookgateway.DefaultSignalTimeout,
+	}
+	if err := s.run("gateway", func(ctx context.Context, l *slog.Logger) error {
+		return webhookgateway.Run(ctx, gcfg, l, gwLn)
+	}); err != nil {
+		return nil, err
+	}
+
+	metricsAddr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	wcfg := config.Worker{
+		Temporal:         s.temporal,
+		ModelsLabKey:     benchKey,
+		ModelsLabBaseURL: s.fake.BaseURL(),
+		PublicURL:        s.gatewayURL,
+		Secrets:          []string{benchSecret},
+		MetricsAddr:      metricsAddr,
+	}
+	if err := s.run("worker", func(ctx context.Context, l *slog.Logger) error {
+		return worker.Run(ctx, wcfg, l)
+	}); err != nil {
+		return nil, err
+	}
+
+	s.floor = sdkworker.New(s.c, floorTaskQueue, sdkworker.Options{})
+	registerFloor(s.floor, s.c)
+	if err := s.floor.Start(); err != nil {
+		return nil, fmt.Errorf("start the floor worker: %w", err)
+	}
+	s.stops = append(s.stops, func() error { s.floor.Stop(); return nil })
+
+	if err := s.waitReady(ctx, "http://"+metricsAddr+"/metrics", s.gatewayURL+"/readyz"); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// run starts one genflow component (its JSON logs in dir/NAME.log at info,
+// as the binaries log) and registers its graceful stop.
+func (s *stack) run(name string, fn func(context.Context, *slog.Logger) error) error {
+	l, closeLog, err := fileLogger(filepath.Join(s.dir, name+".log"))
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- fn(ctx, l) }()
+	s.stops = append(s.stops, func() error {
+		cancel()
+		err := <-done
+		closeLog()
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	})
+	return nil
+}
+
+func (s *stack) waitReady(ctx context.Context, urls ...string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for _, u := range urls {
+		for {
+			resp, err := http.Get(u)
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s not ready after 30s (logs in %s)", u, s.dir)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// close stops everything, last started first.
+func (s *stack) close() error {
+	var first error
+	for i := len(s.stops) - 1; i >= 0; i-- {
+		if err := s.stops[i](); err != nil && first == nil {
+			first = err
+		}
+	}
+	s.stops = nil
+	return first
+}
+
+func fileLogger(path string) (*slog.Logger, func() error, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return slog.New(slog.NewJSONHandler(f, nil)), f.Close, nil
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
