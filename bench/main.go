@@ -30,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
 )
 
@@ -45,6 +46,7 @@ type options struct {
 	cpuProfile                string
 	keep                      bool
 	onDisk                    bool
+	compression               string
 }
 
 var scenarios = []string{"ingest", "latency", "throughput", "batch", "go"}
@@ -81,6 +83,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.docs, "docs", "", "rewrite the measured section of this file (docs/benchmarks.md)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (gateway, worker, fake, clients)")
 	fs.BoolVar(&o.onDisk, "disk", false, "keep the dev server's database on disk (SQLite WAL, as scripts/stack.sh) instead of in memory")
+	fs.StringVar(&o.compression, "grpc-compression", config.CompressionGzip, "gRPC compression of every Temporal client, both sides: gzip or none")
 	fs.BoolVar(&o.keep, "keep", false, "keep the run directory (dev server database, logs)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -129,7 +132,7 @@ func run(ctx context.Context, o options, args []string, stdout, stderr io.Writer
 			defer os.RemoveAll(dir)
 		}
 		logf("== starting the dev server, fake ModelsLab, gateway and worker (logs in %s)", dir)
-		s, err := startStack(ctx, dir, o.onDisk)
+		s, err := startStack(ctx, dir, o.onDisk, o.compression)
 		if err != nil {
 			return err
 		}

@@ -20,7 +20,10 @@ type stat struct {
 	// Rounds is the per-round rate (operations per second), when the
 	// stat merges several rounds.
 	Rounds []float64
-	durs   []time.Duration
+	// ServerCPU and SelfCPU are the CPU time the dev server and the bench
+	// process (gateway, worker, fake, clients) used over the rounds.
+	ServerCPU, SelfCPU time.Duration
+	durs               []time.Duration
 }
 
 // PerSecond is the operations per second over the wall time.
@@ -37,6 +40,8 @@ func (s *stat) add(r stat) {
 	s.Wall += r.Wall
 	s.durs = append(s.durs, r.durs...)
 	s.Rounds = append(s.Rounds, r.PerSecond())
+	s.ServerCPU += r.ServerCPU
+	s.SelfCPU += r.SelfCPU
 	s.summarise()
 }
 
@@ -62,6 +67,20 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 // each taking the next i when its previous call returns (a closed loop),
 // and times every call and the whole. The first error stops the rest.
 func runConcurrent(ctx context.Context, n, workers int, op func(ctx context.Context, i int) error) (stat, error) {
+	return runMetered(ctx, cpuMeter{}, n, workers, op)
+}
+
+// perOp is d per operation of s, in milliseconds.
+func (s stat) perOp(d time.Duration) float64 {
+	if s.N == 0 {
+		return 0
+	}
+	return float64(d) / float64(time.Millisecond) / float64(s.N)
+}
+
+// runMetered is runConcurrent that also records the CPU time m sees used.
+func runMetered(ctx context.Context, m cpuMeter, n, workers int, op func(ctx context.Context, i int) error) (stat, error) {
+	cpu0 := m.sample()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	var next atomic.Int64
@@ -88,6 +107,8 @@ func runConcurrent(ctx context.Context, n, workers int, op func(ctx context.Cont
 	}
 	wg.Wait()
 	s := stat{N: n, Wall: time.Since(start)}
+	used := m.since(cpu0)
+	s.ServerCPU, s.SelfCPU = used.server, used.self
 	if err := context.Cause(ctx); err != nil {
 		return s, err
 	}
@@ -96,4 +117,17 @@ func runConcurrent(ctx context.Context, n, workers int, op func(ctx context.Cont
 	}
 	s.summarise()
 	return s, nil
+}
+
+// median of v (0 when empty).
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }

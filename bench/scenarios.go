@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,11 +27,12 @@ type bench struct {
 	run  string
 	http *http.Client
 	log  func(format string, args ...any)
+	cpu  cpuMeter
 }
 
 func newBench(s *stack, opts options, log func(string, ...any)) *bench {
 	return &bench{
-		s: s, opts: opts, log: log,
+		s: s, opts: opts, log: log, cpu: cpuMeter{serverPID: childPID("temporal")},
 		run: fmt.Sprintf("%x", time.Now().Unix()),
 		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 			Proxy: nil, MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute,
@@ -188,13 +190,13 @@ func (b *bench) ingest(ctx context.Context) (ingestResult, error) {
 				return r, err
 			}
 			if gw {
-				st, err := runConcurrent(ctx, o.signals, o.senders, viaGateway)
+				st, err := runMetered(ctx, b.cpu, o.signals, o.senders, viaGateway)
 				if err != nil {
 					return r, fmt.Errorf("webhooks through the gateway: %w", err)
 				}
 				r.Gateway.add(st)
 			} else {
-				st, err := runConcurrent(ctx, o.signals, o.senders, raw)
+				st, err := runMetered(ctx, b.cpu, o.signals, o.senders, raw)
 				if err != nil {
 					return r, fmt.Errorf("raw signals: %w", err)
 				}
@@ -313,8 +315,17 @@ type throughputResult struct {
 	// Webhook: the fake accepts (processing) and sends the webhook at
 	// once. Immediate: the fake's submit reply is already the result.
 	Webhook, Immediate, Floor stat
-	LearnedBy                 map[contract.LearnedBy]int
+	// Ratios are genflow's (webhook) rate over the floor's, per round:
+	// the two ran back to back, so each ratio sees one state of the
+	// machine.
+	Ratios    []float64
+	LearnedBy map[contract.LearnedBy]int
+	// Events is the mean history length of a workflow of each side.
+	Events map[string]float64
 }
+
+// MedianRatio is the median of the per-round ratios.
+func (r throughputResult) MedianRatio() float64 { return median(r.Ratios) }
 
 // throughput measures scenario 3: `clients` goroutines each start a
 // generation and wait for its result, over and over, the fake answering
@@ -322,28 +333,26 @@ type throughputResult struct {
 // activity and waits for one signal (sent as the activity returns).
 func (b *bench) throughput(ctx context.Context) (throughputResult, error) {
 	o := b.opts
-	r := throughputResult{Clients: o.clients, PerRound: o.generations, LearnedBy: map[contract.LearnedBy]int{}}
+	r := throughputResult{Clients: o.clients, PerRound: o.generations, LearnedBy: map[contract.LearnedBy]int{},
+		Events: map[string]float64{}}
 	var seq atomic.Int64
-	var learned [3]atomic.Int64 // webhook, immediate, other
-	generation := func(ctx context.Context, i int) error {
-		in := generationInput(i, 0)
-		st, err := starter.Start(ctx, b.s.c, b.s.temporal, fmt.Sprintf("bench-tput-%s-%d", b.run, seq.Add(1)), in)
-		if err != nil {
-			return err
+	var mu sync.Mutex
+	generation := func(prefix string) func(ctx context.Context, i int) error {
+		return func(ctx context.Context, i int) error {
+			id := fmt.Sprintf("%s-%s-%d", prefix, b.run, seq.Add(1))
+			st, err := starter.Start(ctx, b.s.c, b.s.temporal, id, generationInput(i, 0))
+			if err != nil {
+				return err
+			}
+			var res contract.GenerationResult
+			if err := b.s.c.GetWorkflow(ctx, st.TrackID, st.RunID).Get(ctx, &res); err != nil {
+				return fmt.Errorf("result of %s: %w", st.TrackID, err)
+			}
+			mu.Lock()
+			r.LearnedBy[res.LearnedBy]++
+			mu.Unlock()
+			return nil
 		}
-		var res contract.GenerationResult
-		if err := b.s.c.GetWorkflow(ctx, st.TrackID, st.RunID).Get(ctx, &res); err != nil {
-			return fmt.Errorf("result of %s: %w", st.TrackID, err)
-		}
-		switch res.LearnedBy {
-		case contract.LearnedWebhook:
-			learned[0].Add(1)
-		case contract.LearnedImmediate:
-			learned[1].Add(1)
-		default:
-			learned[2].Add(1)
-		}
-		return nil
 	}
 	floor := func(ctx context.Context, i int) error {
 		run, err := b.s.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
@@ -357,14 +366,16 @@ func (b *bench) throughput(ctx context.Context) (throughputResult, error) {
 	}
 	type side struct {
 		name   string
+		prefix string
 		faults fakemodelslab.Faults
 		op     func(context.Context, int) error
 		into   *stat
 	}
+	immediate := fakemodelslab.Faults{Rates: map[fakemodelslab.Fault]float64{fakemodelslab.FaultImmediate: 1}}
 	sides := []side{
-		{"floor", fakemodelslab.Faults{}, floor, &r.Floor},
-		{"genflow, webhook at once", fakemodelslab.Faults{}, generation, &r.Webhook},
-		{"genflow, immediate result", fakemodelslab.Faults{Rates: map[fakemodelslab.Fault]float64{fakemodelslab.FaultImmediate: 1}}, generation, &r.Immediate},
+		{"floor", "bench-floor-tput", fakemodelslab.Faults{}, floor, &r.Floor},
+		{"genflow, webhook at once", "bench-tput-webhook", fakemodelslab.Faults{}, generation("bench-tput-webhook"), &r.Webhook},
+		{"genflow, immediate result", "bench-tput-immediate", immediate, generation("bench-tput-immediate"), &r.Immediate},
 	}
 	// Warm up each side once, unmeasured.
 	for _, sd := range sides {
@@ -375,29 +386,60 @@ func (b *bench) throughput(ctx context.Context) (throughputResult, error) {
 			return r, fmt.Errorf("warm-up %s: %w", sd.name, err)
 		}
 	}
-	for k := range learned {
-		learned[k].Store(0)
-	}
+	clear(r.LearnedBy)
 	for round := range o.rounds {
+		rates := map[string]float64{}
 		for j := range sides {
 			sd := sides[(j+round)%len(sides)]
 			if err := b.setFaults(sd.faults); err != nil {
 				return r, err
 			}
-			st, err := runConcurrent(ctx, o.generations, o.clients, sd.op)
+			st, err := runMetered(ctx, b.cpu, o.generations, o.clients, sd.op)
 			if err != nil {
 				return r, fmt.Errorf("%s: %w", sd.name, err)
 			}
 			sd.into.add(st)
-			b.log("    round %d %-26s %6.1f/s  p50 %s p99 %s max %s ms", round+1, sd.name, st.PerSecond(), ms(st.P50), ms(st.P99), ms(st.Max))
+			rates[sd.name] = st.PerSecond()
+			b.log("    round %d %-26s %6.1f/s  p50 %s p99 %s max %s ms  CPU/op: server %.1f ms, bench process %.1f ms",
+				round+1, sd.name, st.PerSecond(), ms(st.P50), ms(st.P99), ms(st.Max), st.perOp(st.ServerCPU), st.perOp(st.SelfCPU))
 		}
+		r.Ratios = append(r.Ratios, rates[sides[1].name]/rates[sides[0].name])
 	}
-	r.LearnedBy[contract.LearnedWebhook] = int(learned[0].Load())
-	r.LearnedBy[contract.LearnedImmediate] = int(learned[1].Load())
-	if other := int(learned[2].Load()); other > 0 {
-		r.LearnedBy["poll"] = other
+	for _, sd := range sides {
+		mean, err := meanHistoryLength(ctx, b.s.c, b.s.temporal.Namespace, sd.prefix+"-"+b.run+"-")
+		if err != nil {
+			return r, err
+		}
+		r.Events[sd.name] = mean
 	}
 	return r, nil
+}
+
+// meanHistoryLength is the mean history length of the closed workflows
+// whose ID starts with prefix.
+func meanHistoryLength(ctx context.Context, c client.Client, ns, prefix string) (float64, error) {
+	var token []byte
+	var n, sum int64
+	for {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: ns, PageSize: 1000, NextPageToken: token,
+			Query: fmt.Sprintf("WorkflowId STARTS_WITH %q AND ExecutionStatus != 'Running'", prefix),
+		})
+		if err != nil {
+			return 0, fmt.Errorf("list workflows: %w", err)
+		}
+		for _, e := range resp.GetExecutions() {
+			n++
+			sum += e.GetHistoryLength()
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			break
+		}
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	return float64(sum) / float64(n), nil
 }
 
 // batchResult is scenario 4.
@@ -475,4 +517,3 @@ func longestHistories(ctx context.Context, c client.Client, ns, batchID string) 
 		}
 	}
 }
-

@@ -68,7 +68,7 @@ func temporalCLI() (string, error) {
 // startStack starts the stack; with onDisk the dev server keeps its
 // database in dir (WAL, synchronous=normal, as scripts/stack.sh), else in
 // memory (the dev server's default).
-func startStack(ctx context.Context, dir string, onDisk bool) (_ *stack, err error) {
+func startStack(ctx context.Context, dir string, onDisk bool, compression string) (_ *stack, err error) {
 	s := &stack{dir: dir}
 	defer func() {
 		if err != nil {
@@ -94,8 +94,9 @@ func startStack(ctx context.Context, dir string, onDisk bool) (_ *stack, err err
 		return nil, err
 	}
 	devOpts := testsuite.DevServerOptions{
-		ExistingPath:     cli,
-		ClientOptions:    &client.Options{HostPort: hostPort, Namespace: "default", Logger: tlog.NewStructuredLogger(logger)},
+		ExistingPath: cli,
+		ClientOptions: &client.Options{HostPort: hostPort, Namespace: "default", Logger: tlog.NewStructuredLogger(logger),
+			ConnectionOptions: config.Temporal{Compression: compression}.ConnectionOptions()},
 		LogLevel:         "warn",
 		SearchAttributes: contract.SearchAttributes(),
 		// Eager activities, as scripts/stack.sh.
@@ -113,7 +114,7 @@ func startStack(ctx context.Context, dir string, onDisk bool) (_ *stack, err err
 	s.stops = append(s.stops, s.dev.Stop)
 	s.c = s.dev.Client()
 	s.temporal = config.Temporal{Address: s.dev.FrontendHostPort(), Namespace: "default", TaskQueue: taskQueue,
-		UIURL: "http://localhost:8233"}
+		UIURL: "http://localhost:8233", Compression: compression}
 
 	fakeLogger, closeFakeLog, err := fileLogger(filepath.Join(dir, "fakemodelslab.log"))
 	if err != nil {
@@ -147,7 +148,7 @@ func startStack(ctx context.Context, dir string, onDisk bool) (_ *stack, err err
 	}
 	gcfg := config.Gateway{
 		ListenAddr:    gwAddr,
-		Temporal:      config.Temporal{Address: s.dev.FrontendHostPort(), Namespace: "default"},
+		Temporal:      config.Temporal{Address: s.dev.FrontendHostPort(), Namespace: "default", Compression: compression},
 		Secrets:       []string{benchSecret},
 		MaxBodyBytes:  webhookgateway.DefaultMaxBodyBytes,
 		SignalTimeout: webhookgateway.DefaultSignalTimeout,
@@ -263,4 +264,3 @@ func freeAddr() (string, error) {
 	defer ln.Close()
 	return ln.Addr().String(), nil
 }
-

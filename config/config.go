@@ -12,9 +12,12 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"go.temporal.io/sdk/client"
 
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/modelslab"
@@ -26,6 +29,7 @@ const (
 	EnvTemporalNamespace = "TEMPORAL_NAMESPACE"
 	EnvTaskQueue         = "TEMPORAL_TASK_QUEUE"
 	EnvTemporalUIURL     = "TEMPORAL_UI_URL"
+	EnvTemporalGRPCZip   = "TEMPORAL_GRPC_COMPRESSION"
 	EnvModelsLabKey      = "MODELSLAB_API_KEY"
 	EnvModelsLabBaseURL  = "MODELSLAB_BASE_URL"
 	EnvGatewayListen     = "GATEWAY_LISTEN_ADDR"
@@ -54,6 +58,25 @@ type Temporal struct {
 	// UIURL is the Web UI's root, for the links the starter prints.
 	// Default "http://localhost:8233" (the dev server's UI).
 	UIURL string
+	// Compression of the gRPC requests to Temporal: CompressionGzip (the
+	// SDK's default, for links where bandwidth costs, such as Temporal
+	// Cloud) or CompressionNone (saves the CPU of compressing every
+	// request on both ends, for a server on the same host or network).
+	Compression string
+}
+
+// Values of Temporal.Compression.
+const (
+	CompressionGzip = "gzip"
+	CompressionNone = "none"
+)
+
+// ConnectionOptions are the SDK connection options t asks for.
+func (t Temporal) ConnectionOptions() client.ConnectionOptions {
+	if t.Compression == CompressionNone {
+		return client.ConnectionOptions{GrpcCompression: &client.GrpcCompressionNone{}}
+	}
+	return client.ConnectionOptions{}
 }
 
 // Log is how to log.
@@ -201,11 +224,22 @@ func (r *reader) secrets(name string) []string {
 
 func (r *reader) temporal() Temporal {
 	return Temporal{
-		Address:   r.hostPort(EnvTemporalAddress, "localhost:7233"),
-		Namespace: r.str(EnvTemporalNamespace, "default"),
-		TaskQueue: r.str(EnvTaskQueue, contract.DefaultTaskQueue),
-		UIURL:     strings.TrimSuffix(r.httpURL(EnvTemporalUIURL, "http://localhost:8233"), "/"),
+		Address:     r.hostPort(EnvTemporalAddress, "localhost:7233"),
+		Namespace:   r.str(EnvTemporalNamespace, "default"),
+		TaskQueue:   r.str(EnvTaskQueue, contract.DefaultTaskQueue),
+		UIURL:       strings.TrimSuffix(r.httpURL(EnvTemporalUIURL, "http://localhost:8233"), "/"),
+		Compression: r.oneOf(EnvTemporalGRPCZip, CompressionGzip, CompressionNone),
 	}
+}
+
+// oneOf reads a variable that must hold one of values (case-insensitive);
+// the first is the default.
+func (r *reader) oneOf(name string, values ...string) string {
+	v := strings.ToLower(r.str(name, values[0]))
+	if !slices.Contains(values, v) {
+		r.fail(name, "%q is not one of %s", v, strings.Join(values, ", "))
+	}
+	return v
 }
 
 func (r *reader) log() Log {

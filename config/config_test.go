@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
 	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
@@ -82,10 +83,11 @@ func joined(t *testing.T, err error) []error {
 
 func defaultTemporal() config.Temporal {
 	return config.Temporal{
-		Address:   "localhost:7233",
-		Namespace: "default",
-		TaskQueue: contract.DefaultTaskQueue,
-		UIURL:     "http://localhost:8233",
+		Address:     "localhost:7233",
+		Namespace:   "default",
+		TaskQueue:   contract.DefaultTaskQueue,
+		UIURL:       "http://localhost:8233",
+		Compression: config.CompressionGzip,
 	}
 }
 
@@ -152,12 +154,14 @@ func TestLoadReadsEveryVariable(t *testing.T) {
 		config.EnvTemporalNamespace: "genflow-prod",
 		config.EnvTaskQueue:         "genflow-gpu",
 		config.EnvTemporalUIURL:     "https://temporal.example.com/ui/",
+		config.EnvTemporalGRPCZip:   "None",
 	}
 	wantTemporal := config.Temporal{
-		Address:   "temporal.internal:7233",
-		Namespace: "genflow-prod",
-		TaskQueue: "genflow-gpu",
-		UIURL:     "https://temporal.example.com/ui",
+		Address:     "temporal.internal:7233",
+		Namespace:   "genflow-prod",
+		TaskQueue:   "genflow-gpu",
+		UIURL:       "https://temporal.example.com/ui",
+		Compression: config.CompressionNone,
 	}
 	logVars := map[string]string{config.EnvLogLevel: "DEBUG", config.EnvLogFormat: "JSON"}
 	wantLog := config.Log{Level: "debug", Format: "json"}
@@ -183,7 +187,7 @@ func TestLoadReadsEveryVariable(t *testing.T) {
 			MetricsAddr:      "0.0.0.0:9464",
 		}, got)
 		require.Subset(t, e.names(), []string{
-			config.EnvTemporalAddress, config.EnvTemporalNamespace, config.EnvTaskQueue, config.EnvTemporalUIURL,
+			config.EnvTemporalAddress, config.EnvTemporalNamespace, config.EnvTaskQueue, config.EnvTemporalUIURL, config.EnvTemporalGRPCZip,
 			config.EnvLogLevel, config.EnvLogFormat, config.EnvModelsLabKey, config.EnvModelsLabBaseURL,
 			config.EnvGatewayPublicURL, config.EnvWebhookSecrets, config.EnvWorkerMetrics,
 		})
@@ -212,7 +216,7 @@ func TestLoadReadsEveryVariable(t *testing.T) {
 			TLSKeyFile:    "/etc/genflow/tls.key",
 		}, got)
 		require.Subset(t, e.names(), []string{
-			config.EnvTemporalAddress, config.EnvTemporalNamespace, config.EnvTaskQueue, config.EnvTemporalUIURL,
+			config.EnvTemporalAddress, config.EnvTemporalNamespace, config.EnvTaskQueue, config.EnvTemporalUIURL, config.EnvTemporalGRPCZip,
 			config.EnvLogLevel, config.EnvLogFormat, config.EnvGatewayListen, config.EnvWebhookSecrets,
 			config.EnvGatewayMaxBody, config.EnvGatewaySignalTime, config.EnvGatewayTLSCert, config.EnvGatewayTLSKey,
 		})
@@ -225,7 +229,7 @@ func TestLoadReadsEveryVariable(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, config.Starter{Temporal: wantTemporal}, got)
 		require.Subset(t, e.names(), []string{
-			config.EnvTemporalAddress, config.EnvTemporalNamespace, config.EnvTaskQueue, config.EnvTemporalUIURL,
+			config.EnvTemporalAddress, config.EnvTemporalNamespace, config.EnvTaskQueue, config.EnvTemporalUIURL, config.EnvTemporalGRPCZip,
 		})
 	})
 }
@@ -261,6 +265,7 @@ func TestLoadMalformedValueNamesTheVariable(t *testing.T) {
 		{"UI URL without scheme", loadStarter, nil, config.EnvTemporalUIURL, "localhost:8233", "http(s) URL"},
 		{"UI URL of another scheme", loadStarter, nil, config.EnvTemporalUIURL, "ftp://localhost:8233", "http(s) URL"},
 		{"UI URL without host", loadStarter, nil, config.EnvTemporalUIURL, "http://", "http(s) URL"},
+		{"unknown gRPC compression", loadWorker, workerRequired, config.EnvTemporalGRPCZip, "zstd", "gzip, none"},
 		{"base URL of another scheme", loadWorker, workerRequired, config.EnvModelsLabBaseURL, "ws://modelslab.com/api/", "http(s) URL"},
 		{"public URL without scheme", loadWorker, workerRequired, config.EnvGatewayPublicURL, "hooks.example.com", "http(s) URL"},
 		{"unknown log level", loadWorker, workerRequired, config.EnvLogLevel, "verbose", "debug, info, warn, error"},
@@ -494,4 +499,11 @@ func TestLogLogger(t *testing.T) {
 		require.NoError(t, json.Unmarshal(buf.Bytes(), &rec), buf.String())
 		require.Equal(t, "kept", rec["msg"])
 	})
+}
+
+func TestConnectionOptions(t *testing.T) {
+	t.Parallel()
+	require.Nil(t, config.Temporal{Compression: config.CompressionGzip}.ConnectionOptions().GrpcCompression,
+		"gzip is the SDK's default")
+	require.IsType(t, &client.GrpcCompressionNone{}, config.Temporal{Compression: config.CompressionNone}.ConnectionOptions().GrpcCompression)
 }

@@ -136,6 +136,11 @@ const (
 	PhaseCanceled Phase = "canceled"
 )
 
+// Final reports whether p is an outcome: succeeded, failed or canceled.
+func (p Phase) Final() bool {
+	return p == PhaseSucceeded || p == PhaseFailed || p == PhaseCanceled
+}
+
 // State is the StateQuery answer.
 type State struct {
 	TrackID    string    `json:"track_id"`

@@ -124,7 +124,7 @@ func (env *Env) connect() (config.Temporal, client.Client, error) {
 	if dial == nil {
 		dial = func(t config.Temporal) (client.Client, error) {
 			return client.Dial(client.Options{
-				HostPort: t.Address, Namespace: t.Namespace,
+				HostPort: t.Address, Namespace: t.Namespace, ConnectionOptions: t.ConnectionOptions(),
 				Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
 			})
 		}

@@ -65,10 +65,11 @@ func NewActivities(cfg config.Worker) (*activities.Activities, error) {
 // metrics.
 func Dial(cfg config.Temporal, logger *slog.Logger, metrics client.MetricsHandler) (client.Client, error) {
 	c, err := client.Dial(client.Options{
-		HostPort:       cfg.Address,
-		Namespace:      cfg.Namespace,
-		Logger:         tlog.NewStructuredLogger(logger),
-		MetricsHandler: metrics,
+		HostPort:          cfg.Address,
+		Namespace:         cfg.Namespace,
+		Logger:            tlog.NewStructuredLogger(logger),
+		MetricsHandler:    metrics,
+		ConnectionOptions: cfg.ConnectionOptions(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("connect to Temporal at %s (%s): %w", cfg.Address, config.EnvTemporalAddress, err)

@@ -51,9 +51,11 @@ type generation struct {
 	// stages seen in non-terminal updates, to tell progress from
 	// duplicates.
 	stages map[string]bool
-	// upsertSA is whether this run upserts its search attributes (runs
-	// started before that change replay without).
-	upsertSA bool
+	// version is the run's version of upsertStateChange: whether and
+	// when it upserts its state search attribute.
+	version workflow.Version
+	// saDirty is whether the phase changed since it was last upserted.
+	saDirty bool
 	// attributed is whether the endpoint, model and owner attributes
 	// have been checked.
 	attributed bool
@@ -97,14 +99,27 @@ func newGeneration(ctx workflow.Context, in contract.GenerationInput) (*generati
 }
 
 // setPhase moves the run to phase p: the state query, the current
-// details shown in the Temporal UI, and the GenflowState search attribute.
+// details shown in the Temporal UI, and the GenflowState search attribute
+// (at once for a final phase or a run of version stateUpserts; for
+// lazyState runs, when the run is about to wait: see flushState).
 func (g *generation) setPhase(ctx workflow.Context, p contract.Phase, details string) {
 	g.state.Phase = p
 	g.state.Since = workflow.Now(ctx)
 	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**%s** since %s  \n%s", p, g.state.Since.UTC().Format(time.RFC3339), details))
-	if !g.upsertSA {
+	g.saDirty = true
+	if g.version < lazyState || p.Final() {
+		g.flushState(ctx)
+	}
+}
+
+// flushState upserts the current phase if it changed since the last
+// upsert. Runs of version lazyState call it before they wait.
+func (g *generation) flushState(ctx workflow.Context) {
+	if g.version < stateUpserts || !g.saDirty {
 		return
 	}
+	g.saDirty = false
+	p := g.state.Phase
 	var ups []temporal.SearchAttributeUpdate
 	// The starter sets the first phase at start; no need to set it again.
 	if cur, ok := workflow.GetTypedSearchAttributes(ctx).GetKeyword(contract.SAState); !ok || cur != string(p) {
@@ -124,7 +139,7 @@ func (g *generation) recordOutcome(ctx workflow.Context, outcome string, by cont
 }
 
 func (g *generation) run(ctx workflow.Context) (contract.GenerationResult, error) {
-	g.upsertSA = upsertsState(ctx)
+	g.version = stateVersion(ctx)
 	g.setPhase(ctx, contract.PhaseSubmitting, "submitting to "+g.endpoint.Name)
 	sub, err := g.submit(ctx)
 	if err != nil {
@@ -153,6 +168,17 @@ func (g *generation) run(ctx workflow.Context) (contract.GenerationResult, error
 		if !now.Before(g.state.Deadline) {
 			return g.fail(ctx, g.timeoutError())
 		}
+		if g.version >= lazyState && webhooks.Len() > 0 {
+			// A webhook is already here (it can beat the submit's
+			// workflow task): handle it with no timer and no wait.
+			var w contract.Webhook
+			webhooks.ReceiveAsync(&w)
+			if done, res, err := g.onUpdate(ctx, w.Update, contract.LearnedWebhook); done {
+				return res, err
+			}
+			continue
+		}
+		g.flushState(ctx)
 		wake := nextPoll
 		if g.state.Deadline.Before(wake) {
 			wake = g.state.Deadline
@@ -268,6 +294,7 @@ func (g *generation) submit(ctx workflow.Context) (modelslab.Result, error) {
 		},
 		Summary: "submit " + g.endpoint.Name,
 	})
+	g.flushState(ctx)
 	var res modelslab.Result
 	err := workflow.ExecuteActivity(actx, acts.Submit, activities.SubmitInput{
 		TrackID: g.state.TrackID, Endpoint: g.endpoint.Name, Params: g.in.Params,
@@ -286,6 +313,7 @@ func (g *generation) fetch(ctx workflow.Context) (modelslab.Result, error) {
 		},
 		Summary: "fetch " + g.state.ProviderID,
 	})
+	g.flushState(ctx)
 	var res modelslab.Result
 	err := workflow.ExecuteActivity(actx, acts.Fetch, activities.FetchInput{
 		Endpoint: g.endpoint.Name, ProviderID: g.state.ProviderID, Params: g.in.Params,

@@ -30,15 +30,29 @@ const (
 	MetricWebhookDuplicates = "genflow_webhook_duplicates"
 )
 
-// upsertStateChange is the workflow.GetVersion change ID under which
-// workflows upsert the GenflowState search attribute. Histories recorded
-// before it replay without the upserts.
+// upsertStateChange is the workflow.GetVersion change ID of the
+// Generation's search-attribute behaviour. Each new version bumps its
+// maximum rather than adding a change ID: every change ID costs each new
+// run a marker and an upsert of TemporalChangeVersion.
+//
+//   - DefaultVersion: histories recorded before the GenflowState
+//     attribute replay without upserts.
+//   - stateUpserts (1): each phase change upserts GenflowState at once.
+//   - lazyState (2): a phase change is upserted only when the run is about
+//     to wait in that phase (before an activity, or before blocking for a
+//     webhook); a webhook already at hand is handled with no wait, so
+//     neither the "waiting" upsert nor the poll timer is written.
 const upsertStateChange = "upsert-state-sa"
 
-// upsertsState reports whether this run upserts its state search
-// attribute. Call it once, at the start of the run, before any command.
-func upsertsState(ctx workflow.Context) bool {
-	return workflow.GetVersion(ctx, upsertStateChange, workflow.DefaultVersion, 1) >= 1
+const (
+	stateUpserts workflow.Version = 1
+	lazyState    workflow.Version = 2
+)
+
+// stateVersion is the run's version of upsertStateChange. Call it once,
+// at the start of the run, before any command.
+func stateVersion(ctx workflow.Context) workflow.Version {
+	return workflow.GetVersion(ctx, upsertStateChange, workflow.DefaultVersion, lazyState)
 }
 
 // upsertSearchAttributes sets the run's search attributes. A failure

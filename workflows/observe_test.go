@@ -1,9 +1,11 @@
 package workflows
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,13 +119,64 @@ func TestGenerationUpsertsStateAsItMoves(t *testing.T) {
 func TestGenerationBeforeTheChangeUpsertsNothing(t *testing.T) {
 	t.Parallel()
 	env := newEnv(t)
-	env.OnGetVersion(upsertStateChange, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	env.OnGetVersion(upsertStateChange, workflow.DefaultVersion, lazyState).Return(workflow.DefaultVersion)
 	u := recordUpserts(env)
 	env.OnActivity(acts.Submit, mock.Anything, mock.Anything).Return(processing(5), nil).Once()
 	signalAt(env, 3*time.Second, success("https://cdn.example/b.png"))
 	env.ExecuteWorkflow(Generation, text2img())
 	result(t, env)
 	require.Empty(t, u.states())
+}
+
+// webhookDuringSubmit has the Submit activity deliver the webhook before
+// it returns, as a provider that answers at once does: the signal is in
+// the same workflow task as the activity's result.
+func webhookDuringSubmit(env *testsuite.TestWorkflowEnvironment) {
+	env.OnActivity(acts.Submit, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.SubmitInput) (modelslab.Result, error) {
+			env.SignalWorkflow(contract.WebhookSignal, webhook(success("https://cdn.example/fast.png")))
+			return processing(5), nil
+		}).Once()
+}
+
+// countTimers counts the timers the run starts.
+func countTimers(env *testsuite.TestWorkflowEnvironment) *atomic.Int32 {
+	var n atomic.Int32
+	env.SetOnTimerScheduledListener(func(string, time.Duration) { n.Add(1) })
+	return &n
+}
+
+// A run of version stateUpserts (started by the previous worker) keeps
+// upserting every phase as it moves, and waits with a timer even when the
+// webhook is already there.
+func TestGenerationVersion1UpsertsEveryPhase(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	env.OnGetVersion(upsertStateChange, workflow.DefaultVersion, lazyState).Return(stateUpserts)
+	u := recordUpserts(env)
+	timers := countTimers(env)
+	webhookDuringSubmit(env)
+	env.ExecuteWorkflow(Generation, text2img())
+	require.Equal(t, contract.LearnedWebhook, result(t, env).LearnedBy)
+	require.Equal(t, []string{"submitting", "waiting_webhook", "succeeded"}, u.states())
+	require.EqualValues(t, 1, timers.Load())
+}
+
+// A current run that finds the webhook already there when its submit
+// returns neither upserts "waiting_webhook" nor starts the poll timer.
+func TestGenerationWithTheWebhookAtHandDoesNotWait(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	u := recordUpserts(env)
+	timers := countTimers(env)
+	webhookDuringSubmit(env)
+	env.ExecuteWorkflow(Generation, text2img())
+	res := result(t, env)
+	require.Equal(t, contract.LearnedWebhook, res.LearnedBy)
+	require.Equal(t, []string{"https://cdn.example/fast.png"}, res.Output)
+	require.Equal(t, 1, res.WebhooksReceived)
+	require.Equal(t, []string{"submitting", "succeeded"}, u.states())
+	require.Zero(t, timers.Load())
 }
 
 // TestGenerationMetrics runs generations with the SDK's handler backed by

@@ -172,9 +172,10 @@ func checkWorker(ctx context.Context, env config.Lookup, o options) error {
 		return fmt.Errorf("hostname: %w", err)
 	}
 	c, err := client.Dial(client.Options{
-		HostPort:  cfg.Temporal.Address,
-		Namespace: cfg.Temporal.Namespace,
-		Logger:    tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)),
+		HostPort:          cfg.Temporal.Address,
+		Namespace:         cfg.Temporal.Namespace,
+		Logger:            tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)),
+		ConnectionOptions: cfg.Temporal.ConnectionOptions(),
 	})
 	if err != nil {
 		return fmt.Errorf("%w: temporal at %s: %w", errUnhealthy, cfg.Temporal.Address, err)
