@@ -177,6 +177,12 @@ func (r report) markdown() string {
 			w("| %s | %.1f ms | %.1f ms | %.1f |\n", row.name, row.s.perOp(row.s.ServerCPU), row.s.perOp(row.s.SelfCPU), x.Events[row.name])
 		}
 	}
+	if x := r.Throughput; x != nil && len(x.Stalls) > 0 {
+		w("\nStalls (workflows over 5 s):\n\n")
+		for _, st := range x.Stalls {
+			w("- %s\n", st)
+		}
+	}
 	if r.PeakRSSMiB > 0 {
 		w("\nPeak memory of the bench process (gateway, worker, fake and clients together): %.0f MiB.\n", r.PeakRSSMiB)
 	}

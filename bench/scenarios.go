@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -322,6 +323,8 @@ type throughputResult struct {
 	LearnedBy map[contract.LearnedBy]int
 	// Events is the mean history length of a workflow of each side.
 	Events map[string]float64
+	// Stalls describe workflows that took over 5 s, by side.
+	Stalls []string
 }
 
 // MedianRatio is the median of the per-round ratios.
@@ -411,6 +414,14 @@ func (b *bench) throughput(ctx context.Context) (throughputResult, error) {
 			return r, err
 		}
 		r.Events[sd.name] = mean
+		n, first, err := slowRuns(ctx, b.s.c, b.s.temporal.Namespace, sd.prefix+"-"+b.run+"-", 5*time.Second)
+		if err != nil {
+			return r, err
+		}
+		if n > 0 {
+			r.Stalls = append(r.Stalls, fmt.Sprintf("%s: %d workflows took over 5 s; %s", sd.name, n, first))
+			b.log("    %s", r.Stalls[len(r.Stalls)-1])
+		}
 	}
 	return r, nil
 }
@@ -514,6 +525,49 @@ func longestHistories(ctx context.Context, c client.Client, ns, batchID string) 
 		token = resp.GetNextPageToken()
 		if len(token) == 0 {
 			return batchMax, childMax, nil
+		}
+	}
+}
+
+// slowRuns counts the closed workflows whose ID starts with prefix and
+// that took longer than limit from start to close, and describes the
+// first one's history (each event with its offset from the start): what
+// a stall was waiting for.
+func slowRuns(ctx context.Context, c client.Client, ns, prefix string, limit time.Duration) (n int, first string, err error) {
+	var token []byte
+	for {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: ns, PageSize: 1000, NextPageToken: token,
+			Query: fmt.Sprintf("WorkflowId STARTS_WITH %q AND ExecutionStatus != 'Running'", prefix),
+		})
+		if err != nil {
+			return 0, "", fmt.Errorf("list workflows: %w", err)
+		}
+		for _, e := range resp.GetExecutions() {
+			start := e.GetStartTime().AsTime()
+			if e.GetCloseTime().AsTime().Sub(start) <= limit {
+				continue
+			}
+			n++
+			if first != "" {
+				continue
+			}
+			id := e.GetExecution().GetWorkflowId()
+			var b strings.Builder
+			b.WriteString(id + ":")
+			it := c.GetWorkflowHistory(ctx, id, e.GetExecution().GetRunId(), false, 0)
+			for it.HasNext() {
+				ev, err := it.Next()
+				if err != nil {
+					return n, "", err
+				}
+				fmt.Fprintf(&b, " %s@%dms", strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_"),
+					ev.GetEventTime().AsTime().Sub(start).Milliseconds())
+			}
+			first = b.String()
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			return n, first, nil
 		}
 	}
 }
