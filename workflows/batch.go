@@ -114,7 +114,7 @@ func (b *batch) setState(ctx workflow.Context, state string) {
 }
 
 func (b *batch) run(ctx workflow.Context) (contract.BatchResult, error) {
-	b.upsertSA = stateVersion(ctx) >= stateUpserts
+	b.upsertSA = workflow.GetVersion(ctx, upsertStateChange, workflow.DefaultVersion, stateUpserts) >= stateUpserts
 	b.setState(ctx, contract.BatchRunning)
 	workflow.SetCurrentDetails(ctx, fmt.Sprintf("page %d of %d, %d of %d items done",
 		b.carry.Page+1, b.in.Pages, b.carry.Succeeded+b.carry.Failed, b.in.Total))

@@ -51,9 +51,6 @@ type generation struct {
 	// stages seen in non-terminal updates, to tell progress from
 	// duplicates.
 	stages map[string]bool
-	// version is the run's version of upsertStateChange: whether and
-	// when it upserts its state search attribute.
-	version workflow.Version
 	// saDirty is whether the phase changed since it was last upserted.
 	saDirty bool
 	// attributed is whether the endpoint, model and owner attributes
@@ -99,23 +96,25 @@ func newGeneration(ctx workflow.Context, in contract.GenerationInput) (*generati
 }
 
 // setPhase moves the run to phase p: the state query, the current
-// details shown in the Temporal UI, and the GenflowState search attribute
-// (at once for a final phase or a run of version stateUpserts; for
-// lazyState runs, when the run is about to wait: see flushState).
+// details shown in the Temporal UI, and the GenflowState search
+// attribute. A final phase is upserted at once; any other when the run is
+// about to wait in it (flushState), so a phase the run passes through
+// without waiting costs no upsert. Runs started as v1 upserted each phase
+// at once, and still do.
 func (g *generation) setPhase(ctx workflow.Context, p contract.Phase, details string) {
 	g.state.Phase = p
 	g.state.Since = workflow.Now(ctx)
 	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**%s** since %s  \n%s", p, g.state.Since.UTC().Format(time.RFC3339), details))
 	g.saDirty = true
-	if g.version < lazyState || p.Final() {
+	if p.Final() || startedAsV1(ctx) {
 		g.flushState(ctx)
 	}
 }
 
 // flushState upserts the current phase if it changed since the last
-// upsert. Runs of version lazyState call it before they wait.
+// upsert. The run calls it before it waits: for an activity or a webhook.
 func (g *generation) flushState(ctx workflow.Context) {
-	if g.version < stateUpserts || !g.saDirty {
+	if !g.saDirty {
 		return
 	}
 	g.saDirty = false
@@ -139,7 +138,6 @@ func (g *generation) recordOutcome(ctx workflow.Context, outcome string, by cont
 }
 
 func (g *generation) run(ctx workflow.Context) (contract.GenerationResult, error) {
-	g.version = stateVersion(ctx)
 	g.setPhase(ctx, contract.PhaseSubmitting, "submitting to "+g.endpoint.Name)
 	sub, err := g.submit(ctx)
 	if err != nil {
@@ -168,9 +166,10 @@ func (g *generation) run(ctx workflow.Context) (contract.GenerationResult, error
 		if !now.Before(g.state.Deadline) {
 			return g.fail(ctx, g.timeoutError())
 		}
-		if g.version >= lazyState && webhooks.Len() > 0 {
-			// A webhook is already here (it can beat the submit's
-			// workflow task): handle it with no timer and no wait.
+		if webhooks.Len() > 0 && !startedAsV1(ctx) {
+			// A webhook is already here (a provider that answers at
+			// once beats the submit's workflow task): handle it with no
+			// timer and no wait.
 			var w contract.Webhook
 			webhooks.ReceiveAsync(&w)
 			if done, res, err := g.onUpdate(ctx, w.Update, contract.LearnedWebhook); done {

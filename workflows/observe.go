@@ -1,8 +1,10 @@
 package workflows
 
 import (
+	"fmt"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
+	"slices"
 
 	"github.com/genflow/genflow/contract"
 )
@@ -30,29 +32,33 @@ const (
 	MetricWebhookDuplicates = "genflow_webhook_duplicates"
 )
 
-// upsertStateChange is the workflow.GetVersion change ID of the
-// Generation's search-attribute behaviour. Each new version bumps its
-// maximum rather than adding a change ID: every change ID costs each new
-// run a marker and an upsert of TemporalChangeVersion.
-//
-//   - DefaultVersion: histories recorded before the GenflowState
-//     attribute replay without upserts.
-//   - stateUpserts (1): each phase change upserts GenflowState at once.
-//   - lazyState (2): a phase change is upserted only when the run is about
-//     to wait in that phase (before an activity, or before blocking for a
-//     webhook); a webhook already at hand is handled with no wait, so
-//     neither the "waiting" upsert nor the poll timer is written.
+// upsertStateChange is the workflow.GetVersion change ID under which the
+// first workers with the GenflowState attribute recorded stateUpserts.
+// Batch runs still ask it (once per run of a page). Generation runs no
+// longer do: each GetVersion costs a run a marker and an upsert of
+// TemporalChangeVersion (a visibility write, as dear as GenflowState's),
+// and the one difference that needs telling apart, the handling of a
+// webhook already at hand, is told by startedAsV1.
 const upsertStateChange = "upsert-state-sa"
 
-const (
-	stateUpserts workflow.Version = 1
-	lazyState    workflow.Version = 2
-)
+// stateUpserts is the version of upsertStateChange whose runs upsert
+// GenflowState as they move.
+const stateUpserts workflow.Version = 1
 
-// stateVersion is the run's version of upsertStateChange. Call it once,
-// at the start of the run, before any command.
-func stateVersion(ctx workflow.Context) workflow.Version {
-	return workflow.GetVersion(ctx, upsertStateChange, workflow.DefaultVersion, lazyState)
+// changeVersionKey is the search attribute in which the SDK's GetVersion
+// lists the change IDs and versions a run recorded.
+var changeVersionKey = temporal.NewSearchAttributeKeyKeywordList("TemporalChangeVersion")
+
+// startedAsV1 reports whether this Generation run was started by a worker
+// that recorded upsert-state-sa version 1 with GetVersion. Such a run
+// upserted each phase as soon as it was set and always waited for a
+// webhook with a timer; from its first workflow task on, its search
+// attributes (which history events alone set, on replay too) carry that
+// change version. The marker and the upsert GetVersion wrote are skipped
+// by the SDK's replay checks, so the call itself is not needed to replay.
+func startedAsV1(ctx workflow.Context) bool {
+	v, _ := workflow.GetTypedSearchAttributes(ctx).GetKeywordList(changeVersionKey)
+	return slices.Contains(v, fmt.Sprintf("%s-%d", upsertStateChange, stateUpserts))
 }
 
 // upsertSearchAttributes sets the run's search attributes. A failure

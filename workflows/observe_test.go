@@ -116,18 +116,6 @@ func TestGenerationUpsertsStateAsItMoves(t *testing.T) {
 	}
 }
 
-func TestGenerationBeforeTheChangeUpsertsNothing(t *testing.T) {
-	t.Parallel()
-	env := newEnv(t)
-	env.OnGetVersion(upsertStateChange, workflow.DefaultVersion, lazyState).Return(workflow.DefaultVersion)
-	u := recordUpserts(env)
-	env.OnActivity(acts.Submit, mock.Anything, mock.Anything).Return(processing(5), nil).Once()
-	signalAt(env, 3*time.Second, success("https://cdn.example/b.png"))
-	env.ExecuteWorkflow(Generation, text2img())
-	result(t, env)
-	require.Empty(t, u.states())
-}
-
 // webhookDuringSubmit has the Submit activity deliver the webhook before
 // it returns, as a provider that answers at once does: the signal is in
 // the same workflow task as the activity's result.
@@ -146,20 +134,48 @@ func countTimers(env *testsuite.TestWorkflowEnvironment) *atomic.Int32 {
 	return &n
 }
 
-// A run of version stateUpserts (started by the previous worker) keeps
+// A run started as v1 (by a worker that recorded upsert-state-sa version
+// 1, which left TemporalChangeVersion in its search attributes) keeps
 // upserting every phase as it moves, and waits with a timer even when the
-// webhook is already there.
-func TestGenerationVersion1UpsertsEveryPhase(t *testing.T) {
+// webhook is already there: the commands its history holds. (The test
+// environment sets start search attributes only on child workflows, so
+// the run is a child here.)
+func TestGenerationStartedAsV1KeepsItsCommands(t *testing.T) {
 	t.Parallel()
+	const childID = "started-as-v1"
+	parent := func(ctx workflow.Context, in contract.GenerationInput) (contract.GenerationResult, error) {
+		ctx = workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: childID,
+			TypedSearchAttributes: temporal.NewSearchAttributes(changeVersionKey.ValueSet([]string{"upsert-state-sa-1"}))})
+		var res contract.GenerationResult
+		err := workflow.ExecuteChildWorkflow(ctx, Generation, in).Get(ctx, &res)
+		return res, err
+	}
 	env := newEnv(t)
-	env.OnGetVersion(upsertStateChange, workflow.DefaultVersion, lazyState).Return(stateUpserts)
+	env.RegisterWorkflow(parent)
 	u := recordUpserts(env)
 	timers := countTimers(env)
-	webhookDuringSubmit(env)
-	env.ExecuteWorkflow(Generation, text2img())
+	env.OnActivity(acts.Submit, mock.Anything, mock.Anything).Return(
+		func(context.Context, activities.SubmitInput) (modelslab.Result, error) {
+			require.NoError(t, env.SignalWorkflowByID(childID, contract.WebhookSignal, webhook(success("https://cdn.example/fast.png"))))
+			return processing(5), nil
+		}).Once()
+	env.ExecuteWorkflow(parent, text2img())
 	require.Equal(t, contract.LearnedWebhook, result(t, env).LearnedBy)
 	require.Equal(t, []string{"submitting", "waiting_webhook", "succeeded"}, u.states())
 	require.EqualValues(t, 1, timers.Load())
+}
+
+// A Generation run records no version marker: GetVersion would cost each
+// run a TemporalChangeVersion upsert.
+func TestGenerationAsksNoVersion(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	env.OnGetVersion(mock.Anything, workflow.DefaultVersion, stateUpserts).Return(workflow.DefaultVersion).Never()
+	recordUpserts(env)
+	env.OnActivity(acts.Submit, mock.Anything, mock.Anything).Return(processing(5), nil).Once()
+	signalAt(env, 3*time.Second, success("https://cdn.example/b.png"))
+	env.ExecuteWorkflow(Generation, text2img())
+	result(t, env)
 }
 
 // A current run that finds the webhook already there when its submit

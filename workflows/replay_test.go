@@ -24,10 +24,14 @@ var recordedIDs = map[string]string{
 // TestReplayRecordedHistories replays histories recorded from real runs
 // on a dev server (`temporal workflow show --output json`) against the
 // current code. A failure means a change would break workflows that are
-// running now: gate it with workflow.GetVersion instead. To add a
-// fixture, run the stack (scripts/stack.sh up), run a generation and save
-// its history into testdata/histories/ (and its workflow ID in
-// recordedIDs if the workflow's commands use it).
+// running now: gate it with workflow.GetVersion instead.
+// scripts/record-histories.sh records the Generation fixtures of the
+// current code (GENFLOW_SOURCE=an older checkout records that code's);
+// the v1-* ones and webhook-sa.json come from the first released worker
+// (commit 9fcfcfc), whose runs may still be open. To add another fixture,
+// save a run's history (`temporal workflow show --output json`) into
+// testdata/histories/, and its workflow ID in recordedIDs if the
+// workflow's commands use it.
 func TestReplayRecordedHistories(t *testing.T) {
 	t.Parallel()
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))

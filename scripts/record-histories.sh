@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Records the Generation replay fixtures of workflows/testdata/histories/
+# from real runs: a stack of its own (ports 27233/28233/28080/28090/29090,
+# state in .run-record/, removed first), the fake ModelsLab steered into
+# each scenario, `starter generate --wait`, then `temporal workflow show
+# --output json`. workflows/replay_test.go replays every fixture against
+# the current code.
+#
+#   scripts/record-histories.sh [NAME...]     default: every scenario
+#
+# GENFLOW_SOURCE=DIR records with the stack and binaries of another
+# checkout (an older commit, say, for the histories its runs leave);
+# PREFIX=v1- names the files v1-NAME.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT="$PWD/workflows/testdata/histories"
+SRC="${GENFLOW_SOURCE:-$PWD}"
+PREFIX="${PREFIX:-}"
+export PATH="/usr/local/go/bin:$(/usr/local/go/bin/go env GOPATH)/bin:$PATH"
+
+export GENFLOW_RUN_DIR="$PWD/.run-record" TEMPORAL_PORT=27233 UI_PORT=28233 GATEWAY_PORT=28080 FAKE_PORT=28090 \
+	WORKER_METRICS_PORT=29090
+# Every submit is processed in 1 ms; scenarios that need the webhook later
+# delay it with the delay fault.
+export FAKE_PROCESSING_TIME=1ms
+stack() { (cd "$SRC" && scripts/stack.sh "$@"); }
+stack down >/dev/null 2>&1 || true
+rm -rf "$GENFLOW_RUN_DIR"
+trap 'stack down >/dev/null 2>&1 || true' EXIT
+stack up >/dev/null
+export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT"
+
+faults() {
+	curl -fsS -X PUT -H 'Content-Type: application/json' --data "$1" \
+		"http://127.0.0.1:$FAKE_PORT/_fake/faults" >/dev/null
+}
+
+# record NAME FAULTS STARTER-ARGS...: one generation, its history saved.
+record() {
+	local name="$1" f="$2"; shift 2
+	local id="replay-$name-$(date +%s%N | tail -c 7)"
+	faults "$f"
+	"$SRC/bin/starter" generate "$@" --track-id "$id" --wait >/dev/null 2>&1 || true
+	temporal workflow show --address "$TEMPORAL_ADDRESS" -w "$id" --output json >"$OUT/$PREFIX$name.json"
+	echo "$PREFIX$name.json: $(grep -c '"eventId"' "$OUT/$PREFIX$name.json") events ($id)"
+}
+
+# at_hand ID: whether the run's webhook signal came before its second
+# workflow task started (it was at hand when the submit's result was).
+at_hand() {
+	temporal workflow show --address "$TEMPORAL_ADDRESS" -w "$1" --output json |
+		grep -o '"eventType": *"[A-Z_]*"' | awk -F'"' '
+			$4 == "EVENT_TYPE_WORKFLOW_TASK_STARTED" { started++ }
+			$4 == "EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED" { if (started < 2) hand = 1; exit }
+			END { exit !hand }'
+}
+
+# record_at_hand NAME: 20 generations at once, so that the webhook beats
+# the submit's workflow task (under load it does); the first that did is
+# saved.
+record_at_hand() {
+	local name="$1" tag; tag="$(date +%s%N | tail -c 7)"
+	faults '{}'
+	for i in $(seq 1 20); do
+		"$SRC/bin/starter" generate text2img --model flux --prompt "replay $name $i" \
+			--track-id "replay-$name-$tag-$i" --wait >/dev/null 2>&1 &
+	done
+	wait
+	for i in $(seq 1 20); do
+		if at_hand "replay-$name-$tag-$i"; then
+			temporal workflow show --address "$TEMPORAL_ADDRESS" -w "replay-$name-$tag-$i" --output json \
+				>"$OUT/$PREFIX$name.json"
+			echo "$PREFIX$name.json: $(grep -c '"eventId"' "$OUT/$PREFIX$name.json") events (replay-$name-$tag-$i)"
+			return
+		fi
+	done
+	echo "$name: no run had its webhook at hand; try again" >&2
+	return 1
+}
+
+later='{"rates":{"delay":1},"delay":"2s"}'
+all=(webhook webhook-at-hand poll dup 5xx fail training workflow)
+[ $# -gt 0 ] && all=("$@")
+for name in "${all[@]}"; do
+	case "$name" in
+	webhook) record webhook "$later" text2img --model flux --prompt "replay webhook" --owner demo ;;
+	webhook-at-hand) record_at_hand webhook-at-hand ;;
+	poll) record poll '{"rates":{"drop":1}}' text2img --model flux --prompt "replay poll" --poll-grace 1s ;;
+	dup) record dup '{"rates":{"delay":1,"duplicate":1},"delay":"2s"}' text2img --model flux --prompt "replay dup" ;;
+	5xx) record 5xx '{"rules":[{"fault":"5xx","times":1}],"rates":{"delay":1},"delay":"2s"}' text2img --model flux --prompt "replay 5xx" ;;
+	fail) record fail '{"rates":{"delay":1,"fail":1},"delay":"2s"}' text2img --model flux --prompt "replay fail" ;;
+	training) record training "$later" lora_fine_tune --param instance_prompt="photo of sks man" \
+		--param class_prompt="photo of a man" --param 'images=["https://example.com/1.png"]' \
+		--param training_type=men --param max_train_steps=200 ;;
+	workflow) record workflow "$later" workflows/run --param workflow_id=wf-123 --prompt hello ;;
+	*) echo "unknown scenario $name; known: webhook webhook-at-hand poll dup 5xx fail training workflow" >&2; exit 2 ;;
+	esac
+done
