@@ -47,6 +47,7 @@ type options struct {
 	keep                      bool
 	onDisk                    bool
 	compression               string
+	partitions                int
 }
 
 var scenarios = []string{"ingest", "latency", "throughput", "batch", "go"}
@@ -83,7 +84,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.docs, "docs", "", "rewrite the measured section of this file (docs/benchmarks.md)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (gateway, worker, fake, clients)")
 	fs.BoolVar(&o.onDisk, "disk", false, "keep the dev server's database on disk (SQLite WAL, as scripts/stack.sh) instead of in memory")
-	fs.StringVar(&o.compression, "grpc-compression", config.CompressionGzip, "gRPC compression of every Temporal client, both sides: gzip or none")
+	fs.StringVar(&o.compression, "grpc-compression", config.CompressionNone, "gRPC compression of every Temporal client, both sides: none (as scripts/stack.sh and docker-compose.yml) or gzip")
+	fs.IntVar(&o.partitions, "partitions", 1, "task-queue partitions of the dev server (1 as scripts/stack.sh; the server's default is 4)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the run directory (dev server database, logs)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -96,6 +98,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			}
 			o.only = append(o.only, s)
 		}
+	}
+	if o.compression != config.CompressionGzip && o.compression != config.CompressionNone {
+		fmt.Fprintf(stderr, "-grpc-compression is %q; want gzip or none\n", o.compression)
+		return o, fmt.Errorf("bad -grpc-compression")
 	}
 	for name, v := range map[string]int{"senders": o.senders, "targets": o.targets, "signals": o.signals, "rounds": o.rounds,
 		"latency-samples": o.latencySamples, "clients": o.clients, "generations": o.generations,
@@ -132,7 +138,7 @@ func run(ctx context.Context, o options, args []string, stdout, stderr io.Writer
 			defer os.RemoveAll(dir)
 		}
 		logf("== starting the dev server, fake ModelsLab, gateway and worker (logs in %s)", dir)
-		s, err := startStack(ctx, dir, o.onDisk, o.compression)
+		s, err := startStack(ctx, dir, o.onDisk, o.compression, o.partitions)
 		if err != nil {
 			return err
 		}

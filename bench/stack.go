@@ -68,7 +68,7 @@ func temporalCLI() (string, error) {
 // startStack starts the stack; with onDisk the dev server keeps its
 // database in dir (WAL, synchronous=normal, as scripts/stack.sh), else in
 // memory (the dev server's default).
-func startStack(ctx context.Context, dir string, onDisk bool, compression string) (_ *stack, err error) {
+func startStack(ctx context.Context, dir string, onDisk bool, compression string, partitions int) (_ *stack, err error) {
 	s := &stack{dir: dir}
 	defer func() {
 		if err != nil {
@@ -100,8 +100,10 @@ func startStack(ctx context.Context, dir string, onDisk bool, compression string
 		LogLevel:         "warn",
 		SearchAttributes: contract.SearchAttributes(),
 		// Eager activities, as scripts/stack.sh.
-		ExtraArgs: []string{"--dynamic-config-value", "system.enableActivityEagerExecution=true", "--dynamic-config-value", "matching.numTaskqueueReadPartitions=1", "--dynamic-config-value", "matching.numTaskqueueWritePartitions=1"},
-		Stdout:    devLog, Stderr: devLog,
+		ExtraArgs: []string{"--dynamic-config-value", "system.enableActivityEagerExecution=true",
+			"--dynamic-config-value", fmt.Sprintf("matching.numTaskqueueReadPartitions=%d", partitions),
+			"--dynamic-config-value", fmt.Sprintf("matching.numTaskqueueWritePartitions=%d", partitions)},
+		Stdout: devLog, Stderr: devLog,
 	}
 	if onDisk {
 		devOpts.DBFilename = filepath.Join(dir, "temporal.db")

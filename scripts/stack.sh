@@ -14,7 +14,10 @@
 # flags to `temporal server start-dev`. SQLite runs in WAL mode with
 # synchronous=normal: safe across process crashes, and it halves the time
 # a batch spends waiting on fsync (see docs/benchmarks.md); only an OS
-# crash can lose the last transactions of this local dev server.
+# crash can lose the last transactions of this local dev server. Task
+# queues have one partition (with four, 1% of workflows waited 2-4 s for a
+# poller), and the worker and gateway send Temporal uncompressed requests
+# (TEMPORAL_GRPC_COMPRESSION=none); both measured by go run ./bench.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -73,14 +76,17 @@ up() {
 		--search-attribute GenflowOwner=Keyword --search-attribute GenflowState=Keyword \
 		--search-attribute GenflowParentID=Keyword \
 		--sqlite-pragma journal_mode=wal --sqlite-pragma synchronous=normal \
-		--dynamic-config-value system.enableActivityEagerExecution=true ${TEMPORAL_DEV_ARGS:-}
+		--dynamic-config-value system.enableActivityEagerExecution=true \
+		--dynamic-config-value matching.numTaskqueueReadPartitions=1 \
+		--dynamic-config-value matching.numTaskqueueWritePartitions=1 ${TEMPORAL_DEV_ARGS:-}
 	wait_for "Temporal" 60 "$TEMPORAL" operator cluster health --address "127.0.0.1:$TEMPORAL_PORT"
 
 	FAKE_LISTEN_ADDR="127.0.0.1:$FAKE_PORT" FAKE_PROCESSING_TIME="${FAKE_PROCESSING_TIME:-3s}" \
 		start fakemodelslab "$ROOT/bin/fakemodelslab"
 	wait_for "fake ModelsLab" 20 http_ok "http://127.0.0.1:$FAKE_PORT/_fake/healthz"
 
-	export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT" WEBHOOK_SECRETS="$secret"
+	export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT" WEBHOOK_SECRETS="$secret" \
+		TEMPORAL_GRPC_COMPRESSION="${TEMPORAL_GRPC_COMPRESSION:-none}"
 	GATEWAY_LISTEN_ADDR="127.0.0.1:$GATEWAY_PORT" start gateway "$ROOT/bin/gateway"
 	wait_for "gateway" 20 http_ok "http://127.0.0.1:$GATEWAY_PORT/readyz"
 
