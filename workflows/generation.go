@@ -53,6 +53,10 @@ type generation struct {
 	stages map[string]bool
 	// saDirty is whether the phase changed since it was last upserted.
 	saDirty bool
+	// v1 is startedAsV1, read once the submit has returned (the run's
+	// first task, where a v1 run recorded its version, is behind it by
+	// then). Until then it is false, as startedAsV1 is during that task.
+	v1 bool
 	// attributed is whether the endpoint, model and owner attributes
 	// have been checked.
 	attributed bool
@@ -106,7 +110,7 @@ func (g *generation) setPhase(ctx workflow.Context, p contract.Phase, details st
 	g.state.Since = workflow.Now(ctx)
 	workflow.SetCurrentDetails(ctx, fmt.Sprintf("**%s** since %s  \n%s", p, g.state.Since.UTC().Format(time.RFC3339), details))
 	g.saDirty = true
-	if p.Final() || startedAsV1(ctx) {
+	if p.Final() || g.v1 {
 		g.flushState(ctx)
 	}
 }
@@ -140,6 +144,7 @@ func (g *generation) recordOutcome(ctx workflow.Context, outcome string, by cont
 func (g *generation) run(ctx workflow.Context) (contract.GenerationResult, error) {
 	g.setPhase(ctx, contract.PhaseSubmitting, "submitting to "+g.endpoint.Name)
 	sub, err := g.submit(ctx)
+	g.v1 = startedAsV1(ctx)
 	if err != nil {
 		return g.fail(ctx, err)
 	}
@@ -166,7 +171,7 @@ func (g *generation) run(ctx workflow.Context) (contract.GenerationResult, error
 		if !now.Before(g.state.Deadline) {
 			return g.fail(ctx, g.timeoutError())
 		}
-		if webhooks.Len() > 0 && !startedAsV1(ctx) {
+		if webhooks.Len() > 0 && !g.v1 {
 			// A webhook is already here (a provider that answers at
 			// once beats the submit's workflow task): handle it with no
 			// timer and no wait.
