@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(shell /usr/local/go/bin/go env GOPATH 2>/dev/null)/bin:$(PATH)
 GOBIN := $(shell go env GOPATH)/bin
 
-.PHONY: demo up down status build test fuzz bench tools ui-check
+.PHONY: demo up down status build test fuzz bench bench-go tools ui-check
 
 ## demo: start the local stack and run one generation through the starter
 demo:
@@ -41,5 +41,14 @@ fuzz:
 	go test -run='^$$' -fuzz=FuzzParseWebhook -fuzztime=$(FUZZTIME) ./modelslab/
 	go test -run='^$$' -fuzz=FuzzWebhookHandler -fuzztime=$(FUZZTIME) ./webhookgateway/
 
-bench:
+## bench: measure genflow next to Temporal's own floor on a dev server of
+## its own (webhook ingestion, result latency, end-to-end throughput, a
+## 1,000-item batch, the Go benchmarks) and rewrite the measured section
+## of docs/benchmarks.md. About 5 minutes. BENCH_FLAGS adds flags
+## (go run ./bench -h lists them).
+bench: tools
+	go run ./bench -docs docs/benchmarks.md $(BENCH_FLAGS)
+
+## bench-go: only the Go benchmarks of the hot pure code
+bench-go:
 	go test -run='^$$' -bench=. -benchmem ./modelslab/ ./webhookgateway/
