@@ -74,7 +74,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.senders, "senders", 32, "1: concurrent webhook senders")
 	fs.IntVar(&o.targets, "targets", 100, "1: running generations the webhooks go to")
 	fs.IntVar(&o.signals, "signals", 2000, "1: webhooks (and raw signals) per round")
-	fs.IntVar(&o.rounds, "rounds", 3, "1, 3: rounds of each side, interleaved")
+	fs.IntVar(&o.rounds, "rounds", 7, "1, 3: rounds of each side, interleaved (ratios are the median over rounds)")
 	fs.IntVar(&o.latencySamples, "latency-samples", 100, "2: sequential samples of each side")
 	fs.IntVar(&o.clients, "clients", 32, "3: concurrent clients starting generations")
 	fs.IntVar(&o.generations, "generations", 300, "3: generations per round and side")
