@@ -127,6 +127,8 @@ func (b *bench) terminate(ctx context.Context, ids []string) error {
 type ingestResult struct {
 	Senders, Targets, PerRound int
 	Gateway, Raw               stat
+	// Ratios are the gateway's rate over the raw signals', per round.
+	Ratios []float64
 }
 
 // ingest measures scenario 1: `senders` goroutines POST valid webhooks to
@@ -186,6 +188,7 @@ func (b *bench) ingest(ctx context.Context) (ingestResult, error) {
 		if round%2 == 1 {
 			order = []bool{false, true}
 		}
+		var gwRate, rawRate float64
 		for _, gw := range order {
 			if err := b.settle(ctx, ids, sent.Load()); err != nil {
 				return r, err
@@ -196,14 +199,18 @@ func (b *bench) ingest(ctx context.Context) (ingestResult, error) {
 					return r, fmt.Errorf("webhooks through the gateway: %w", err)
 				}
 				r.Gateway.add(st)
+				gwRate = st.PerSecond()
 			} else {
 				st, err := runMetered(ctx, b.cpu, o.signals, o.senders, raw)
 				if err != nil {
 					return r, fmt.Errorf("raw signals: %w", err)
 				}
 				r.Raw.add(st)
+				rawRate = st.PerSecond()
 			}
 		}
+		r.Ratios = append(r.Ratios, gwRate/rawRate)
+		b.log("    round %d: gateway %.0f/s, raw signals %.0f/s", round+1, gwRate, rawRate)
 	}
 	if err := b.settle(ctx, ids, sent.Load()); err != nil {
 		return r, err
