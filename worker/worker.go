@@ -37,23 +37,11 @@ func New(c client.Client, taskQueue string, acts *activities.Activities) sdkwork
 // newWorker is New with a callback for the SDK's fatal errors (the
 // namespace deleted, say), after which the worker polls no more.
 func newWorker(c client.Client, taskQueue string, acts *activities.Activities, onFatal func(error)) sdkworker.Worker {
-	w := sdkworker.New(c, taskQueue, Options(sdkworker.Options{WorkerStopTimeout: stopTimeout, OnFatalError: onFatal}))
+	w := sdkworker.New(c, taskQueue, sdkworker.Options{WorkerStopTimeout: stopTimeout, OnFatalError: onFatal})
 	workflows.Register(w)
 	w.RegisterActivity(acts)
 	w.RegisterActivity(&activities.BatchActivities{History: c})
 	return w
-}
-
-// Options returns o with genflow's poller behaviour: pollers that scale
-// with the server's feedback, with workflow-task pollers for the task
-// queue and for the worker's sticky queue kept apart. The SDK's default
-// (two pollers that each pick a queue) can leave both long-polling the
-// sticky queue after a sticky backlog: go run ./bench saw bursts of new
-// workflows then wait 61 s for their first task, floor and genflow alike.
-func Options(o sdkworker.Options) sdkworker.Options {
-	o.WorkflowTaskPollerBehavior = sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{})
-	o.ActivityTaskPollerBehavior = sdkworker.NewPollerBehaviorAutoscaling(sdkworker.PollerBehaviorAutoscalingOptions{})
-	return o
 }
 
 // NewActivities builds the activities from the worker's configuration.
