@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
@@ -446,28 +447,41 @@ func (b *bench) throughput(ctx context.Context) (throughputResult, error) {
 // meanHistoryLength is the mean history length of the closed workflows
 // whose ID starts with prefix.
 func meanHistoryLength(ctx context.Context, c client.Client, ns, prefix string) (float64, error) {
-	var token []byte
 	var n, sum int64
-	for {
-		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: ns, PageSize: 1000, NextPageToken: token,
-			Query: fmt.Sprintf("WorkflowId STARTS_WITH %q AND ExecutionStatus != 'Running'", prefix),
-		})
-		if err != nil {
-			return 0, fmt.Errorf("list workflows: %w", err)
-		}
-		for _, e := range resp.GetExecutions() {
-			n++
-			sum += e.GetHistoryLength()
-		}
-		if token = resp.GetNextPageToken(); len(token) == 0 {
-			break
-		}
-	}
-	if n == 0 {
-		return 0, nil
+	err := listWorkflows(ctx, c, ns, closedWithPrefix(prefix), func(e *workflowpb.WorkflowExecutionInfo) error {
+		n++
+		sum += e.GetHistoryLength()
+		return nil
+	})
+	if err != nil || n == 0 {
+		return 0, err
 	}
 	return float64(sum) / float64(n), nil
+}
+
+// listWorkflows calls fn for each workflow the visibility query matches.
+func listWorkflows(ctx context.Context, c client.Client, ns, query string, fn func(*workflowpb.WorkflowExecutionInfo) error) error {
+	var token []byte
+	for {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: ns, PageSize: 1000, NextPageToken: token, Query: query,
+		})
+		if err != nil {
+			return fmt.Errorf("list workflows: %w", err)
+		}
+		for _, e := range resp.GetExecutions() {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			return nil
+		}
+	}
+}
+
+func closedWithPrefix(prefix string) string {
+	return fmt.Sprintf("WorkflowId STARTS_WITH %q AND ExecutionStatus != 'Running'", prefix)
 }
 
 // batchResult is scenario 4.
@@ -523,27 +537,15 @@ func (b *bench) batch(ctx context.Context) (batchResult, error) {
 // ID starts with the batch ID (its children and page holders) and returns
 // the longest history among batch runs and among the rest.
 func longestHistories(ctx context.Context, c client.Client, ns, batchID string) (batchMax, childMax int64, err error) {
-	var token []byte
-	for {
-		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: ns, PageSize: 1000, NextPageToken: token,
-			Query: fmt.Sprintf("WorkflowId STARTS_WITH %q", batchID),
-		})
-		if err != nil {
-			return 0, 0, fmt.Errorf("list workflows: %w", err)
+	err = listWorkflows(ctx, c, ns, fmt.Sprintf("WorkflowId STARTS_WITH %q", batchID), func(e *workflowpb.WorkflowExecutionInfo) error {
+		if e.GetExecution().GetWorkflowId() == batchID {
+			batchMax = max(batchMax, e.GetHistoryLength())
+		} else {
+			childMax = max(childMax, e.GetHistoryLength())
 		}
-		for _, e := range resp.GetExecutions() {
-			if e.GetExecution().GetWorkflowId() == batchID {
-				batchMax = max(batchMax, e.GetHistoryLength())
-			} else {
-				childMax = max(childMax, e.GetHistoryLength())
-			}
-		}
-		token = resp.GetNextPageToken()
-		if len(token) == 0 {
-			return batchMax, childMax, nil
-		}
-	}
+		return nil
+	})
+	return batchMax, childMax, err
 }
 
 // slowRuns counts the closed workflows whose ID starts with prefix and
@@ -551,40 +553,27 @@ func longestHistories(ctx context.Context, c client.Client, ns, batchID string) 
 // first one's history (each event with its offset from the start): what
 // a stall was waiting for.
 func slowRuns(ctx context.Context, c client.Client, ns, prefix string, limit time.Duration) (n int, first string, err error) {
-	var token []byte
-	for {
-		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: ns, PageSize: 1000, NextPageToken: token,
-			Query: fmt.Sprintf("WorkflowId STARTS_WITH %q AND ExecutionStatus != 'Running'", prefix),
-		})
-		if err != nil {
-			return 0, "", fmt.Errorf("list workflows: %w", err)
+	err = listWorkflows(ctx, c, ns, closedWithPrefix(prefix), func(e *workflowpb.WorkflowExecutionInfo) error {
+		start := e.GetStartTime().AsTime()
+		if e.GetCloseTime().AsTime().Sub(start) <= limit {
+			return nil
 		}
-		for _, e := range resp.GetExecutions() {
-			start := e.GetStartTime().AsTime()
-			if e.GetCloseTime().AsTime().Sub(start) <= limit {
-				continue
-			}
-			n++
-			if first != "" {
-				continue
-			}
-			id := e.GetExecution().GetWorkflowId()
-			var b strings.Builder
-			b.WriteString(id + ":")
-			it := c.GetWorkflowHistory(ctx, id, e.GetExecution().GetRunId(), false, 0)
-			for it.HasNext() {
-				ev, err := it.Next()
-				if err != nil {
-					return n, "", err
-				}
-				fmt.Fprintf(&b, " %s@%dms", strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_"),
-					ev.GetEventTime().AsTime().Sub(start).Milliseconds())
-			}
-			first = b.String()
+		if n++; n > 1 {
+			return nil
 		}
-		if token = resp.GetNextPageToken(); len(token) == 0 {
-			return n, first, nil
+		var b strings.Builder
+		b.WriteString(e.GetExecution().GetWorkflowId() + ":")
+		it := c.GetWorkflowHistory(ctx, e.GetExecution().GetWorkflowId(), e.GetExecution().GetRunId(), false, 0)
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(&b, " %s@%dms", strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_"),
+				ev.GetEventTime().AsTime().Sub(start).Milliseconds())
 		}
-	}
+		first = b.String()
+		return nil
+	})
+	return n, first, err
 }

@@ -179,8 +179,8 @@ func startStack(ctx context.Context, dir string, onDisk bool, compression string
 		return nil, err
 	}
 
-	// The floor's worker polls as genflow's does (the SDK's defaults).
-	s.floor = sdkworker.New(s.c, floorTaskQueue, sdkworker.Options{})
+	// The floor's worker polls as genflow's does.
+	s.floor = sdkworker.New(s.c, floorTaskQueue, worker.Options(sdkworker.Options{}))
 	registerFloor(s.floor, s.c)
 	if err := s.floor.Start(); err != nil {
 		return nil, fmt.Errorf("start the floor worker: %w", err)

@@ -37,11 +37,27 @@ func New(c client.Client, taskQueue string, acts *activities.Activities) sdkwork
 // newWorker is New with a callback for the SDK's fatal errors (the
 // namespace deleted, say), after which the worker polls no more.
 func newWorker(c client.Client, taskQueue string, acts *activities.Activities, onFatal func(error)) sdkworker.Worker {
-	w := sdkworker.New(c, taskQueue, sdkworker.Options{WorkerStopTimeout: stopTimeout, OnFatalError: onFatal})
+	w := sdkworker.New(c, taskQueue, Options(sdkworker.Options{WorkerStopTimeout: stopTimeout, OnFatalError: onFatal}))
 	workflows.Register(w)
 	w.RegisterActivity(acts)
 	w.RegisterActivity(&activities.BatchActivities{History: c})
 	return w
+}
+
+// Options returns o with genflow's pollers: for workflow tasks, one or two
+// on the task queue and one or two on the worker's sticky queue, kept
+// apart; one or two for activity tasks. The SDK's default, two pollers
+// that each choose a queue, sends both to the sticky queue while it last
+// reported a backlog, and they then sit in 60 s long polls there: go run
+// ./bench saw bursts of 32 new workflows wait 61 s for their first task,
+// genflow's and the floor's alike. More pollers cost the dev server CPU:
+// the SDK's autoscaling default (up to 100) cut webhook ingestion by more
+// than half, up to 8 by a third; up to 2 by about 8%.
+func Options(o sdkworker.Options) sdkworker.Options {
+	pollers := sdkworker.PollerBehaviorAutoscalingOptions{InitialNumberOfPollers: 1, MinimumNumberOfPollers: 1, MaximumNumberOfPollers: 2}
+	o.WorkflowTaskPollerBehavior = sdkworker.NewPollerBehaviorAutoscaling(pollers)
+	o.ActivityTaskPollerBehavior = sdkworker.NewPollerBehaviorAutoscaling(pollers)
+	return o
 }
 
 // NewActivities builds the activities from the worker's configuration.
