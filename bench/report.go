@@ -122,7 +122,12 @@ func (r report) markdown() string {
 	w("Measured %s by\n\n```sh\n%s\n```\n\n", r.When.Format("2006-01-02 15:04 MST"), r.Command)
 	w("on %s, %d cores, %.0f GiB, %s, %s", m.CPU, m.Cores, m.MemGiB, m.OS, m.Go)
 	if m.Temporal != "" {
-		w(", Temporal CLI %s dev server on SQLite (WAL, synchronous=normal, eager activities, as `scripts/stack.sh`)", m.Temporal)
+		db := "in memory"
+		if r.Opts.onDisk {
+			db = "on SQLite in WAL mode with synchronous=normal"
+		}
+		w(", Temporal CLI %s dev server %s, %d task-queue partition(s), eager activities, gRPC compression %s",
+			m.Temporal, db, r.Opts.partitions, r.Opts.compression)
 	}
 	w(". The fake ModelsLab, the gateway (`webhookgateway.Run`), the worker (`worker.Run`), the floor's worker and the " +
 		"load all run in the bench process on loopback sockets; the dev server is its own process. Both sides of each " +
