@@ -8,6 +8,8 @@ import (
 	"go.temporal.io/sdk/client"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/genflow/genflow/contract"
 )
 
 // The floor: the least Temporal work that has the shape of a generation,
@@ -18,6 +20,7 @@ const (
 	floorReadyQuery   = "ready"
 	floorSignalWF     = "FloorWaitForSignal"
 	floorActivitySig  = "FloorActivityThenSignal"
+	floorAttributed   = "FloorActivityThenSignalAttributed"
 	floorNoopActivity = "FloorNoop"
 )
 
@@ -46,6 +49,18 @@ func floorActivityThenSignal(ctx workflow.Context) (string, error) {
 	return v, nil
 }
 
+// floorActivityThenSignalAttributed is floorActivityThenSignal that, like
+// a generation, ends by upserting GenflowState; started with a
+// generation's search attributes and summary, it tells how much of
+// genflow's cost is those.
+func floorActivityThenSignalAttributed(ctx workflow.Context) (string, error) {
+	v, err := floorActivityThenSignal(ctx)
+	if err != nil {
+		return "", err
+	}
+	return v, workflow.UpsertTypedSearchAttributes(ctx, contract.SAState.ValueSet(string(contract.PhaseSucceeded)))
+}
+
 type floorActivities struct{ c client.Client }
 
 // noop returns at once; like the fake provider after its reply, it sends
@@ -63,5 +78,6 @@ func (a floorActivities) noop(ctx context.Context) error {
 func registerFloor(w sdkworker.Worker, c client.Client) {
 	w.RegisterWorkflowWithOptions(floorWaitForSignal, workflow.RegisterOptions{Name: floorSignalWF})
 	w.RegisterWorkflowWithOptions(floorActivityThenSignal, workflow.RegisterOptions{Name: floorActivitySig})
+	w.RegisterWorkflowWithOptions(floorActivityThenSignalAttributed, workflow.RegisterOptions{Name: floorAttributed})
 	w.RegisterActivityWithOptions(floorActivities{c: c}.noop, activity.RegisterOptions{Name: floorNoopActivity})
 }

@@ -156,6 +156,8 @@ func (r report) markdown() string {
 			pct(ratio), len(x.Ratios), met(ratio >= targetE2ERatio))
 		w("| 3. end-to-end, the result in the submit's reply | %s generations/s (p50 %s ms) | | %s | |\n",
 			rate(x.Immediate.PerSecond()), ms(x.Immediate.P50), pct(x.Immediate.PerSecond()/x.Floor.PerSecond()))
+		w("| 3. end-to-end against the floor with a generation's search attributes and summary | %s generations/s | %s workflows/s | %s | |\n",
+			rate(x.Webhook.PerSecond()), rate(x.FloorAttributed.PerSecond()), pct(x.Webhook.PerSecond()/x.FloorAttributed.PerSecond()))
 	}
 	if x := r.Batch; x != nil {
 		w("\n| 4. batch | items | concurrency | wall time | items/s | batch runs | longest batch-run history | longest child history |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
@@ -171,8 +173,8 @@ func (r report) markdown() string {
 				x.Gateway.perOp(x.Gateway.ServerCPU), x.Gateway.perOp(x.Gateway.SelfCPU), x.Raw.perOp(x.Raw.ServerCPU), x.Raw.perOp(x.Raw.SelfCPU))
 		}
 		if x := r.Throughput; x != nil {
-			w("- end-to-end, %d per round: genflow %s; floor %s; immediate %s; genflow / floor by round: %s. Learned by: %v\n",
-				x.PerRound, rounds(x.Webhook), rounds(x.Floor), rounds(x.Immediate), ratios(x.Ratios), x.LearnedBy)
+			w("- end-to-end, %d per round: genflow %s; floor %s; immediate %s; floor with attributes %s; genflow / floor by round: %s. Learned by: %v\n",
+				x.PerRound, rounds(x.Webhook), rounds(x.Floor), rounds(x.Immediate), rounds(x.FloorAttributed), ratios(x.Ratios), x.LearnedBy)
 		}
 	}
 	if x := r.Throughput; x != nil {
@@ -181,7 +183,8 @@ func (r report) markdown() string {
 		for _, row := range []struct {
 			name string
 			s    stat
-		}{{"floor", x.Floor}, {"genflow, webhook at once", x.Webhook}, {"genflow, immediate result", x.Immediate}} {
+		}{{"floor", x.Floor}, {"floor + genflow's attributes", x.FloorAttributed}, {"genflow, webhook at once", x.Webhook},
+			{"genflow, immediate result", x.Immediate}} {
 			w("| %s | %.1f ms | %.1f ms | %.1f |\n", row.name, row.s.perOp(row.s.ServerCPU), row.s.perOp(row.s.SelfCPU), x.Events[row.name])
 		}
 	}

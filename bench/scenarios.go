@@ -14,6 +14,7 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/fakemodelslab"
@@ -334,6 +335,9 @@ type throughputResult struct {
 	// Webhook: the fake accepts (processing) and sends the webhook at
 	// once. Immediate: the fake's submit reply is already the result.
 	Webhook, Immediate, Floor stat
+	// FloorAttributed is the floor started with a generation's search
+	// attributes and summary, upserting GenflowState at its end.
+	FloorAttributed stat
 	// Ratios are genflow's (webhook) rate over the floor's, per round:
 	// the two ran back to back, so each ratio sees one state of the
 	// machine.
@@ -385,6 +389,20 @@ func (b *bench) throughput(ctx context.Context) (throughputResult, error) {
 		var v string
 		return run.Get(ctx, &v)
 	}
+	floorAttr := func(ctx context.Context, i int) error {
+		in := generationInput(i, 0)
+		run, err := b.s.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID: fmt.Sprintf("bench-floor-attr-%s-%d", b.run, seq.Add(1)), TaskQueue: floorTaskQueue,
+			StaticSummary:         contract.Summary(in.Endpoint, in.Params),
+			StaticDetails:         contract.Details(in.Endpoint, in.Params, in.Owner),
+			TypedSearchAttributes: temporal.NewSearchAttributes(contract.GenerationSearchAttributes(in.Endpoint, in.Params, in.Owner)...),
+		}, floorAttributed)
+		if err != nil {
+			return err
+		}
+		var v string
+		return run.Get(ctx, &v)
+	}
 	type side struct {
 		name   string
 		prefix string
@@ -397,6 +415,7 @@ func (b *bench) throughput(ctx context.Context) (throughputResult, error) {
 		{"floor", "bench-floor-tput", fakemodelslab.Faults{}, floor, &r.Floor},
 		{"genflow, webhook at once", "bench-tput-webhook", fakemodelslab.Faults{}, generation("bench-tput-webhook"), &r.Webhook},
 		{"genflow, immediate result", "bench-tput-immediate", immediate, generation("bench-tput-immediate"), &r.Immediate},
+		{"floor + genflow's attributes", "bench-floor-attr", fakemodelslab.Faults{}, floorAttr, &r.FloorAttributed},
 	}
 	// Warm up each side once, unmeasured.
 	for _, sd := range sides {
