@@ -10,13 +10,16 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/modelslab"
+	"github.com/genflow/genflow/notify"
 )
 
 // Provider is the part of the ModelsLab client the activities use.
@@ -48,6 +51,9 @@ type Activities struct {
 	Webhooks WebhookURLs
 	// Metrics counts each attempt and its error type. Nil counts nothing.
 	Metrics Metrics
+	// Notifier delivers end-of-run notifications. Nil: runs that ask for
+	// one fail their Notify activity with ErrTypeNotifyNotConfigured.
+	Notifier *notify.Sender
 }
 
 // Operations, as Metrics records them.
@@ -149,4 +155,46 @@ func toTemporal(err error) error {
 		NextRetryDelay: pe.RetryAfter,
 		Details:        []any{pe.HTTPStatus},
 	})
+}
+
+// Error types of the Notify activity.
+const (
+	// ErrTypeNotifyRejected: the receiver answered a non-retryable status.
+	ErrTypeNotifyRejected = "NotifyRejected"
+	// ErrTypeNotifyFailed: no answer or a retryable status; retried.
+	ErrTypeNotifyFailed = "NotifyFailed"
+	// ErrTypeNotifyNotConfigured: the worker has no NOTIFY_SECRETS.
+	ErrTypeNotifyNotConfigured = "NotifyNotConfigured"
+)
+
+// NotifyInput is one notification. MessageID is the same on every retry,
+// and so is the body: the JSON of Notification.
+type NotifyInput struct {
+	URL          string                `json:"url"`
+	MessageID    string                `json:"message_id"`
+	Notification contract.Notification `json:"notification"`
+}
+
+// Notify makes one signed delivery attempt; Temporal retries it.
+func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
+	if a.Notifier == nil {
+		return temporal.NewNonRetryableApplicationError(
+			"the worker has no notification secret (NOTIFY_SECRETS)", ErrTypeNotifyNotConfigured, nil)
+	}
+	body, err := json.Marshal(in.Notification)
+	if err != nil {
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotifyRejected, err)
+	}
+	err = a.Notifier.Send(ctx, in.URL, notify.Message{ID: in.MessageID, Time: in.Notification.Timestamp, Body: body})
+	var e *notify.Error
+	switch {
+	case err == nil:
+		activity.GetLogger(ctx).Info("notification delivered", "url", in.URL, "message_id", in.MessageID)
+		return nil
+	case errors.As(err, &e) && e.Outcome == notify.Retryable:
+		return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeNotifyFailed,
+			temporal.ApplicationErrorOptions{NextRetryDelay: e.RetryAfter, Cause: err})
+	default:
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotifyRejected, err)
+	}
 }

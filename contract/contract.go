@@ -54,6 +54,39 @@ type GenerationInput struct {
 	PollGrace time.Duration `json:"poll_grace,omitempty"`
 	// Owner is a free label of who asked (a user or service name).
 	Owner string `json:"owner,omitempty"`
+	// NotifyURL, when set, receives a signed Notification when the
+	// generation ends (succeeded, failed or cancelled), retried until it
+	// is taken or NotifyRetryFor has passed.
+	NotifyURL string `json:"notify_url,omitempty"`
+}
+
+// Notification types: the Type of a Notification.
+const (
+	NotifyGenerationSucceeded = "generation.succeeded"
+	NotifyGenerationFailed    = "generation.failed"
+	NotifyGenerationCanceled  = "generation.canceled"
+)
+
+// NotifyRetryFor is how long a notification is retried before it is given
+// up.
+const NotifyRetryFor = 24 * time.Hour
+
+// Notification is the JSON body POSTed to a NotifyURL, in the Standard
+// Webhooks shape (type, timestamp, data).
+type Notification struct {
+	Type      string           `json:"type"`
+	Timestamp time.Time        `json:"timestamp"`
+	Data      NotificationData `json:"data"`
+}
+
+// NotificationData says how a generation ended.
+type NotificationData struct {
+	TrackID  string `json:"track_id"`
+	Endpoint string `json:"endpoint"`
+	// Result is set when the generation succeeded.
+	Result *GenerationResult `json:"result,omitempty"`
+	// Error is set when it failed or was cancelled.
+	Error string `json:"error,omitempty"`
 }
 
 // DefaultPollGrace is the wait past the provider's eta before polling.
@@ -157,6 +190,9 @@ type State struct {
 	DuplicatesIgnored int       `json:"duplicates_ignored"`
 	Polls             int       `json:"polls"`
 	Error             string    `json:"error,omitempty"`
+	// Notified says how the end-of-run notification went, when the run
+	// has a NotifyURL: "sending", "delivered" or "failed: ...".
+	Notified string `json:"notified,omitempty"`
 }
 
 // FailureDetails ride on GenerationFailed and GenerationTimeout errors so

@@ -39,7 +39,55 @@ func Generation(ctx workflow.Context, in contract.GenerationInput) (contract.Gen
 	}); err != nil {
 		return contract.GenerationResult{}, err
 	}
-	return g.run(ctx)
+	res, err := g.run(ctx)
+	if in.NotifyURL != "" {
+		g.notify(ctx, res, err)
+	}
+	return res, err
+}
+
+// notify POSTs the run's outcome, signed, to its NotifyURL, retried for up
+// to contract.NotifyRetryFor. Its fate is kept in the state query and the
+// log (and the activity shows in the Temporal UI); it does not change the
+// generation's outcome.
+func (g *generation) notify(ctx workflow.Context, res contract.GenerationResult, runErr error) {
+	n := contract.Notification{Type: contract.NotifyGenerationSucceeded, Timestamp: workflow.Now(ctx),
+		Data: contract.NotificationData{TrackID: g.state.TrackID, Endpoint: g.endpoint.Name}}
+	var canceled *temporal.CanceledError
+	switch {
+	case runErr == nil:
+		n.Data.Result = &res
+	case errors.As(runErr, &canceled):
+		n.Type, n.Data.Error = contract.NotifyGenerationCanceled, runErr.Error()
+	default:
+		n.Type, n.Data.Error = contract.NotifyGenerationFailed, runErr.Error()
+	}
+	// A cancelled run's context is done; its notification still goes.
+	nctx, _ := workflow.NewDisconnectedContext(ctx)
+	nctx = workflow.WithActivityOptions(nctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    time.Minute,
+		ScheduleToCloseTimeout: contract.NotifyRetryFor,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        5 * time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        10 * time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrTypeNotifyRejected, activities.ErrTypeNotifyNotConfigured},
+		},
+		Summary: "notify " + n.Type,
+	})
+	info := workflow.GetInfo(ctx)
+	g.state.Notified = "sending"
+	err := workflow.ExecuteActivity(nctx, acts.Notify, activities.NotifyInput{
+		URL:          g.in.NotifyURL,
+		MessageID:    "msg_" + info.WorkflowExecution.ID + "_" + info.WorkflowExecution.RunID,
+		Notification: n,
+	}).Get(nctx, nil)
+	if err != nil {
+		g.state.Notified = "failed: " + err.Error()
+		workflow.GetLogger(ctx).Warn("notification not delivered", "url", g.in.NotifyURL, "error", err)
+		return
+	}
+	g.state.Notified = "delivered"
 }
 
 // generation is the state of one Generation run.
