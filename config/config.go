@@ -21,6 +21,7 @@ import (
 
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/modelslab"
+	"github.com/genflow/genflow/notify"
 )
 
 // Environment variable names.
@@ -40,6 +41,8 @@ const (
 	EnvGatewayTLSCert    = "GATEWAY_TLS_CERT_FILE"
 	EnvGatewayTLSKey     = "GATEWAY_TLS_KEY_FILE"
 	EnvWorkerMetrics     = "WORKER_METRICS_ADDR"
+	EnvNotifySecrets     = "NOTIFY_SECRETS"
+	EnvNotifyURL         = "NOTIFY_URL"
 	EnvLogLevel          = "LOG_LEVEL"
 	EnvLogFormat         = "LOG_FORMAT"
 )
@@ -103,6 +106,10 @@ type Worker struct {
 	// MetricsAddr is where the worker serves GET /metrics (Prometheus
 	// text format). Default "127.0.0.1:9090".
 	MetricsAddr string
+	// NotifySecrets sign end-of-run notifications (Standard Webhooks
+	// keys, whsec_..., newest first). Optional: without them a run that
+	// asks for a notification records it as not configured.
+	NotifySecrets []notify.Secret
 }
 
 // Gateway is the gateway binary's configuration.
@@ -255,6 +262,23 @@ func (r *reader) log() Log {
 	return l
 }
 
+// notifySecrets reads a comma-separated list of Standard Webhooks keys.
+func (r *reader) notifySecrets(name string) []notify.Secret {
+	var out []notify.Secret
+	for i, part := range strings.Split(r.str(name, ""), ",") {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		s, err := notify.ParseSecret(part)
+		if err != nil {
+			r.fail(name, "secret %d: %v", i+1, err)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 func (r *reader) err() error { return errors.Join(r.errs...) }
 
 // LoadWorker reads the worker's configuration.
@@ -268,6 +292,7 @@ func LoadWorker(env Lookup) (Worker, error) {
 		PublicURL:        r.httpURL(EnvGatewayPublicURL, "http://localhost:8080"),
 		Secrets:          r.secrets(EnvWebhookSecrets),
 		MetricsAddr:      r.hostPort(EnvWorkerMetrics, "127.0.0.1:9090"),
+		NotifySecrets:    r.notifySecrets(EnvNotifySecrets),
 	}
 	return c, r.err()
 }

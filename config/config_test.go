@@ -17,6 +17,7 @@ import (
 	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/modelslab"
+	"github.com/genflow/genflow/notify"
 )
 
 const (
@@ -262,6 +263,8 @@ func TestLoadMalformedValueNamesTheVariable(t *testing.T) {
 		{"listen address with an empty port", loadGateway, gatewayRequired, config.EnvGatewayListen, "127.0.0.1:", "valid port"},
 		{"metrics address without port", loadWorker, workerRequired, config.EnvWorkerMetrics, "localhost", "host:port"},
 		{"metrics address with port zero", loadWorker, workerRequired, config.EnvWorkerMetrics, "127.0.0.1:0", "valid port"},
+		{"notify secret not base64", loadWorker, workerRequired, config.EnvNotifySecrets, "whsec_not base64!", "secret 1"},
+		{"notify secret too short", loadWorker, workerRequired, config.EnvNotifySecrets, "whsec_c2hvcnQ=", "at least 24"},
 		{"UI URL without scheme", loadStarter, nil, config.EnvTemporalUIURL, "localhost:8233", "http(s) URL"},
 		{"UI URL of another scheme", loadStarter, nil, config.EnvTemporalUIURL, "ftp://localhost:8233", "http(s) URL"},
 		{"UI URL without host", loadStarter, nil, config.EnvTemporalUIURL, "http://", "http(s) URL"},
@@ -506,4 +509,19 @@ func TestConnectionOptions(t *testing.T) {
 	require.Nil(t, config.Temporal{Compression: config.CompressionGzip}.ConnectionOptions().GrpcCompression,
 		"gzip is the SDK's default")
 	require.IsType(t, &client.GrpcCompressionNone{}, config.Temporal{Compression: config.CompressionNone}.ConnectionOptions().GrpcCompression)
+}
+
+func TestNotifySecrets(t *testing.T) {
+	t.Parallel()
+	a, err := notify.NewSecret()
+	require.NoError(t, err)
+	b, err := notify.NewSecret()
+	require.NoError(t, err)
+	e := newEnv(map[string]string{
+		config.EnvModelsLabKey: "k", config.EnvWebhookSecrets: secretA,
+		config.EnvNotifySecrets: " " + a.String() + " , " + b.String() + ",",
+	})
+	got, err := config.LoadWorker(e.lookup)
+	require.NoError(t, err)
+	require.Equal(t, []notify.Secret{a, b}, got.NotifySecrets)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -144,6 +145,7 @@ type generateFlags struct {
 	pairs    []string
 	trackID  string
 	owner    string
+	notify   string
 	deadline time.Duration
 	grace    time.Duration
 	wait     bool
@@ -180,6 +182,7 @@ func newGenerateCommand(env *Env) *cobra.Command {
 	fl.StringArrayVarP(&f.pairs, "param", "p", nil, "a parameter as key=value (repeatable; JSON values keep their type)")
 	fl.StringVar(&f.trackID, "track-id", "", "the track_id (= workflow ID); a new one when empty. Reusing one never submits twice")
 	fl.StringVar(&f.owner, "owner", "", "who asked, a free label")
+	fl.StringVar(&f.notify, "notify", "", "POST the outcome, signed (Standard Webhooks), to this http(s) URL (default $"+config.EnvNotifyURL+")")
 	fl.DurationVar(&f.deadline, "deadline", 0, "deadline for the whole generation (default: by category, e.g. 30m for images)")
 	fl.DurationVar(&f.grace, "poll-grace", 0, "wait past the provider's eta before polling (default 30s)")
 	fl.BoolVar(&f.wait, "wait", false, "wait for the result, showing a live status line")
@@ -210,13 +213,18 @@ func runGenerate(ctx context.Context, env *Env, endpoint string, f generateFlags
 			return usageErr("--track-id: %v", err)
 		}
 	}
+	notifyURL, err := notifyURLFor(env, f.notify)
+	if err != nil {
+		return usageErr("%v", err)
+	}
 	tcfg, c, err := env.connect()
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 
-	in := contract.GenerationInput{Endpoint: ep.Name, Params: params, Deadline: f.deadline, PollGrace: f.grace, Owner: f.owner}
+	in := contract.GenerationInput{Endpoint: ep.Name, Params: params, Deadline: f.deadline, PollGrace: f.grace, Owner: f.owner,
+		NotifyURL: notifyURL}
 	st, err := Start(ctx, c, tcfg, f.trackID, in)
 	if err != nil {
 		return &ExitError{Code: ExitFailed, Err: err}
@@ -322,4 +330,22 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// notifyURLFor is the notify URL of a request: the --notify flag, else
+// $NOTIFY_URL, else none. It must be an absolute http(s) URL.
+func notifyURLFor(env *Env, flag string) (string, error) {
+	v, from := flag, "--notify"
+	if v == "" && env.Lookup != nil {
+		v, _ = env.Lookup(config.EnvNotifyURL)
+		v, from = strings.TrimSpace(v), config.EnvNotifyURL
+	}
+	if v == "" {
+		return "", nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("%s: %q is not an http(s) URL", from, v)
+	}
+	return v, nil
 }

@@ -120,6 +120,7 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown shorthand flag", []string{"generate", "text2img", "-x"}, []string{"unknown shorthand flag"}},
 		{"unknown flag on wait", []string{"wait", "gen-1", "--follow"}, []string{"unknown flag: --follow"}},
 		{"bad duration", []string{"generate", "text2img", "--model", "flux", "--prompt", "x", "--deadline", "soon"}, []string{"--deadline", "soon"}},
+		{"notify URL without scheme", []string{"generate", "text2img", "--model", "flux", "--prompt", "x", "--notify", "app.example/hook"}, []string{"--notify", "not an http(s) URL"}},
 		{"bad boolean", []string{"generate", "text2img", "--wait=maybe"}, []string{"--wait", "maybe"}},
 		{"flag without its value", []string{"generate", "text2img", "--model", "flux", "--prompt"}, []string{"flag needs an argument: --prompt"}},
 		{"generate without endpoint", []string{"generate"}, []string{"accepts 1 arg(s), received 0"}},

@@ -20,6 +20,7 @@ import (
 	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/metrics"
 	"github.com/genflow/genflow/modelslab"
+	"github.com/genflow/genflow/notify"
 	"github.com/genflow/genflow/webhookgateway"
 	"github.com/genflow/genflow/workflows"
 )
@@ -74,7 +75,11 @@ func NewActivities(cfg config.Worker) (*activities.Activities, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s/%s: %w", config.EnvGatewayPublicURL, config.EnvWebhookSecrets, err)
 	}
-	return &activities.Activities{Provider: provider, Webhooks: signer}, nil
+	acts := &activities.Activities{Provider: provider, Webhooks: signer}
+	if len(cfg.NotifySecrets) > 0 {
+		acts.Notifier = &notify.Sender{Secrets: cfg.NotifySecrets}
+	}
+	return acts, nil
 }
 
 // Dial connects to Temporal as configured. A nil metrics records no SDK
