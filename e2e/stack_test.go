@@ -23,6 +23,7 @@ import (
 	"github.com/genflow/genflow/fakemodelslab"
 	"github.com/genflow/genflow/internal/testenv"
 	"github.com/genflow/genflow/metrics"
+	"github.com/genflow/genflow/notify"
 	"github.com/genflow/genflow/starter"
 	"github.com/genflow/genflow/webhookgateway"
 	"github.com/genflow/genflow/worker"
@@ -46,6 +47,8 @@ type stack struct {
 	// worker and the gateway.
 	workerMetrics  string
 	gatewayMetrics string
+	// notifySecret signs the worker's notifications.
+	notifySecret notify.Secret
 }
 
 func quietLogger() *slog.Logger {
@@ -102,6 +105,8 @@ func startStack(t *testing.T, fakeOpts fakemodelslab.Options) *stack {
 
 	// The worker, run exactly as the binary runs it: its own client,
 	// its metrics on a listener of its own.
+	notifySecret, err := notify.NewSecret()
+	require.NoError(t, err)
 	wcfg := config.Worker{
 		Temporal:         config.Temporal{Address: dev.FrontendHostPort(), Namespace: "default", TaskQueue: taskQueue},
 		ModelsLabKey:     apiKey,
@@ -109,6 +114,7 @@ func startStack(t *testing.T, fakeOpts fakemodelslab.Options) *stack {
 		PublicURL:        gatewayURL,
 		Secrets:          []string{secret},
 		MetricsAddr:      testenv.FreeAddr(t),
+		NotifySecrets:    []notify.Secret{notifySecret},
 	}
 	workerCtx, stopWorker := context.WithCancel(context.Background())
 	var runErr error
@@ -137,7 +143,7 @@ func startStack(t *testing.T, fakeOpts fakemodelslab.Options) *stack {
 	return &stack{
 		dev: dev, client: c, fake: fake, gatewayURL: gatewayURL, signer: signer,
 		temporal:      config.Temporal{Address: dev.FrontendHostPort(), Namespace: "default", TaskQueue: taskQueue, UIURL: "http://localhost:8233"},
-		workerMetrics: workerMetrics, gatewayMetrics: gatewayURL + "/metrics",
+		workerMetrics: workerMetrics, gatewayMetrics: gatewayURL + "/metrics", notifySecret: notifySecret,
 	}
 }
 
