@@ -70,6 +70,9 @@ type BatchInput struct {
 	// DefaultPollGrace.
 	PollGrace time.Duration `json:"poll_grace,omitempty"`
 	Owner     string        `json:"owner,omitempty"`
+	// NotifyURL, when set, receives a signed Notification when the batch
+	// ends (its last run), as a generation's NotifyURL does.
+	NotifyURL string `json:"notify_url,omitempty"`
 	// Carry is the state carried across continue-as-new; nil at start.
 	Carry *BatchCarry `json:"carry,omitempty"`
 }
@@ -110,9 +113,12 @@ type BatchState struct {
 	State     string    `json:"state"`
 	StartedAt time.Time `json:"started_at"`
 	// ItemsPerSecond is finished items per second since the start.
-	ItemsPerSecond float64        `json:"items_per_second"`
-	Failures       []ItemFailure  `json:"failures,omitempty"`
-	Learned        map[string]int `json:"learned,omitempty"`
+	ItemsPerSecond float64 `json:"items_per_second"`
+	// Notified says how the end-of-batch notification went, when the
+	// batch has a NotifyURL: "sending", "delivered" or "failed: ...".
+	Notified string         `json:"notified,omitempty"`
+	Failures []ItemFailure  `json:"failures,omitempty"`
+	Learned  map[string]int `json:"learned,omitempty"`
 }
 
 // Done is the number of finished items.

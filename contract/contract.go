@@ -65,6 +65,9 @@ const (
 	NotifyGenerationSucceeded = "generation.succeeded"
 	NotifyGenerationFailed    = "generation.failed"
 	NotifyGenerationCanceled  = "generation.canceled"
+	NotifyBatchCompleted      = "batch.completed"
+	NotifyBatchFailed         = "batch.failed"
+	NotifyBatchCanceled       = "batch.canceled"
 )
 
 // NotifyRetryFor is how long a notification is retried before it is given
@@ -79,13 +82,18 @@ type Notification struct {
 	Data      NotificationData `json:"data"`
 }
 
-// NotificationData says how a generation ended.
+// NotificationData says how a generation or a batch ended.
 type NotificationData struct {
-	TrackID  string `json:"track_id"`
-	Endpoint string `json:"endpoint"`
+	// TrackID and Endpoint are a generation's.
+	TrackID  string `json:"track_id,omitempty"`
+	Endpoint string `json:"endpoint,omitempty"`
 	// Result is set when the generation succeeded.
 	Result *GenerationResult `json:"result,omitempty"`
-	// Error is set when it failed or was cancelled.
+	// BatchID and Batch are a batch's: its counts and failures, also
+	// when some items failed.
+	BatchID string       `json:"batch_id,omitempty"`
+	Batch   *BatchResult `json:"batch,omitempty"`
+	// Error is set when the run failed or was cancelled.
 	Error string `json:"error,omitempty"`
 }
 

@@ -30,6 +30,8 @@ type BatchSpec struct {
 	Deadline    time.Duration
 	PollGrace   time.Duration
 	Owner       string
+	// NotifyURL receives the batch's outcome when it ends; empty: none.
+	NotifyURL string
 	// PageSize is the items per page and per run; zero means
 	// contract.DefaultBatchPageSize.
 	PageSize int
@@ -61,6 +63,7 @@ func StartBatch(ctx context.Context, c client.Client, cfg config.Temporal, spec 
 	in := contract.BatchInput{
 		Pages: len(pages), Total: len(spec.Items), Concurrency: spec.Concurrency,
 		FailFast: spec.FailFast, Deadline: spec.Deadline, PollGrace: spec.PollGrace, Owner: spec.Owner,
+		NotifyURL: spec.NotifyURL,
 	}
 	summary := fmt.Sprintf("batch of %d: %s", len(spec.Items), contract.Summary(spec.Items[0].Endpoint, spec.Items[0].Params))
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{

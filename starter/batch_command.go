@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
+	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
 )
 
@@ -25,6 +26,7 @@ type batchFlags struct {
 	deadline    time.Duration
 	grace       time.Duration
 	owner       string
+	notify      string
 	pageSize    int
 	wait        bool
 	results     string
@@ -64,6 +66,7 @@ never starts an item twice.`,
 	fl.DurationVar(&f.deadline, "deadline", 0, "deadline per item (default by category)")
 	fl.DurationVar(&f.grace, "poll-grace", 0, "per item, wait past the provider's eta before polling (default 30s)")
 	fl.StringVar(&f.owner, "owner", "", "who asked, a free label")
+	fl.StringVar(&f.notify, "notify", "", "POST the batch's outcome, signed (Standard Webhooks), to this http(s) URL (default $"+config.EnvNotifyURL+")")
 	fl.IntVar(&f.pageSize, "page-size", contract.DefaultBatchPageSize, "items per page and per workflow run (bounds history length)")
 	fl.BoolVar(&f.wait, "wait", false, "wait for the batch, showing a progress bar, then write the results")
 	fl.StringVar(&f.results, "results", "", "with --wait, write the results JSONL here (default <batch id>.results.jsonl)")
@@ -95,13 +98,18 @@ func runBatch(ctx context.Context, env *Env, file string, f batchFlags) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
+	notifyURL, err := notifyURLFor(env, f.notify)
+	if err != nil {
+		return usageErr("%v", err)
+	}
 	tcfg, c, err := env.connect()
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	st, err := StartBatch(ctx, c, tcfg, BatchSpec{ID: f.id, Items: items, Concurrency: f.concurrency,
-		FailFast: f.failFast, Deadline: f.deadline, PollGrace: f.grace, Owner: f.owner, PageSize: f.pageSize})
+		FailFast: f.failFast, Deadline: f.deadline, PollGrace: f.grace, Owner: f.owner, PageSize: f.pageSize,
+		NotifyURL: notifyURL})
 	if err != nil {
 		return &ExitError{Code: ExitFailed, Err: err}
 	}

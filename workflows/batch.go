@@ -47,7 +47,28 @@ func Batch(ctx workflow.Context, in contract.BatchInput) (contract.BatchResult, 
 	}); err != nil {
 		return contract.BatchResult{}, err
 	}
-	return b.run(ctx)
+	res, err := b.run(ctx)
+	if in.NotifyURL != "" && !workflow.IsContinueAsNewError(err) {
+		b.notify(ctx, res, err)
+	}
+	return res, err
+}
+
+// notify POSTs the batch's outcome, from its last run, to its NotifyURL.
+func (b *batch) notify(ctx workflow.Context, res contract.BatchResult, runErr error) {
+	n := contract.Notification{Type: contract.NotifyBatchCompleted, Timestamp: workflow.Now(ctx),
+		Data: contract.NotificationData{BatchID: b.id}}
+	var canceled *temporal.CanceledError
+	switch {
+	case runErr == nil:
+		n.Data.Batch = &res
+	case errors.As(runErr, &canceled):
+		n.Type, n.Data.Error = contract.NotifyBatchCanceled, runErr.Error()
+	default:
+		n.Type, n.Data.Error = contract.NotifyBatchFailed, runErr.Error()
+	}
+	b.notified = "sending"
+	b.notified = sendNotification(ctx, b.in.NotifyURL, n)
 }
 
 type batch struct {
@@ -57,6 +78,8 @@ type batch struct {
 	conc    int
 	running int
 	state   string
+	// notified is how the end-of-batch notification went.
+	notified string
 	// upsertSA is whether this run keeps the GenflowState search
 	// attribute up to date (runs started before that change replay
 	// without).
@@ -93,6 +116,7 @@ func (b *batch) snapshot(ctx workflow.Context) contract.BatchState {
 		Pending:     b.in.Total - done - b.running,
 		Concurrency: b.conc, Page: b.carry.Page, Pages: b.in.Pages, Run: b.carry.Runs,
 		State: b.state, StartedAt: b.carry.StartedAt, Failures: b.carry.Failures, Learned: b.carry.Learned,
+		Notified: b.notified,
 	}
 	if elapsed := workflow.Now(ctx).Sub(b.carry.StartedAt).Seconds(); elapsed > 0 {
 		st.ItemsPerSecond = float64(done) / elapsed

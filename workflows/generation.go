@@ -46,10 +46,8 @@ func Generation(ctx workflow.Context, in contract.GenerationInput) (contract.Gen
 	return res, err
 }
 
-// notify POSTs the run's outcome, signed, to its NotifyURL, retried for up
-// to contract.NotifyRetryFor. Its fate is kept in the state query and the
-// log (and the activity shows in the Temporal UI); it does not change the
-// generation's outcome.
+// notify POSTs the run's outcome, signed, to its NotifyURL (see
+// sendNotification); its fate is kept in the state query.
 func (g *generation) notify(ctx workflow.Context, res contract.GenerationResult, runErr error) {
 	n := contract.Notification{Type: contract.NotifyGenerationSucceeded, Timestamp: workflow.Now(ctx),
 		Data: contract.NotificationData{TrackID: g.state.TrackID, Endpoint: g.endpoint.Name}}
@@ -62,7 +60,16 @@ func (g *generation) notify(ctx workflow.Context, res contract.GenerationResult,
 	default:
 		n.Type, n.Data.Error = contract.NotifyGenerationFailed, runErr.Error()
 	}
-	// A cancelled run's context is done; its notification still goes.
+	g.state.Notified = "sending"
+	g.state.Notified = sendNotification(ctx, g.in.NotifyURL, n)
+}
+
+// sendNotification POSTs n, signed, to url with the Notify activity,
+// retried for up to contract.NotifyRetryFor under one message ID per run,
+// and returns "delivered" or "failed: ..." . It runs on a disconnected
+// context, so a cancelled run still notifies, and it never changes the
+// run's outcome.
+func sendNotification(ctx workflow.Context, url string, n contract.Notification) string {
 	nctx, _ := workflow.NewDisconnectedContext(ctx)
 	nctx = workflow.WithActivityOptions(nctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    time.Minute,
@@ -76,18 +83,16 @@ func (g *generation) notify(ctx workflow.Context, res contract.GenerationResult,
 		Summary: "notify " + n.Type,
 	})
 	info := workflow.GetInfo(ctx)
-	g.state.Notified = "sending"
 	err := workflow.ExecuteActivity(nctx, acts.Notify, activities.NotifyInput{
-		URL:          g.in.NotifyURL,
+		URL:          url,
 		MessageID:    "msg_" + info.WorkflowExecution.ID + "_" + info.WorkflowExecution.RunID,
 		Notification: n,
 	}).Get(nctx, nil)
 	if err != nil {
-		g.state.Notified = "failed: " + err.Error()
-		workflow.GetLogger(ctx).Warn("notification not delivered", "url", g.in.NotifyURL, "error", err)
-		return
+		workflow.GetLogger(ctx).Warn("notification not delivered", "url", url, "error", err)
+		return "failed: " + err.Error()
 	}
-	g.state.Notified = "delivered"
+	return "delivered"
 }
 
 // generation is the state of one Generation run.

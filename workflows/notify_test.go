@@ -10,8 +10,10 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/genflow/genflow/activities"
 	"github.com/genflow/genflow/contract"
@@ -112,4 +114,41 @@ func TestGenerationUndeliveredNotificationKeepsTheResult(t *testing.T) {
 	require.Equal(t, []string{"https://cdn.example/i.png"}, res.Output)
 	require.Len(t, n.got, 1, "a rejected notification is not retried")
 	require.Contains(t, queryState(t, env).Notified, "failed: ")
+}
+
+// A batch notifies once, from its last run, with its counts.
+func TestBatchNotifiesFromItsLastRun(t *testing.T) {
+	t.Parallel()
+	pages := makePages(7, 3, 4) // three runs; item 4 fails
+	input := contract.BatchInput{Pages: 3, Total: 7, Concurrency: 2, NotifyURL: "https://app.example/hooks/batch"}
+	var sent []activities.NotifyInput
+	for run := 1; run <= 3; run++ {
+		env, _ := newBatchEnv(t, pages)
+		env.RegisterActivity(&activities.Activities{})
+		n := &notifications{}
+		n.mock(env)
+		env.ExecuteWorkflow(Batch, input)
+		require.True(t, env.IsWorkflowCompleted())
+		sent = append(sent, n.got...)
+		var can *workflow.ContinueAsNewError
+		if err := env.GetWorkflowError(); errors.As(err, &can) {
+			require.Empty(t, n.got, "run %d continued as new and must not notify", run)
+			require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &input))
+			continue
+		}
+		require.NoError(t, env.GetWorkflowError())
+		require.Equal(t, 3, run)
+		v, err := env.QueryWorkflow(contract.BatchStateQuery)
+		require.NoError(t, err)
+		var st contract.BatchState
+		require.NoError(t, v.Get(&st))
+		require.Equal(t, "delivered", st.Notified)
+	}
+	require.Len(t, sent, 1)
+	in := sent[0]
+	require.Equal(t, "https://app.example/hooks/batch", in.URL)
+	require.Equal(t, contract.NotifyBatchCompleted, in.Notification.Type)
+	require.Equal(t, testBatchID, in.Notification.Data.BatchID)
+	require.Equal(t, 6, in.Notification.Data.Batch.Succeeded)
+	require.Equal(t, 1, in.Notification.Data.Batch.Failed)
 }
