@@ -56,17 +56,12 @@ func Batch(ctx workflow.Context, in contract.BatchInput) (contract.BatchResult, 
 
 // notify POSTs the batch's outcome, from its last run, to its NotifyURL.
 func (b *batch) notify(ctx workflow.Context, res contract.BatchResult, runErr error) {
-	n := contract.Notification{Type: contract.NotifyBatchCompleted, Timestamp: workflow.Now(ctx),
-		Data: contract.NotificationData{BatchID: b.id}}
-	var canceled *temporal.CanceledError
-	switch {
-	case runErr == nil:
-		n.Data.Batch = &res
-	case errors.As(runErr, &canceled):
-		n.Type, n.Data.Error = contract.NotifyBatchCanceled, runErr.Error()
-	default:
-		n.Type, n.Data.Error = contract.NotifyBatchFailed, runErr.Error()
+	data := contract.NotificationData{BatchID: b.id}
+	if runErr == nil {
+		data.Batch = &res
 	}
+	n := newNotification(ctx, runErr, data,
+		contract.NotifyBatchCompleted, contract.NotifyBatchCanceled, contract.NotifyBatchFailed)
 	b.notified = "sending"
 	b.notified = sendNotification(ctx, b.in.NotifyURL, n)
 }

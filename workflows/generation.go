@@ -49,19 +49,29 @@ func Generation(ctx workflow.Context, in contract.GenerationInput) (contract.Gen
 // notify POSTs the run's outcome, signed, to its NotifyURL (see
 // sendNotification); its fate is kept in the state query.
 func (g *generation) notify(ctx workflow.Context, res contract.GenerationResult, runErr error) {
-	n := contract.Notification{Type: contract.NotifyGenerationSucceeded, Timestamp: workflow.Now(ctx),
-		Data: contract.NotificationData{TrackID: g.state.TrackID, Endpoint: g.endpoint.Name}}
-	var canceled *temporal.CanceledError
-	switch {
-	case runErr == nil:
-		n.Data.Result = &res
-	case errors.As(runErr, &canceled):
-		n.Type, n.Data.Error = contract.NotifyGenerationCanceled, runErr.Error()
-	default:
-		n.Type, n.Data.Error = contract.NotifyGenerationFailed, runErr.Error()
+	data := contract.NotificationData{TrackID: g.state.TrackID, Endpoint: g.endpoint.Name}
+	if runErr == nil {
+		data.Result = &res
 	}
+	n := newNotification(ctx, runErr, data,
+		contract.NotifyGenerationSucceeded, contract.NotifyGenerationCanceled, contract.NotifyGenerationFailed)
 	g.state.Notified = "sending"
 	g.state.Notified = sendNotification(ctx, g.in.NotifyURL, n)
+}
+
+// newNotification is the notification of a run that ended with runErr:
+// of type ok, canceled or failed, with the error in its data.
+func newNotification(ctx workflow.Context, runErr error, data contract.NotificationData, ok, canceled, failed string) contract.Notification {
+	n := contract.Notification{Type: ok, Timestamp: workflow.Now(ctx), Data: data}
+	var cancelErr *temporal.CanceledError
+	switch {
+	case runErr == nil:
+	case errors.As(runErr, &cancelErr):
+		n.Type, n.Data.Error = canceled, runErr.Error()
+	default:
+		n.Type, n.Data.Error = failed, runErr.Error()
+	}
+	return n
 }
 
 // sendNotification POSTs n, signed, to url with the Notify activity,
