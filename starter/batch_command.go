@@ -266,6 +266,9 @@ func newBatchStatusCommand(env *Env) *cobra.Command {
 				st.Total, st.Succeeded, st.Failed, st.Running, st.Pending)
 			fmt.Fprintf(env.Stdout, "  progress   page %d of %d, run %d, %d at a time, %.2f items/s\n",
 				min(st.Page+1, st.Pages), st.Pages, st.Run, st.Concurrency, st.ItemsPerSecond)
+			if st.Notified != "" {
+				fmt.Fprintf(env.Stdout, "  notified   %s\n", st.Notified)
+			}
 			for i, f := range st.Failures {
 				if i == 10 {
 					fmt.Fprintf(env.Stdout, "  ... %d more failures (starter batch results %s)\n", len(st.Failures)-10, st.BatchID)

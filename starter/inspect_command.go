@@ -333,9 +333,11 @@ func printDetails(w io.Writer, d RunDetails, now time.Time, tty bool) {
 		}
 		line("polls", polls)
 		line("deadline", st.Deadline.UTC().Format(time.DateTime+" MST"))
+		line("notified", st.Notified)
 	case *contract.BatchState:
 		line("progress", fmt.Sprintf("%d of %d done (%d succeeded, %d failed), %d running, %d pending; page %d of %d",
 			st.Done(), st.Total, st.Succeeded, st.Failed, st.Running, st.Pending, st.Page+1, st.Pages))
+		line("notified", st.Notified)
 		line("more", "starter batch status "+d.TrackID)
 	case *json.RawMessage:
 		line("more", "starter pipeline status "+d.TrackID)

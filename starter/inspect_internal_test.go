@@ -101,3 +101,16 @@ func TestPrintDetailsOfAWaitingGeneration(t *testing.T) {
 		require.Contains(t, out, want)
 	}
 }
+
+func TestPrintDetailsOfANotifyingGeneration(t *testing.T) {
+	t.Parallel()
+	d := RunDetails{
+		RunInfo: RunInfo{TrackID: "gen-2", RunID: "run-2", Type: contract.GenerationWorkflow, Status: StatusRunning,
+			State: "succeeded", Started: listNow.Add(-time.Minute)},
+		LiveState: &contract.State{Phase: contract.PhaseSucceeded, Since: listNow.Add(-10 * time.Second),
+			Deadline: listNow.Add(29 * time.Minute), Notified: "sending"},
+	}
+	var b bytes.Buffer
+	printDetails(&b, d, listNow, false)
+	require.Contains(t, b.String(), "  notified  sending\n")
+}
