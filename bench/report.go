@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/genflow/genflow/internal/testenv"
 )
 
 type machine struct {
@@ -58,7 +60,7 @@ func describeMachine() machine {
 }
 
 func temporalVersion() string {
-	cli, err := temporalCLI()
+	cli, err := testenv.FindTemporalCLI()
 	if err != nil {
 		return "unknown"
 	}
@@ -105,12 +107,18 @@ func met(ok bool) string {
 	return "**missed**"
 }
 
-func rounds(s stat) string {
-	parts := make([]string, len(s.Rounds))
-	for i, r := range s.Rounds {
-		parts[i] = rate(r)
+// rounds lists a stat's per-round rates.
+func rounds(s stat) string { return joinEach(s.Rounds, rate, " / ") }
+
+// ratios lists per-round ratios as percentages.
+func ratios(v []float64) string { return joinEach(v, pct, ", ") }
+
+func joinEach(v []float64, format func(float64) string, sep string) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = format(x)
 	}
-	return strings.Join(parts, " / ")
+	return strings.Join(parts, sep)
 }
 
 // markdown renders the report: the section docs/benchmarks.md holds
@@ -204,14 +212,6 @@ func (r report) markdown() string {
 		}
 	}
 	return b.String()
-}
-
-func ratios(v []float64) string {
-	parts := make([]string, len(v))
-	for i, r := range v {
-		parts[i] = pct(r)
-	}
-	return strings.Join(parts, ", ")
 }
 
 func nsop(ns float64) string {

@@ -7,9 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -20,6 +18,7 @@ import (
 	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/fakemodelslab"
+	"github.com/genflow/genflow/internal/testenv"
 	"github.com/genflow/genflow/webhookgateway"
 	"github.com/genflow/genflow/worker"
 )
@@ -48,23 +47,6 @@ type stack struct {
 	stops      []func() error
 }
 
-func temporalCLI() (string, error) {
-	if p := os.Getenv("TEMPORAL_CLI"); p != "" {
-		return p, nil
-	}
-	if p, err := exec.LookPath("temporal"); err == nil {
-		return p, nil
-	}
-	out, err := exec.Command("go", "env", "GOPATH").Output()
-	if err == nil {
-		p := filepath.Join(strings.TrimSpace(string(out)), "bin", "temporal")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("Temporal CLI not found: set TEMPORAL_CLI or run scripts/install-tools.sh")
-}
-
 // startStack starts the stack; with onDisk the dev server keeps its
 // database in dir (WAL, synchronous=normal, as scripts/stack.sh), else in
 // memory (the dev server's default).
@@ -75,7 +57,7 @@ func startStack(ctx context.Context, dir string, onDisk bool, compression string
 			s.close()
 		}
 	}()
-	cli, err := temporalCLI()
+	cli, err := testenv.FindTemporalCLI()
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +71,7 @@ func startStack(ctx context.Context, dir string, onDisk bool, compression string
 		return nil, err
 	}
 	s.stops = append(s.stops, closeLog)
-	hostPort, err := freeAddr()
+	hostPort, err := testenv.LoopbackAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -144,7 +126,7 @@ func startStack(ctx context.Context, dir string, onDisk bool, compression string
 	if s.signer, err = webhookgateway.NewSigner(s.gatewayURL, []string{benchSecret}); err != nil {
 		return nil, err
 	}
-	gwAddr, err := freeAddr()
+	gwAddr, err := testenv.LoopbackAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +143,7 @@ func startStack(ctx context.Context, dir string, onDisk bool, compression string
 		return nil, err
 	}
 
-	metricsAddr, err := freeAddr()
+	metricsAddr, err := testenv.LoopbackAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -257,13 +239,4 @@ func fileLogger(path string) (*slog.Logger, func() error, error) {
 		return nil, nil, err
 	}
 	return slog.New(slog.NewJSONHandler(f, nil)), f.Close, nil
-}
-
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }

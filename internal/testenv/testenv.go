@@ -1,8 +1,10 @@
-// Package testenv holds what genflow's tests that run real processes
-// share: finding the Temporal CLI and picking free loopback ports.
+// Package testenv holds what genflow's programs that run real processes
+// share, the tests and the bench: finding the Temporal CLI and picking
+// free loopback ports.
 package testenv
 
 import (
+	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -11,36 +13,61 @@ import (
 	"testing"
 )
 
-// TemporalCLI returns the Temporal CLI binary: $TEMPORAL_CLI (which must
-// exist), else $(go env GOPATH)/bin/temporal. Without either the test is
-// skipped; scripts/test.sh installs the CLI and sets TEMPORAL_CLI.
-func TemporalCLI(t testing.TB) string {
-	t.Helper()
+// ErrNoTemporalCLI says that FindTemporalCLI found no CLI.
+var ErrNoTemporalCLI = errors.New("Temporal CLI not found: run scripts/install-tools.sh or set TEMPORAL_CLI")
+
+// FindTemporalCLI returns the Temporal CLI binary: $TEMPORAL_CLI (which
+// must exist), else $(go env GOPATH)/bin/temporal, else temporal on the
+// PATH; ErrNoTemporalCLI when there is none.
+func FindTemporalCLI() (string, error) {
 	if p := os.Getenv("TEMPORAL_CLI"); p != "" {
 		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("TEMPORAL_CLI=%s: %v", p, err)
+			return "", err
 		}
-		return p
+		return p, nil
 	}
 	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
 		p := filepath.Join(strings.TrimSpace(string(out)), "bin", "temporal")
 		if _, err := os.Stat(p); err == nil {
-			return p
+			return p, nil
 		}
 	}
-	t.Skip("Temporal CLI not found: run scripts/test.sh (it installs it) or set TEMPORAL_CLI")
-	return ""
+	if p, err := exec.LookPath("temporal"); err == nil {
+		return p, nil
+	}
+	return "", ErrNoTemporalCLI
 }
 
-// FreeAddr returns a loopback host:port that was free a moment ago.
-func FreeAddr(t testing.TB) string {
+// TemporalCLI is FindTemporalCLI for a test: skipped without a CLI, failed
+// when TEMPORAL_CLI names a missing file. scripts/test.sh installs the
+// CLI and sets TEMPORAL_CLI.
+func TemporalCLI(t testing.TB) string {
 	t.Helper()
+	p, err := FindTemporalCLI()
+	switch {
+	case errors.Is(err, ErrNoTemporalCLI):
+		t.Skip(err)
+	case err != nil:
+		t.Fatalf("TEMPORAL_CLI: %v", err)
+	}
+	return p
+}
+
+// LoopbackAddr returns a loopback host:port that was free a moment ago.
+func LoopbackAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("pick a free port: %v", err)
+		return "", err
 	}
 	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
+	return addr, ln.Close()
+}
+
+// FreeAddr is LoopbackAddr for a test.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	addr, err := LoopbackAddr()
+	if err != nil {
 		t.Fatalf("pick a free port: %v", err)
 	}
 	return addr
