@@ -1,0 +1,237 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultMaxBytes is the size limit of one output when none is set:
+// larger than any image or clip, small enough that a bad link cannot fill
+// the disk.
+const DefaultMaxBytes = 2 << 30
+
+// Copier copies outputs from their links into a Backend.
+type Copier struct {
+	Backend Backend
+	// HTTP fetches the links. Nil: a client whose requests are bounded
+	// by IdleTimeout, not by a total (a large video may take minutes).
+	HTTP *http.Client
+	// MaxBytes caps one output. Zero means DefaultMaxBytes.
+	MaxBytes int64
+	// TempDir holds the spool files. Empty means os.TempDir().
+	TempDir string
+	// Attempts is how many tries a link gets in one Copy, each resuming
+	// where the last broke off. Zero means 4.
+	Attempts int
+	// RetryDelay is the pause before the second try, doubled after
+	// each. Zero means 1 s.
+	RetryDelay time.Duration
+	// IdleTimeout gives up on a try that received nothing for this long.
+	// Zero means 1 min.
+	IdleTimeout time.Duration
+}
+
+// Copy stores the output at links[0] under key. A link that answers 4xx
+// (expired, or never there) gives way to the next one: the provider's
+// proxy link of the same output. When key already holds a whole copy of
+// one of links, Copy returns it with reused true and stores nothing.
+// progress, if not nil, hears the bytes received so far.
+//
+// A PermanentError says no retry will help: the output is over MaxBytes
+// or every link answered 4xx. Any other error is worth retrying later;
+// the next Copy starts over, so nothing half-copied is ever stored.
+func (c *Copier) Copy(ctx context.Context, key string, links []string, progress func(int64)) (obj Object, reused bool, err error) {
+	links = nonEmpty(links)
+	if len(links) == 0 {
+		return Object{}, false, &PermanentError{errors.New("no link to copy")}
+	}
+	have, err := c.Backend.Stat(ctx, key)
+	switch {
+	case err == nil && slices.Contains(links, have.Source):
+		return have, true, nil
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return Object{}, false, err
+	}
+
+	f, err := os.CreateTemp(c.TempDir, "genflow-output-*")
+	if err != nil {
+		return Object{}, false, fmt.Errorf("spool file: %w", err)
+	}
+	defer func() {
+		f.Close()
+		os.Remove(f.Name())
+	}()
+	sp := newSpool(f)
+
+	var gone []string
+	for _, link := range links {
+		if err := sp.reset(); err != nil {
+			return Object{}, false, err
+		}
+		ctype, err := transfer(ctx, c.httpOpener(link), sp, c.maxBytes(), c.retryPolicy(), progress)
+		var le *linkError
+		switch {
+		case errors.As(err, &le):
+			gone = append(gone, le.Error())
+			continue
+		case err != nil:
+			return Object{}, false, fmt.Errorf("%s: %w", redact(link), err)
+		}
+		obj = Object{Key: key, Size: sp.n, SHA256: sp.sum(), Source: link, ContentType: contentType(ctype, link, f)}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return Object{}, false, err
+		}
+		obj, err = c.Backend.Put(ctx, io.LimitReader(f, sp.n), obj)
+		return obj, false, err
+	}
+	return Object{}, false, &PermanentError{fmt.Errorf("no link answered: %s", strings.Join(gone, "; "))}
+}
+
+func (c *Copier) maxBytes() int64 {
+	if c.MaxBytes > 0 {
+		return c.MaxBytes
+	}
+	return DefaultMaxBytes
+}
+
+func (c *Copier) retryPolicy() retryPolicy {
+	p := retryPolicy{attempts: c.Attempts, delay: c.RetryDelay, idle: c.IdleTimeout}
+	if p.attempts <= 0 {
+		p.attempts = 4
+	}
+	if p.delay <= 0 {
+		p.delay = time.Second
+	}
+	if p.idle <= 0 {
+		p.idle = time.Minute
+	}
+	return p
+}
+
+// linkError: the link answered 4xx, so another link may serve.
+type linkError struct {
+	link   string
+	status int
+}
+
+func (e *linkError) Error() string {
+	return fmt.Sprintf("%s answered %d %s", redact(e.link), e.status, http.StatusText(e.status))
+}
+
+// linkError is permanent for its link.
+func (e *linkError) Unwrap() error { return &PermanentError{errors.New(e.Error())} }
+
+// httpOpener GETs link, with a Range header when resuming.
+func (c *Copier) httpOpener(link string) opener {
+	client := c.HTTP
+	if client == nil {
+		client = http.DefaultClient
+	}
+	return func(ctx context.Context, offset int64) (io.ReadCloser, int64, int64, string, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, link, nil)
+		if err != nil {
+			return nil, 0, 0, "", &linkError{link: link, status: http.StatusBadRequest}
+		}
+		if offset > 0 {
+			req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil, 0, 0, "", err
+		}
+		ctype := resp.Header.Get("Content-Type")
+		switch s := resp.StatusCode; {
+		case s == http.StatusOK:
+			return resp.Body, 0, resp.ContentLength, ctype, nil
+		case s == http.StatusPartialContent && offset > 0:
+			start, total, ok := parseContentRange(resp.Header.Get("Content-Range"))
+			if !ok {
+				resp.Body.Close()
+				return nil, 0, 0, "", fmt.Errorf("206 with a bad Content-Range %q", resp.Header.Get("Content-Range"))
+			}
+			return resp.Body, start, total, ctype, nil
+		case s == http.StatusRequestedRangeNotSatisfiable && offset > 0:
+			// The source changed under us: start over.
+			resp.Body.Close()
+			return nil, 0, 0, "", fmt.Errorf("range from byte %d not satisfiable", offset)
+		default:
+			resp.Body.Close()
+			if s >= 400 && s < 500 && s != http.StatusRequestTimeout && s != http.StatusTooEarly && s != http.StatusTooManyRequests {
+				return nil, 0, 0, "", &linkError{link: link, status: s}
+			}
+			return nil, 0, 0, "", fmt.Errorf("answered %d %s", s, http.StatusText(s))
+		}
+	}
+}
+
+// parseContentRange reads "bytes start-end/total" (total may be "*").
+func parseContentRange(v string) (start, total int64, ok bool) {
+	rest, found := strings.CutPrefix(v, "bytes ")
+	if !found {
+		return 0, 0, false
+	}
+	rng, size, found := strings.Cut(rest, "/")
+	first, _, found2 := strings.Cut(rng, "-")
+	if !found || !found2 {
+		return 0, 0, false
+	}
+	start, err := strconv.ParseInt(first, 10, 64)
+	if err != nil || start < 0 {
+		return 0, 0, false
+	}
+	if size == "*" {
+		return start, -1, true
+	}
+	total, err = strconv.ParseInt(size, 10, 64)
+	return start, total, err == nil
+}
+
+// contentType is the server's type when it says one, else the link's
+// extension's, else sniffed from the first bytes of f.
+func contentType(header, link string, f *os.File) string {
+	if mt, _, err := mime.ParseMediaType(header); err == nil && mt != "application/octet-stream" && mt != "binary/octet-stream" {
+		return header
+	}
+	if u, err := url.Parse(link); err == nil {
+		if t := mime.TypeByExtension(path.Ext(u.Path)); t != "" {
+			return t
+		}
+	}
+	head := make([]byte, 512)
+	n, _ := f.ReadAt(head, 0)
+	return http.DetectContentType(head[:n])
+}
+
+// redact drops a link's query, where signed URLs keep their tokens.
+func redact(link string) string {
+	u, err := url.Parse(link)
+	if err != nil {
+		return "(bad link)"
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "…"
+	}
+	u.User = nil
+	return u.String()
+}
+
+func nonEmpty(ss []string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
