@@ -98,4 +98,3 @@ func hashFile(path string) (string, int64, error) {
 	}
 	return sp.sum(), n, nil
 }
-
