@@ -20,6 +20,7 @@ import (
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/modelslab"
 	"github.com/genflow/genflow/notify"
+	"github.com/genflow/genflow/storage"
 )
 
 // Provider is the part of the ModelsLab client the activities use.
@@ -54,6 +55,9 @@ type Activities struct {
 	// Notifier delivers end-of-run notifications. Nil: runs that ask for
 	// one fail their Notify activity with ErrTypeNotifyNotConfigured.
 	Notifier *notify.Sender
+	// Store copies outputs to durable storage. Nil: runs that ask for
+	// it fail their StoreOutputs activity with ErrTypeStoreNotConfigured.
+	Store *storage.Copier
 }
 
 // Operations, as Metrics records them.

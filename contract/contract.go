@@ -58,6 +58,34 @@ type GenerationInput struct {
 	// generation ends (succeeded, failed or cancelled), retried until it
 	// is taken or NotifyRetryFor has passed.
 	NotifyURL string `json:"notify_url,omitempty"`
+	// Store, when true, copies every output to the worker's storage
+	// (STORE_URL) once the generation succeeded; the result's Stored
+	// says where each copy is.
+	Store bool `json:"store,omitempty"`
+}
+
+// StoreRetryFor is how long storing the outputs is retried (the store
+// down, the provider's links failing) before the result goes out with the
+// outputs not stored. The provider's temporary links last 24 hours.
+const StoreRetryFor = 6 * time.Hour
+
+// StoredOutput is one output's durable copy.
+type StoredOutput struct {
+	// Output is the provider's link the copy was made from.
+	Output string `json:"output"`
+	// Location is the copy: file:///dir/<track_id>/<n>-<name> or
+	// s3://bucket/prefix/<track_id>/<n>-<name>. Empty when not stored.
+	Location    string `json:"location,omitempty"`
+	Size        int64  `json:"size,omitempty"`
+	ContentType string `json:"content_type,omitempty"`
+	// SHA256 is the hex SHA-256 of the copy's bytes.
+	SHA256 string `json:"sha256,omitempty"`
+	// Reused says the copy was already stored (a retried or re-run
+	// generation) and nothing was stored again.
+	Reused bool `json:"reused,omitempty"`
+	// Error says why the output was not stored: over the size limit,
+	// every link expired, storage unreachable for StoreRetryFor, ...
+	Error string `json:"error,omitempty"`
 }
 
 // Notification types: the Type of a Notification.
@@ -145,6 +173,9 @@ type GenerationResult struct {
 	// DuplicatesIgnored counts webhooks that changed nothing.
 	DuplicatesIgnored int `json:"duplicates_ignored"`
 	Polls             int `json:"polls"`
+	// Stored are the outputs' durable copies, in Output's order, when
+	// the input asked to Store them.
+	Stored []StoredOutput `json:"stored,omitempty"`
 }
 
 // Timings are workflow-clock times of a generation.
@@ -170,6 +201,9 @@ const (
 	PhaseSubmitting     Phase = "submitting"
 	PhaseWaitingWebhook Phase = "waiting_webhook"
 	PhasePolling        Phase = "polling"
+	// PhaseStoring: the provider is done; the outputs are being copied
+	// to storage (GenerationInput.Store).
+	PhaseStoring Phase = "storing"
 	PhaseSucceeded      Phase = "succeeded"
 	PhaseFailed         Phase = "failed"
 	// PhaseCanceled: the run was cancelled (starter cancel, a batch's

@@ -410,9 +410,64 @@ func (g *generation) succeed(ctx workflow.Context, u modelslab.Result, by contra
 	r.Timings.CompletedAt = now
 	r.Timings.Total = now.Sub(r.Timings.StartedAt)
 	g.state.Stage = u.Stage
-	g.setPhase(ctx, contract.PhaseSucceeded, fmt.Sprintf("%d output(s), learned by %s", len(r.Output), by))
+	details := fmt.Sprintf("%d output(s), learned by %s", len(r.Output), by)
+	if g.in.Store && len(r.Output) > 0 {
+		r.Stored = g.store(ctx, r.Output, u.ProxyLinks)
+		details += ", " + storedSummary(r.Stored)
+		g.drain(ctx)
+	}
+	g.setPhase(ctx, contract.PhaseSucceeded, details)
 	g.recordOutcome(ctx, "succeeded", by)
 	return *r, nil
+}
+
+// store copies the outputs to the worker's storage with the StoreOutputs
+// activity, retried for up to contract.StoreRetryFor. It never fails the
+// generation, which has succeeded: outputs it could not store carry the
+// reason in their Error. A run cancelled while storing stops storing and
+// still returns its result.
+func (g *generation) store(ctx workflow.Context, output, proxyLinks []string) []contract.StoredOutput {
+	g.setPhase(ctx, contract.PhaseStoring, fmt.Sprintf("copying %d output(s) to storage", len(output)))
+	g.flushState(ctx)
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    time.Hour,
+		HeartbeatTimeout:       time.Minute,
+		ScheduleToCloseTimeout: contract.StoreRetryFor,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        5 * time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        5 * time.Minute,
+			NonRetryableErrorTypes: []string{activities.ErrTypeStoreNotConfigured},
+		},
+		Summary: fmt.Sprintf("store %d output(s)", len(output)),
+	})
+	var stored []contract.StoredOutput
+	err := workflow.ExecuteActivity(actx, acts.StoreOutputs, activities.StoreInput{
+		TrackID: g.state.TrackID, Output: output, ProxyLinks: proxyLinks,
+	}).Get(ctx, &stored)
+	if err == nil && len(stored) == len(output) {
+		return stored
+	}
+	if err == nil {
+		err = fmt.Errorf("storage answered for %d of %d outputs", len(stored), len(output))
+	}
+	workflow.GetLogger(ctx).Warn("outputs not stored", "error", err)
+	stored = make([]contract.StoredOutput, len(output))
+	for i, o := range output {
+		stored[i] = contract.StoredOutput{Output: o, Error: "not stored: " + err.Error()}
+	}
+	return stored
+}
+
+// storedSummary says how many outputs were stored, for the UI's details.
+func storedSummary(stored []contract.StoredOutput) string {
+	n := 0
+	for _, s := range stored {
+		if s.Location != "" {
+			n++
+		}
+	}
+	return fmt.Sprintf("%d of %d stored", n, len(stored))
 }
 
 // fail records the failure (or the cancellation) in the state and
