@@ -203,9 +203,9 @@ const (
 	PhasePolling        Phase = "polling"
 	// PhaseStoring: the provider is done; the outputs are being copied
 	// to storage (GenerationInput.Store).
-	PhaseStoring Phase = "storing"
-	PhaseSucceeded      Phase = "succeeded"
-	PhaseFailed         Phase = "failed"
+	PhaseStoring   Phase = "storing"
+	PhaseSucceeded Phase = "succeeded"
+	PhaseFailed    Phase = "failed"
 	// PhaseCanceled: the run was cancelled (starter cancel, a batch's
 	// fail-fast or cancel, a pipeline's failed step).
 	PhaseCanceled Phase = "canceled"
