@@ -22,6 +22,7 @@ import (
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/modelslab"
 	"github.com/genflow/genflow/notify"
+	"github.com/genflow/genflow/storage"
 )
 
 // Environment variable names.
@@ -43,6 +44,13 @@ const (
 	EnvWorkerMetrics     = "WORKER_METRICS_ADDR"
 	EnvNotifySecrets     = "NOTIFY_SECRETS"
 	EnvNotifyURL         = "NOTIFY_URL"
+	EnvStoreURL          = "STORE_URL"
+	EnvStoreMaxBytes     = "STORE_MAX_BYTES"
+	EnvStoreS3Endpoint   = "STORE_S3_ENDPOINT"
+	EnvStoreS3Region     = "STORE_S3_REGION"
+	EnvStoreS3AccessKey  = "STORE_S3_ACCESS_KEY"
+	EnvStoreS3SecretKey  = "STORE_S3_SECRET_KEY"
+	EnvStoreOutputs      = "STORE_OUTPUTS"
 	EnvLogLevel          = "LOG_LEVEL"
 	EnvLogFormat         = "LOG_FORMAT"
 )
@@ -110,6 +118,20 @@ type Worker struct {
 	// keys, whsec_..., newest first). Optional: without them a run that
 	// asks for a notification records it as not configured.
 	NotifySecrets []notify.Secret
+	// Store is where generations that ask for it copy their outputs.
+	Store Store
+}
+
+// Store is the output storage.
+type Store struct {
+	// URL is file:///dir (or /dir) or s3://bucket/prefix. Empty: storing
+	// is not configured, and runs that ask for it record that.
+	URL string
+	// MaxBytes caps one output. Default storage.DefaultMaxBytes (2 GiB).
+	MaxBytes int64
+	// S3 is the endpoint and credentials of s3:// URLs (and of stored
+	// locations the starter downloads).
+	S3 storage.S3Options
 }
 
 // Gateway is the gateway binary's configuration.
@@ -134,6 +156,12 @@ type Gateway struct {
 // Starter is the starter CLI's configuration.
 type Starter struct {
 	Temporal Temporal
+	// StoreOutputs is the default of --store: ask generations to store
+	// their outputs.
+	StoreOutputs bool
+	// S3 reaches the s3:// locations of stored outputs, for
+	// result --download.
+	S3 storage.S3Options
 }
 
 type reader struct {
@@ -279,6 +307,52 @@ func (r *reader) notifySecrets(name string) []notify.Secret {
 	return out
 }
 
+// s3 reads the S3 endpoint and credentials.
+func (r *reader) s3() storage.S3Options {
+	o := storage.S3Options{
+		Endpoint:  r.str(EnvStoreS3Endpoint, ""),
+		Region:    r.str(EnvStoreS3Region, ""),
+		AccessKey: r.str(EnvStoreS3AccessKey, ""),
+		SecretKey: r.str(EnvStoreS3SecretKey, ""),
+	}
+	if o.Endpoint != "" {
+		r.httpURL(EnvStoreS3Endpoint, "")
+	}
+	if o.AccessKey != "" && o.SecretKey == "" {
+		r.fail(EnvStoreS3SecretKey, "required when %s is set (set both, or neither to use AWS_* or the instance role)", EnvStoreS3AccessKey)
+	}
+	if o.SecretKey != "" && o.AccessKey == "" {
+		r.fail(EnvStoreS3AccessKey, "required when %s is set (set both, or neither to use AWS_* or the instance role)", EnvStoreS3SecretKey)
+	}
+	return o
+}
+
+// store reads the worker's output storage.
+func (r *reader) store() Store {
+	s := Store{URL: r.str(EnvStoreURL, ""), MaxBytes: r.int64(EnvStoreMaxBytes, storage.DefaultMaxBytes), S3: r.s3()}
+	if s.URL != "" {
+		if err := storage.CheckURL(s.URL); err != nil {
+			r.fail(EnvStoreURL, "%v", err)
+		}
+	}
+	return s
+}
+
+// bool reads true/false (also 1/0, yes/no, on/off).
+func (r *reader) bool(name string, def bool) bool {
+	switch v := strings.ToLower(r.str(name, "")); v {
+	case "":
+		return def
+	case "1", "true", "yes", "on":
+		return true
+	case "0", "false", "no", "off":
+		return false
+	default:
+		r.fail(name, "%q is not true or false", v)
+		return def
+	}
+}
+
 func (r *reader) err() error { return errors.Join(r.errs...) }
 
 // LoadWorker reads the worker's configuration.
@@ -293,6 +367,7 @@ func LoadWorker(env Lookup) (Worker, error) {
 		Secrets:          r.secrets(EnvWebhookSecrets),
 		MetricsAddr:      r.hostPort(EnvWorkerMetrics, "127.0.0.1:9090"),
 		NotifySecrets:    r.notifySecrets(EnvNotifySecrets),
+		Store:            r.store(),
 	}
 	return c, r.err()
 }
@@ -327,7 +402,7 @@ func LoadGateway(env Lookup) (Gateway, error) {
 // LoadStarter reads the starter's configuration.
 func LoadStarter(env Lookup) (Starter, error) {
 	r := &reader{env: env}
-	return Starter{Temporal: r.temporal()}, r.err()
+	return Starter{Temporal: r.temporal(), StoreOutputs: r.bool(EnvStoreOutputs, false), S3: r.s3()}, r.err()
 }
 
 // Logger builds the process logger from the configuration.

@@ -18,6 +18,7 @@ import (
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/modelslab"
 	"github.com/genflow/genflow/notify"
+	"github.com/genflow/genflow/storage"
 )
 
 const (
@@ -107,6 +108,7 @@ func TestLoadDefaults(t *testing.T) {
 			PublicURL:        "http://localhost:8080",
 			Secrets:          []string{secretA},
 			MetricsAddr:      "127.0.0.1:9090",
+			Store:            config.Store{MaxBytes: storage.DefaultMaxBytes},
 		}, got)
 	})
 
@@ -175,6 +177,12 @@ func TestLoadReadsEveryVariable(t *testing.T) {
 			config.EnvGatewayPublicURL: "https://hooks.example.com",
 			config.EnvWebhookSecrets:   " " + secretA + " , " + secretB + ",",
 			config.EnvWorkerMetrics:    "0.0.0.0:9464",
+			config.EnvStoreURL:         "s3://outputs/genflow",
+			config.EnvStoreMaxBytes:    "1048576",
+			config.EnvStoreS3Endpoint:  "http://minio:9000",
+			config.EnvStoreS3Region:    "eu-west-1",
+			config.EnvStoreS3AccessKey: "genflow",
+			config.EnvStoreS3SecretKey: "minio-secret",
 		}))
 		got, err := config.LoadWorker(e.lookup)
 		require.NoError(t, err)
@@ -186,11 +194,16 @@ func TestLoadReadsEveryVariable(t *testing.T) {
 			PublicURL:        "https://hooks.example.com",
 			Secrets:          []string{secretA, secretB},
 			MetricsAddr:      "0.0.0.0:9464",
+			Store: config.Store{URL: "s3://outputs/genflow", MaxBytes: 1 << 20, S3: storage.S3Options{
+				Endpoint: "http://minio:9000", Region: "eu-west-1", AccessKey: "genflow", SecretKey: "minio-secret",
+			}},
 		}, got)
 		require.Subset(t, e.names(), []string{
 			config.EnvTemporalAddress, config.EnvTemporalNamespace, config.EnvTaskQueue, config.EnvTemporalUIURL, config.EnvTemporalGRPCZip,
 			config.EnvLogLevel, config.EnvLogFormat, config.EnvModelsLabKey, config.EnvModelsLabBaseURL,
 			config.EnvGatewayPublicURL, config.EnvWebhookSecrets, config.EnvWorkerMetrics,
+			config.EnvStoreURL, config.EnvStoreMaxBytes, config.EnvStoreS3Endpoint, config.EnvStoreS3Region,
+			config.EnvStoreS3AccessKey, config.EnvStoreS3SecretKey,
 		})
 	})
 
@@ -225,12 +238,20 @@ func TestLoadReadsEveryVariable(t *testing.T) {
 
 	t.Run("starter", func(t *testing.T) {
 		t.Parallel()
-		e := newEnv(temporalVars)
+		e := newEnv(with(temporalVars, map[string]string{
+			config.EnvStoreOutputs:     "Yes",
+			config.EnvStoreS3Endpoint:  "https://s3.eu-west-1.amazonaws.com",
+			config.EnvStoreS3AccessKey: "AKIA0000",
+			config.EnvStoreS3SecretKey: "secret",
+		}))
 		got, err := config.LoadStarter(e.lookup)
 		require.NoError(t, err)
-		require.Equal(t, config.Starter{Temporal: wantTemporal}, got)
+		require.Equal(t, config.Starter{Temporal: wantTemporal, StoreOutputs: true, S3: storage.S3Options{
+			Endpoint: "https://s3.eu-west-1.amazonaws.com", AccessKey: "AKIA0000", SecretKey: "secret",
+		}}, got)
 		require.Subset(t, e.names(), []string{
 			config.EnvTemporalAddress, config.EnvTemporalNamespace, config.EnvTaskQueue, config.EnvTemporalUIURL, config.EnvTemporalGRPCZip,
+			config.EnvStoreOutputs, config.EnvStoreS3Endpoint, config.EnvStoreS3AccessKey, config.EnvStoreS3SecretKey,
 		})
 	})
 }
@@ -285,6 +306,14 @@ func TestLoadMalformedValueNamesTheVariable(t *testing.T) {
 		{"signal timeout negative", loadGateway, gatewayRequired, config.EnvGatewaySignalTime, "-1s", "duration"},
 		{"signal timeout over 25s", loadGateway, gatewayRequired, config.EnvGatewaySignalTime, "26s", "25s limit"},
 		{"signal timeout of minutes", loadGateway, gatewayRequired, config.EnvGatewaySignalTime, "1m", "25s limit"},
+		{"store URL relative", loadWorker, workerRequired, config.EnvStoreURL, "outputs/", "not file or s3"},
+		{"store URL of another scheme", loadWorker, workerRequired, config.EnvStoreURL, "gs://bucket", "not file or s3"},
+		{"store URL without bucket", loadWorker, workerRequired, config.EnvStoreURL, "s3:///x", "names its bucket"},
+		{"store max bytes", loadWorker, workerRequired, config.EnvStoreMaxBytes, "2GiB", "positive integer"},
+		{"S3 endpoint without scheme", loadWorker, workerRequired, config.EnvStoreS3Endpoint, "minio:9000", "http(s) URL"},
+		{"S3 access key without secret", loadWorker, workerRequired, config.EnvStoreS3AccessKey, "genflow", config.EnvStoreS3SecretKey},
+		{"S3 secret without access key", loadStarter, nil, config.EnvStoreS3SecretKey, "s", config.EnvStoreS3AccessKey},
+		{"store outputs not a bool", loadStarter, nil, config.EnvStoreOutputs, "maybe", "true or false"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -34,32 +34,41 @@ type S3 struct {
 	client *minio.Client
 	bucket string
 	prefix string // "" or "dir/"
+	region string
 }
 
 // Part size of multipart uploads: memory per upload, and 10,000 parts of
 // it (156 GiB) is the largest object.
 const s3PartSize = 16 << 20
 
-// NewS3 opens bucket on the store opts names, and creates the bucket if
-// it is missing.
-func NewS3(ctx context.Context, bucket, prefix string, opts S3Options) (*S3, error) {
+// NewS3 opens bucket (under prefix) on the store opts names. It makes no
+// request: EnsureBucket checks the bucket, and Put creates it if it is
+// missing.
+func NewS3(bucket, prefix string, opts S3Options) (*S3, error) {
 	client, err := newMinio(opts)
 	if err != nil {
 		return nil, err
 	}
-	exists, err := client.BucketExists(ctx, bucket)
-	if err != nil {
-		return nil, fmt.Errorf("s3 bucket %s at %s: %w", bucket, client.EndpointURL(), err)
-	}
-	if !exists {
-		if err := client.MakeBucket(ctx, bucket, minio.MakeBucketOptions{Region: opts.Region}); err != nil {
-			return nil, fmt.Errorf("s3 bucket %s at %s is missing and could not be created: %w", bucket, client.EndpointURL(), err)
-		}
-	}
 	if prefix != "" {
 		prefix = strings.Trim(prefix, "/") + "/"
 	}
-	return &S3{client: client, bucket: bucket, prefix: prefix}, nil
+	return &S3{client: client, bucket: bucket, prefix: prefix, region: opts.Region}, nil
+}
+
+// EnsureBucket creates the bucket if it is missing.
+func (s *S3) EnsureBucket(ctx context.Context) error {
+	exists, err := s.client.BucketExists(ctx, s.bucket)
+	if err != nil {
+		return fmt.Errorf("s3 bucket %s at %s: %w", s.bucket, s.client.EndpointURL(), err)
+	}
+	if exists {
+		return nil
+	}
+	err = s.client.MakeBucket(ctx, s.bucket, minio.MakeBucketOptions{Region: s.region})
+	if code := minio.ToErrorResponse(err).Code; err != nil && code != "BucketAlreadyOwnedByYou" && code != "BucketAlreadyExists" {
+		return fmt.Errorf("s3 bucket %s at %s is missing and could not be created: %w", s.bucket, s.client.EndpointURL(), err)
+	}
+	return nil
 }
 
 func newMinio(opts S3Options) (*minio.Client, error) {
@@ -91,13 +100,27 @@ func (s *S3) Location(key string) string {
 	return "s3://" + s.bucket + "/" + s.prefix + key
 }
 
-// Put uploads r; objects over 16 MiB go up in 16 MiB parts.
+// Put uploads r; objects over 16 MiB go up in 16 MiB parts. A missing
+// bucket is created, once, and the upload tried again.
 func (s *S3) Put(ctx context.Context, r io.Reader, obj Object) (Object, error) {
-	_, err := s.client.PutObject(ctx, s.bucket, s.prefix+obj.Key, r, obj.Size, minio.PutObjectOptions{
-		ContentType:  obj.ContentType,
-		UserMetadata: map[string]string{"sha256": obj.SHA256, "source": obj.Source},
-		PartSize:     s3PartSize,
-	})
+	put := func(r io.Reader) error {
+		_, err := s.client.PutObject(ctx, s.bucket, s.prefix+obj.Key, r, obj.Size, minio.PutObjectOptions{
+			ContentType:  obj.ContentType,
+			UserMetadata: map[string]string{"sha256": obj.SHA256, "source": obj.Source},
+			PartSize:     s3PartSize,
+		})
+		return err
+	}
+	err := put(r)
+	if minio.ToErrorResponse(err).Code == "NoSuchBucket" {
+		if seeker, ok := r.(io.Seeker); ok {
+			if err = s.EnsureBucket(ctx); err == nil {
+				if _, err = seeker.Seek(0, io.SeekStart); err == nil {
+					err = put(r)
+				}
+			}
+		}
+	}
 	if err != nil {
 		return Object{}, fmt.Errorf("put %s: %w", s.Location(obj.Key), err)
 	}

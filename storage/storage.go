@@ -80,9 +80,9 @@ type Config struct {
 	S3 S3Options
 }
 
-// New opens the backend that cfg.URL names. ctx bounds the S3 bucket
-// check.
-func New(ctx context.Context, cfg Config) (Backend, error) {
+// New opens the backend that cfg.URL names. It makes no network request
+// (see S3.EnsureBucket).
+func New(cfg Config) (Backend, error) {
 	u, err := parseURL(cfg.URL)
 	if err != nil {
 		return nil, err
@@ -91,8 +91,14 @@ func New(ctx context.Context, cfg Config) (Backend, error) {
 	case "file":
 		return NewLocal(u.Path)
 	default: // "s3"
-		return NewS3(ctx, u.Host, strings.Trim(u.Path, "/"), cfg.S3)
+		return NewS3(u.Host, strings.Trim(u.Path, "/"), cfg.S3)
 	}
+}
+
+// CheckURL says whether raw is a storage URL New accepts.
+func CheckURL(raw string) error {
+	_, err := parseURL(raw)
+	return err
 }
 
 // parseURL accepts file:///abs, /abs and s3://bucket[/prefix].

@@ -46,8 +46,9 @@ func newS3(t *testing.T, bucket, prefix string) (*storage.S3, storage.S3Options)
 	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
 	t.Cleanup(srv.Close)
 	opts := storage.S3Options{Endpoint: srv.URL, Region: "us-east-1", AccessKey: "test", SecretKey: "test-secret"}
-	s, err := storage.NewS3(context.Background(), bucket, prefix, opts)
+	s, err := storage.NewS3(bucket, prefix, opts)
 	require.NoError(t, err)
+	require.NoError(t, s.EnsureBucket(context.Background()))
 	return s, opts
 }
 
@@ -96,10 +97,10 @@ func TestNewRejectsBadURLs(t *testing.T) {
 		"file:relative/x": "absolute path",
 		"s3:///prefix":    "names its bucket",
 	} {
-		_, err := storage.New(context.Background(), storage.Config{URL: url})
+		_, err := storage.New(storage.Config{URL: url})
 		require.ErrorContains(t, err, want, url)
 	}
-	_, err := storage.New(context.Background(), storage.Config{URL: "s3://b", S3: storage.S3Options{Endpoint: "minio:9000"}})
+	_, err := storage.New(storage.Config{URL: "s3://b", S3: storage.S3Options{Endpoint: "minio:9000"}})
 	require.ErrorContains(t, err, "not an http(s)://host[:port] URL")
 }
 
@@ -156,6 +157,19 @@ func TestLocalStatChecksTheFile(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "t", "0-x"), []byte("hi"), 0o644))
 	_, err = l.Stat(context.Background(), "t/0-x")
 	require.ErrorIs(t, err, storage.ErrNotFound)
+}
+
+// Put creates a bucket that is missing (deleted, or never made because
+// the store was down when the worker started).
+func TestS3PutCreatesAMissingBucket(t *testing.T) {
+	_, opts := newS3(t, "first", "")
+	s, err := storage.NewS3("second", "x", opts)
+	require.NoError(t, err)
+	obj, err := s.Put(context.Background(), strings.NewReader("abc"), storage.Object{Key: "t/0", Size: 3})
+	require.NoError(t, err)
+	require.Equal(t, "s3://second/x/t/0", obj.Location)
+	_, err = s.Stat(context.Background(), "t/0")
+	require.NoError(t, err)
 }
 
 func TestOpenLocation(t *testing.T) {

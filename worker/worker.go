@@ -21,6 +21,7 @@ import (
 	"github.com/genflow/genflow/metrics"
 	"github.com/genflow/genflow/modelslab"
 	"github.com/genflow/genflow/notify"
+	"github.com/genflow/genflow/storage"
 	"github.com/genflow/genflow/webhookgateway"
 	"github.com/genflow/genflow/workflows"
 )
@@ -79,7 +80,29 @@ func NewActivities(cfg config.Worker) (*activities.Activities, error) {
 	if len(cfg.NotifySecrets) > 0 {
 		acts.Notifier = &notify.Sender{Secrets: cfg.NotifySecrets}
 	}
+	if cfg.Store.URL != "" {
+		backend, err := storage.New(storage.Config{URL: cfg.Store.URL, S3: cfg.Store.S3})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", config.EnvStoreURL, err)
+		}
+		acts.Store = &storage.Copier{Backend: backend, MaxBytes: cfg.Store.MaxBytes}
+	}
 	return acts, nil
+}
+
+// checkStore creates a missing S3 bucket at start. A store that cannot be
+// reached is only logged: the worker still runs generations, and storing
+// is retried (then reported in the results) until the store is back.
+func checkStore(ctx context.Context, b storage.Backend, logger *slog.Logger) {
+	s3, ok := b.(*storage.S3)
+	if !ok {
+		return
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s3.EnsureBucket(cctx); err != nil {
+		logger.Warn("output storage not reachable; storing will be retried", "var", config.EnvStoreURL, "error", err)
+	}
 }
 
 // Dial connects to Temporal as configured. A nil metrics records no SDK
@@ -111,6 +134,9 @@ func Run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if acts.Store != nil {
+		checkStore(ctx, acts.Store.Backend, logger)
+	}
 	reg, err := metrics.New()
 	if err != nil {
 		return err
@@ -140,7 +166,7 @@ func Run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 	served := make(chan error, 1)
 	go func() { served <- reg.Serve(mctx, ln, logger) }()
 	logger.Info("worker started", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace,
-		"task_queue", cfg.Temporal.TaskQueue, "modelslab", cfg.ModelsLabBaseURL, "gateway", cfg.PublicURL,
+		"task_queue", cfg.Temporal.TaskQueue, "modelslab", cfg.ModelsLabBaseURL, "gateway", cfg.PublicURL, "store", orNone(cfg.Store.URL),
 		"metrics", "http://"+ln.Addr().String()+"/metrics")
 	var serveErr, fatalErr error
 	metricsDone := false
@@ -162,4 +188,11 @@ func Run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 		serveErr = <-served
 	}
 	return errors.Join(fatalErr, serveErr)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
 }
