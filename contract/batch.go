@@ -73,6 +73,8 @@ type BatchInput struct {
 	// NotifyURL, when set, receives a signed Notification when the batch
 	// ends (its last run), as a generation's NotifyURL does.
 	NotifyURL string `json:"notify_url,omitempty"`
+	// Store asks every item to store its outputs (GenerationInput.Store).
+	Store bool `json:"store,omitempty"`
 	// Carry is the state carried across continue-as-new; nil at start.
 	Carry *BatchCarry `json:"carry,omitempty"`
 }

@@ -96,6 +96,11 @@ const (
 	NotifyBatchCompleted      = "batch.completed"
 	NotifyBatchFailed         = "batch.failed"
 	NotifyBatchCanceled       = "batch.canceled"
+	// NotifyPipelineCompleted: the pipeline ended succeeded or partial
+	// (its data's Pipeline.Status says which).
+	NotifyPipelineCompleted = "pipeline.completed"
+	NotifyPipelineFailed    = "pipeline.failed"
+	NotifyPipelineCanceled  = "pipeline.canceled"
 )
 
 // NotifyRetryFor is how long a notification is retried before it is given
@@ -121,6 +126,10 @@ type NotificationData struct {
 	// when some items failed.
 	BatchID string       `json:"batch_id,omitempty"`
 	Batch   *BatchResult `json:"batch,omitempty"`
+	// PipelineID and Pipeline are a pipeline's: every step's state,
+	// outputs and stored copies, also when it failed or was cancelled.
+	PipelineID string          `json:"pipeline_id,omitempty"`
+	Pipeline   *PipelineResult `json:"pipeline,omitempty"`
 	// Error is set when the run failed or was cancelled.
 	Error string `json:"error,omitempty"`
 }

@@ -44,6 +44,12 @@ type PipelinePlan struct {
 	// MaxRunning caps the generations in flight across all steps. Zero
 	// means DefaultPipelineMaxRunning.
 	MaxRunning int `json:"max_running,omitempty"`
+	// Store asks every generation to store its outputs
+	// (GenerationInput.Store); each step's Stored lists the copies.
+	Store bool `json:"store,omitempty"`
+	// NotifyURL, when set, receives a signed Notification when the
+	// pipeline ends, as a generation's NotifyURL does.
+	NotifyURL string `json:"notify_url,omitempty"`
 }
 
 // DefaultPipelineMaxRunning keeps a pipeline well under Temporal's 2,000
@@ -136,6 +142,9 @@ type PipelineState struct {
 	CompletedAt time.Time   `json:"completed_at,omitempty"`
 	// Error says why the pipeline failed or was cancelled.
 	Error string `json:"error,omitempty"`
+	// Notified says how the end-of-run notification went, when the
+	// pipeline has a NotifyURL: "sending", "delivered" or "failed: ...".
+	Notified string `json:"notified,omitempty"`
 }
 
 // Step returns the state of the step called name, and whether there is
@@ -164,6 +173,9 @@ type StepState struct {
 	// Output are the step's output URLs; for a mapped step, every
 	// item's outputs in item order.
 	Output []string `json:"output,omitempty"`
+	// Stored are the durable copies of Output, in the same order, when
+	// the plan asked to Store them.
+	Stored []StoredOutput `json:"stored,omitempty"`
 	// Items are a mapped step's generations, in list order.
 	Items       []ItemState `json:"items,omitempty"`
 	Error       string      `json:"error,omitempty"`
@@ -177,7 +189,9 @@ type ItemState struct {
 	TrackID string     `json:"track_id"`
 	State   StepStatus `json:"state"`
 	Output  []string   `json:"output,omitempty"`
-	Error   string     `json:"error,omitempty"`
+	// Stored are the durable copies of Output, when the plan asked.
+	Stored []StoredOutput `json:"stored,omitempty"`
+	Error  string         `json:"error,omitempty"`
 }
 
 // PipelineResult is the Pipeline workflow's result, and the details of

@@ -29,6 +29,7 @@ type fakeChildren struct {
 	inFlight int
 	maxSeen  int
 	started  map[string]int
+	stores   int // items asked to Store
 }
 
 func (f *fakeChildren) generation(ctx workflow.Context, in contract.GenerationInput) (contract.GenerationResult, error) {
@@ -37,6 +38,9 @@ func (f *fakeChildren) generation(ctx workflow.Context, in contract.GenerationIn
 	f.inFlight++
 	f.maxSeen = max(f.maxSeen, f.inFlight)
 	f.started[id]++
+	if in.Store {
+		f.stores++
+	}
 	f.mu.Unlock()
 	defer func() {
 		f.mu.Lock()

@@ -38,7 +38,20 @@ func Pipeline(ctx workflow.Context, plan contract.PipelinePlan) (contract.Pipeli
 	}); err != nil {
 		return contract.PipelineResult{}, err
 	}
-	return r.run(ctx)
+	res, err := r.run(ctx)
+	if plan.NotifyURL != "" {
+		r.notify(ctx, res, err)
+	}
+	return res, err
+}
+
+// notify POSTs the pipeline's outcome to its NotifyURL, with every step's
+// state whatever the outcome.
+func (r *pipelineRun) notify(ctx workflow.Context, res contract.PipelineResult, runErr error) {
+	n := newNotification(ctx, runErr, contract.NotificationData{PipelineID: r.id, Pipeline: &res},
+		contract.NotifyPipelineCompleted, contract.NotifyPipelineCanceled, contract.NotifyPipelineFailed)
+	r.state.Notified = "sending"
+	r.state.Notified = sendNotification(ctx, r.plan.NotifyURL, n)
 }
 
 // pipelineRun is the state of one Pipeline run.
@@ -216,7 +229,8 @@ func (r *pipelineRun) runStep(ctx workflow.Context, i int) {
 			r.endStep(ctx, i, contract.StepFailed, pipelineItemPrefix(step, j)+"params: "+err.Error())
 			return
 		}
-		inputs[j] = contract.GenerationInput{Endpoint: ep.Name, Params: params, Deadline: step.Deadline, Owner: r.plan.Owner}
+		inputs[j] = contract.GenerationInput{Endpoint: ep.Name, Params: params, Deadline: step.Deadline, Owner: r.plan.Owner,
+			Store: r.plan.Store}
 	}
 
 	index := func(j int) int {
@@ -270,9 +284,11 @@ func (r *pipelineRun) runStep(ctx workflow.Context, i int) {
 	// The step's outcome: every item succeeded, or the first failure
 	// (in list order) explains it.
 	var output []string
+	var stored []contract.StoredOutput
 	state, msg := contract.StepSucceeded, ""
 	for j := range items {
 		output = append(output, results[j].Output...)
+		stored = append(stored, results[j].Stored...)
 		if errs[j] == nil || state == contract.StepFailed {
 			continue
 		}
@@ -285,7 +301,7 @@ func (r *pipelineRun) runStep(ctx workflow.Context, i int) {
 		}
 		state, msg = contract.StepFailed, r.itemMessage(step, j, why)
 	}
-	st.Output = output
+	st.Output, st.Stored = output, stored
 	r.endStep(ctx, i, state, msg)
 }
 
@@ -325,7 +341,7 @@ func (r *pipelineRun) endItem(ctx workflow.Context, i, j int, res contract.Gener
 		it := &st.Items[j]
 		switch {
 		case err == nil:
-			it.State, it.Output = contract.StepSucceeded, res.Output
+			it.State, it.Output, it.Stored = contract.StepSucceeded, res.Output, res.Stored
 		case canceled:
 			it.State, it.Error = contract.StepCanceled, why
 		default:

@@ -74,7 +74,13 @@ func (f *fakePipelineGenerations) Generation(ctx workflow.Context, in contract.G
 	if o.fail != "" {
 		return contract.GenerationResult{}, temporal.NewNonRetryableApplicationError(o.fail, contract.ErrTypeGenerationFailed, nil)
 	}
-	return contract.GenerationResult{TrackID: id, Endpoint: in.Endpoint, Output: o.output}, nil
+	res := contract.GenerationResult{TrackID: id, Endpoint: in.Endpoint, Output: o.output}
+	if in.Store {
+		for _, out := range o.output {
+			res.Stored = append(res.Stored, contract.StoredOutput{Output: out, Location: "file:///outputs/" + id})
+		}
+	}
+	return res, nil
 }
 
 func (f *fakePipelineGenerations) input(t *testing.T, id string) contract.GenerationInput {

@@ -115,3 +115,66 @@ func TestGenerationWithoutStoreStoresNothing(t *testing.T) {
 	require.Nil(t, res.Stored)
 	require.Equal(t, []string{"submitting", "succeeded"}, ups.states())
 }
+
+// A batch passes Store to every item.
+func TestBatchItemsStore(t *testing.T) {
+	t.Parallel()
+	env, fake := newBatchEnv(t, makePages(3, 3))
+	env.ExecuteWorkflow(Batch, contract.BatchInput{Pages: 1, Total: 3, Concurrency: 3, Store: true})
+	require.NoError(t, env.GetWorkflowError())
+	require.Len(t, fake.started, 3)
+	require.Equal(t, 3, fake.stores)
+}
+
+// A pipeline stores every step's outputs when asked, lists the copies per
+// step and item, and notifies its outcome with every step's state.
+func TestPipelineStoresAndNotifies(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		script   map[string]genOutcome
+		wantType string
+	}{
+		{"completed", nil, contract.NotifyPipelineCompleted},
+		{"failed", map[string]genOutcome{"portrait": {fail: "NSFW content detected"}}, contract.NotifyPipelineFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fake := newFakePipelineGenerations(tt.script)
+			env := newPipelineEnv(t, fake)
+			env.RegisterActivity(&activities.Activities{})
+			n := &notifications{fail: 1}
+			n.mock(env)
+			plan := compilePipeline(t, pipelinePortraitToVideo, nil)
+			plan.Store, plan.NotifyURL = true, "https://app.example/pipelines"
+
+			env.ExecuteWorkflow(Pipeline, plan)
+
+			require.True(t, env.IsWorkflowCompleted())
+			require.Len(t, n.got, 2, "retried once, then delivered")
+			in := n.got[0]
+			require.Equal(t, tt.wantType, in.Notification.Type)
+			require.Equal(t, testPipelineID, in.Notification.Data.PipelineID)
+			portrait, ok := in.Notification.Data.Pipeline.Step("portrait")
+			require.True(t, ok)
+			require.True(t, fake.input(t, "pipe-1_portrait").Store)
+			v, err := env.QueryWorkflow(contract.PipelineStateQuery)
+			require.NoError(t, err)
+			var st contract.PipelineState
+			require.NoError(t, v.Get(&st))
+			require.Equal(t, "delivered", st.Notified)
+			if tt.wantType == contract.NotifyPipelineFailed {
+				require.Error(t, env.GetWorkflowError())
+				require.Contains(t, in.Notification.Data.Error, "NSFW content detected")
+				require.Equal(t, contract.StepFailed, portrait.State)
+				return
+			}
+			require.NoError(t, env.GetWorkflowError())
+			require.Equal(t, contract.PipelineSucceeded, in.Notification.Data.Pipeline.Status)
+			require.Len(t, portrait.Stored, 2, "both samples' copies")
+			require.Equal(t, portrait.Output[1], portrait.Stored[1].Output)
+			require.Equal(t, "file:///outputs/pipe-1_portrait", portrait.Stored[0].Location)
+		})
+	}
+}
