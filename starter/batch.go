@@ -32,6 +32,8 @@ type BatchSpec struct {
 	Owner       string
 	// NotifyURL receives the batch's outcome when it ends; empty: none.
 	NotifyURL string
+	// Store asks every item to store its outputs.
+	Store bool
 	// PageSize is the items per page and per run; zero means
 	// contract.DefaultBatchPageSize.
 	PageSize int
@@ -63,7 +65,7 @@ func StartBatch(ctx context.Context, c client.Client, cfg config.Temporal, spec 
 	in := contract.BatchInput{
 		Pages: len(pages), Total: len(spec.Items), Concurrency: spec.Concurrency,
 		FailFast: spec.FailFast, Deadline: spec.Deadline, PollGrace: spec.PollGrace, Owner: spec.Owner,
-		NotifyURL: spec.NotifyURL,
+		NotifyURL: spec.NotifyURL, Store: spec.Store,
 	}
 	summary := fmt.Sprintf("batch of %d: %s", len(spec.Items), contract.Summary(spec.Items[0].Endpoint, spec.Items[0].Params))
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{

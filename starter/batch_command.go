@@ -27,6 +27,8 @@ type batchFlags struct {
 	grace       time.Duration
 	owner       string
 	notify      string
+	store       bool
+	storeSet    bool
 	pageSize    int
 	wait        bool
 	results     string
@@ -53,7 +55,10 @@ never starts an item twice.`,
   starter batch results my-batch > results.jsonl
   starter batch cancel my-batch`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return runBatch(cmd.Context(), env, args[0], f) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f.storeSet = cmd.Flags().Changed("store")
+			return runBatch(cmd.Context(), env, args[0], f)
+		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.endpoint, "endpoint", "", "endpoint of a plain prompt list, default endpoint of JSONL items")
@@ -67,6 +72,7 @@ never starts an item twice.`,
 	fl.DurationVar(&f.grace, "poll-grace", 0, "per item, wait past the provider's eta before polling (default 30s)")
 	fl.StringVar(&f.owner, "owner", "", "who asked, a free label")
 	fl.StringVar(&f.notify, "notify", "", "POST the batch's outcome, signed (Standard Webhooks), to this http(s) URL (default $"+config.EnvNotifyURL+")")
+	fl.BoolVar(&f.store, "store", false, "copy every item's outputs to the worker's storage (STORE_URL) (default $"+config.EnvStoreOutputs+")")
 	fl.IntVar(&f.pageSize, "page-size", contract.DefaultBatchPageSize, "items per page and per workflow run (bounds history length)")
 	fl.BoolVar(&f.wait, "wait", false, "wait for the batch, showing a progress bar, then write the results")
 	fl.StringVar(&f.results, "results", "", "with --wait, write the results JSONL here (default <batch id>.results.jsonl)")
@@ -102,6 +108,10 @@ func runBatch(ctx context.Context, env *Env, file string, f batchFlags) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
+	store, err := env.storeFor(f.store, f.storeSet)
+	if err != nil {
+		return err
+	}
 	tcfg, c, err := env.connect()
 	if err != nil {
 		return err
@@ -109,7 +119,7 @@ func runBatch(ctx context.Context, env *Env, file string, f batchFlags) error {
 	defer c.Close()
 	st, err := StartBatch(ctx, c, tcfg, BatchSpec{ID: f.id, Items: items, Concurrency: f.concurrency,
 		FailFast: f.failFast, Deadline: f.deadline, PollGrace: f.grace, Owner: f.owner, PageSize: f.pageSize,
-		NotifyURL: notifyURL})
+		NotifyURL: notifyURL, Store: store})
 	if err != nil {
 		return &ExitError{Code: ExitFailed, Err: err}
 	}

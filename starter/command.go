@@ -146,6 +146,8 @@ type generateFlags struct {
 	trackID  string
 	owner    string
 	notify   string
+	store    bool
+	storeSet bool
 	deadline time.Duration
 	grace    time.Duration
 	wait     bool
@@ -172,6 +174,7 @@ func newGenerateCommand(env *Env) *cobra.Command {
   starter generate music_gen --prompt "lofi beat" --track-id my-song-1 --wait`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.storeSet = cmd.Flags().Changed("store")
 			return runGenerate(cmd.Context(), env, args[0], f)
 		},
 	}
@@ -183,6 +186,7 @@ func newGenerateCommand(env *Env) *cobra.Command {
 	fl.StringVar(&f.trackID, "track-id", "", "the track_id (= workflow ID); a new one when empty. Reusing one never submits twice")
 	fl.StringVar(&f.owner, "owner", "", "who asked, a free label")
 	fl.StringVar(&f.notify, "notify", "", "POST the outcome, signed (Standard Webhooks), to this http(s) URL (default $"+config.EnvNotifyURL+")")
+	fl.BoolVar(&f.store, "store", false, storeFlagUsage)
 	fl.DurationVar(&f.deadline, "deadline", 0, "deadline for the whole generation (default: by category, e.g. 30m for images)")
 	fl.DurationVar(&f.grace, "poll-grace", 0, "wait past the provider's eta before polling (default 30s)")
 	fl.BoolVar(&f.wait, "wait", false, "wait for the result, showing a live status line")
@@ -217,6 +221,10 @@ func runGenerate(ctx context.Context, env *Env, endpoint string, f generateFlags
 	if err != nil {
 		return usageErr("%v", err)
 	}
+	store, err := env.storeFor(f.store, f.storeSet)
+	if err != nil {
+		return err
+	}
 	tcfg, c, err := env.connect()
 	if err != nil {
 		return err
@@ -224,7 +232,7 @@ func runGenerate(ctx context.Context, env *Env, endpoint string, f generateFlags
 	defer c.Close()
 
 	in := contract.GenerationInput{Endpoint: ep.Name, Params: params, Deadline: f.deadline, PollGrace: f.grace, Owner: f.owner,
-		NotifyURL: notifyURL}
+		NotifyURL: notifyURL, Store: store}
 	st, err := Start(ctx, c, tcfg, f.trackID, in)
 	if err != nil {
 		return &ExitError{Code: ExitFailed, Err: err}
@@ -272,10 +280,68 @@ func follow(ctx context.Context, env *Env, c client.Client, out generateOutput, 
 	}
 	fmt.Fprintf(env.Stdout, "%s %s succeeded by %s in %s (%d webhook(s), %d poll(s))\n", line.mark(true), res.TrackID,
 		res.LearnedBy, res.Timings.Total.Round(10*time.Millisecond), res.WebhooksReceived, res.Polls)
-	for _, o := range res.Output {
-		fmt.Fprintf(env.Stdout, "  output: %s\n", o)
-	}
+	printOutputs(env.Stdout, res)
 	return nil
+}
+
+// printOutputs lists a generation's output links and, when it stored
+// them, where each copy is or why it is not.
+func printOutputs(w io.Writer, res contract.GenerationResult) {
+	for _, o := range res.Output {
+		fmt.Fprintf(w, "  output: %s\n", o)
+	}
+	printStored(w, "  ", res.Stored)
+}
+
+// printStored lists where each output's copy is, or why it is not.
+func printStored(w io.Writer, indent string, stored []contract.StoredOutput) {
+	for _, s := range stored {
+		if s.Location == "" {
+			fmt.Fprintf(w, "%snot stored: %s: %s\n", indent, s.Output, s.Error)
+			continue
+		}
+		note := ""
+		if s.Reused {
+			note = ", already stored"
+		}
+		fmt.Fprintf(w, "%sstored: %s (%s, %s%s)\n", indent, s.Location, humanBytes(s.Size), orDash(s.ContentType), note)
+	}
+}
+
+// humanBytes prints a size for people.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+const storeFlagUsage = "copy the outputs to the worker's storage (STORE_URL) once done; the result lists the copies (default $" + config.EnvStoreOutputs + ")"
+
+// storeFor is whether a request stores its outputs: --store when given,
+// else $STORE_OUTPUTS.
+func (env *Env) storeFor(flag, set bool) (bool, error) {
+	if set {
+		return flag, nil
+	}
+	cfg, err := env.starterConfig()
+	return cfg.StoreOutputs, err
+}
+
+// starterConfig reads the starter's configuration; an error is a usage
+// error naming every bad variable.
+func (env *Env) starterConfig() (config.Starter, error) {
+	cfg, err := config.LoadStarter(env.Lookup)
+	if err != nil {
+		return cfg, &ExitError{Code: ExitUsage, Err: fmt.Errorf("configuration:\n%w", err)}
+	}
+	return cfg, nil
 }
 
 func newWaitCommand(env *Env) *cobra.Command {

@@ -376,13 +376,24 @@ func printDetails(w io.Writer, d RunDetails, now time.Time, tty bool) {
 
 func newResultCommand(env *Env) *cobra.Command {
 	var asJSON bool
+	var dir string
 	cmd := &cobra.Command{
 		Use:   "result TRACK_ID",
 		Short: "Print a finished run's outputs or its failure (exit 1 on failure, 3 if still running)",
-		Long: `result prints what a finished run produced: a generation's output URLs, or
-its error with the provider's message. It does not wait: a run still going
-exits with code 3 (use "starter wait" to wait). Exit code 1 means the run
-failed, was cancelled or was terminated.`,
+		Long: `result prints what a finished run produced: a generation's output URLs (and
+their stored copies), or its error with the provider's message. It does not
+wait: a run still going exits with code 3 (use "starter wait" to wait). Exit
+code 1 means the run failed, was cancelled or was terminated.
+
+With --download DIR it fetches the stored copies of a generation's outputs (or
+of every step of a pipeline, into DIR/<step>/) from the worker's storage: a
+file:// location is read where it is, an s3:// one through STORE_S3_ENDPOINT
+and its keys. Each file appears only once its size and SHA-256 match the
+stored copy; a broken download resumes, and running it again skips what is
+already there.`,
+		Example: `  starter result 0b6e...c1
+  starter result 0b6e...c1 --download ./outputs
+  starter result pipe-7 --download ./promo --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tcfg, c, err := env.connect()
@@ -390,26 +401,28 @@ failed, was cancelled or was terminated.`,
 				return err
 			}
 			defer c.Close()
-			return runResult(cmd.Context(), env, c, tcfg, args[0], asJSON)
+			return runResult(cmd.Context(), env, c, tcfg, args[0], asJSON, dir)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document for scripts")
+	cmd.Flags().StringVar(&dir, "download", "", "fetch the stored copies of the outputs into this directory")
 	return cmd
 }
 
 // resultOutput is the --json document of result.
 type resultOutput struct {
-	TrackID string   `json:"track_id"`
-	RunID   string   `json:"run_id"`
-	Type    string   `json:"type"`
-	Status  string   `json:"status"`
-	State   string   `json:"state,omitempty"`
-	Result  any      `json:"result,omitempty"`
-	Error   *Failure `json:"error,omitempty"`
-	UIURL   string   `json:"ui_url"`
+	TrackID   string     `json:"track_id"`
+	RunID     string     `json:"run_id"`
+	Type      string     `json:"type"`
+	Status    string     `json:"status"`
+	State     string     `json:"state,omitempty"`
+	Result    any        `json:"result,omitempty"`
+	Error     *Failure   `json:"error,omitempty"`
+	Downloads []Download `json:"downloads,omitempty"`
+	UIURL     string     `json:"ui_url"`
 }
 
-func runResult(ctx context.Context, env *Env, c client.Client, tcfg config.Temporal, id string, asJSON bool) error {
+func runResult(ctx context.Context, env *Env, c client.Client, tcfg config.Temporal, id string, asJSON bool, dir string) error {
 	d, err := Describe(ctx, c, tcfg, id, "")
 	if err != nil {
 		return &ExitError{Code: ExitFailed, Err: err}
@@ -426,11 +439,7 @@ func runResult(ctx context.Context, env *Env, c client.Client, tcfg config.Tempo
 	if r, ok := d.Result.(*contract.BatchResult); ok && r.Failed > 0 {
 		code = ExitFailed // as `starter batch --wait`
 	}
-	if asJSON {
-		if err := writeJSON(env.Stdout, out); err != nil {
-			return err
-		}
-	} else {
+	if !asJSON {
 		line := newStatusLine(env.Stdout, env.IsTerminal, false)
 		switch {
 		case code == ExitRunning:
@@ -440,10 +449,34 @@ func runResult(ctx context.Context, env *Env, c client.Client, tcfg config.Tempo
 		default:
 			printResult(env.Stdout, line, d)
 		}
+	}
+	var downloadErr error
+	// A failed pipeline may still have stored the outputs of the steps
+	// that succeeded.
+	canDownload := code == ExitOK || d.Type == contract.PipelineWorkflow && d.Status != StatusRunning
+	if dir != "" && canDownload {
+		cfg, err := env.starterConfig()
+		if err != nil {
+			return err
+		}
+		progress := env.Stdout
+		if asJSON {
+			progress = io.Discard
+		}
+		out.Downloads, downloadErr = downloadStored(ctx, d, dir, cfg.S3, progress)
+		if downloadErr != nil {
+			code = ExitFailed
+		}
+	}
+	if asJSON {
+		if err := writeJSON(env.Stdout, out); err != nil {
+			return err
+		}
+	} else {
 		fmt.Fprintf(env.Stdout, "  Temporal UI: %s\n", d.UIURL)
 	}
 	if code != ExitOK {
-		return &ExitError{Code: code}
+		return &ExitError{Code: code, Err: downloadErr}
 	}
 	return nil
 }
@@ -454,9 +487,7 @@ func printResult(w io.Writer, line *statusLine, d RunDetails) {
 	case *contract.GenerationResult:
 		fmt.Fprintf(w, "%s %s succeeded by %s in %s (%d webhook(s), %d poll(s))\n", line.mark(true), d.TrackID,
 			r.LearnedBy, r.Timings.Total.Round(10*time.Millisecond), r.WebhooksReceived, r.Polls)
-		for _, o := range r.Output {
-			fmt.Fprintf(w, "  output: %s\n", o)
-		}
+		printOutputs(w, *r)
 	case *contract.BatchResult:
 		fmt.Fprintf(w, "%s batch %s: %d of %d succeeded, %d failed (`starter batch results %s` for every item)\n",
 			line.mark(r.Failed == 0), d.TrackID, r.Succeeded, r.Total, r.Failed, d.TrackID)

@@ -144,7 +144,9 @@ func ParseLocation(loc string) (scheme, bucket, key string, err error) {
 		}
 		return "file", "", u.Path, nil
 	case "s3":
-		key := strings.TrimPrefix(u.Path, "/")
+		// S3 locations are not URL-escaped (as the AWS CLI writes
+		// them): the key is the raw text after the bucket.
+		_, key, _ := strings.Cut(strings.TrimPrefix(loc, "s3://"), "/")
 		if u.Host == "" || key == "" {
 			return "", "", "", fmt.Errorf("stored location %q: not s3://bucket/key", loc)
 		}

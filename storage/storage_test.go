@@ -52,10 +52,17 @@ func newS3(t *testing.T, bucket, prefix string) (*storage.S3, storage.S3Options)
 	return s, opts
 }
 
+// s3Opts reaches the S3 backends that backends made.
+var s3Opts = map[storage.Backend]storage.S3Options{}
+var s3OptsMu sync.Mutex
+
 func backends(t *testing.T) map[string]storage.Backend {
 	local, err := storage.NewLocal(t.TempDir())
 	require.NoError(t, err)
-	s3, _ := newS3(t, "outputs", "genflow")
+	s3, opts := newS3(t, "outputs", "genflow")
+	s3OptsMu.Lock()
+	s3Opts[s3] = opts
+	s3OptsMu.Unlock()
 	return map[string]storage.Backend{"local": local, "s3": s3}
 }
 
@@ -80,6 +87,9 @@ func TestParseLocation(t *testing.T) {
 	scheme, bucket, key, err := storage.ParseLocation("s3://outputs/genflow/abc/0-x.png")
 	require.NoError(t, err)
 	require.Equal(t, []string{"s3", "outputs", "genflow/abc/0-x.png"}, []string{scheme, bucket, key})
+	_, _, key, err = storage.ParseLocation("s3://outputs/t/1-100%25.png")
+	require.NoError(t, err)
+	require.Equal(t, "t/1-100%25.png", key, "s3 keys are taken as written")
 	scheme, _, key, err = storage.ParseLocation("file:///var/lib/genflow/abc/0-x.png")
 	require.NoError(t, err)
 	require.Equal(t, []string{"file", "/var/lib/genflow/abc/0-x.png"}, []string{scheme, key})
@@ -525,4 +535,24 @@ func TestDownloadRejectsABadChecksum(t *testing.T) {
 		return local.Open(ctx, obj.Key, off)
 	}, obj, dest, storage.DownloadOptions{})
 	require.ErrorIs(t, err, storage.ErrNotFound)
+}
+
+// Keys with escapes survive the trip through a Location, for both
+// backends: what the worker stored, the starter can open.
+func TestLocationsOfEscapedKeys(t *testing.T) {
+	for name, b := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			key := storage.Key("batch 1/item", 0, "https://cdn/100%25%20done.png")
+			require.Equal(t, "batch%201%2Fitem/0-100%25%20done.png", key)
+			obj, err := b.Put(context.Background(), strings.NewReader("x"), storage.Object{Key: key, Size: 1})
+			require.NoError(t, err)
+			_, err = b.Stat(context.Background(), key)
+			require.NoError(t, err)
+			rc, err := storage.OpenLocation(context.Background(), obj.Location, 0, s3Opts[b])
+			require.NoError(t, err)
+			got, _ := io.ReadAll(rc)
+			rc.Close()
+			require.Equal(t, "x", string(got))
+		})
+	}
 }
