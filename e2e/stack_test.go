@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -49,6 +50,8 @@ type stack struct {
 	gatewayMetrics string
 	// notifySecret signs the worker's notifications.
 	notifySecret notify.Secret
+	// starterEnv are further variables runStarter sets.
+	starterEnv map[string]string
 }
 
 func quietLogger() *slog.Logger {
@@ -59,7 +62,8 @@ func quietLogger() *slog.Logger {
 }
 
 // startStack brings up every part on loopback and tears it down with t.
-func startStack(t *testing.T, fakeOpts fakemodelslab.Options) *stack {
+// configure, if given, edits the worker's configuration first.
+func startStack(t *testing.T, fakeOpts fakemodelslab.Options, configure ...func(*config.Worker)) *stack {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -116,6 +120,9 @@ func startStack(t *testing.T, fakeOpts fakemodelslab.Options) *stack {
 		MetricsAddr:      testenv.FreeAddr(t),
 		NotifySecrets:    []notify.Secret{notifySecret},
 	}
+	for _, c := range configure {
+		c(&wcfg)
+	}
 	workerCtx, stopWorker := context.WithCancel(context.Background())
 	var runErr error
 	stopped := make(chan struct{})
@@ -170,21 +177,26 @@ type starterOutput struct {
 func (s *stack) runStarter(t *testing.T, args ...string) (int, starterOutput) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	env := map[string]string{
-		config.EnvTemporalAddress: s.temporal.Address,
-		config.EnvTaskQueue:       taskQueue,
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	code := starter.Main(ctx, args, starter.Env{
-		Stdout: &stdout, Stderr: &stderr,
-		Lookup: func(k string) (string, bool) { v, ok := env[k]; return v, ok },
-	})
+	code := starter.Main(ctx, args, starter.Env{Stdout: &stdout, Stderr: &stderr, Lookup: s.lookup})
 	var out starterOutput
 	if strings.Contains(strings.Join(args, " "), "--json") {
 		require.NoError(t, json.Unmarshal(stdout.Bytes(), &out), "starter output: %s\nstderr: %s", stdout.String(), stderr.String())
 	}
 	return code, out
+}
+
+// lookup is the starter's environment: the stack's Temporal, and
+// starterEnv.
+func (s *stack) lookup(k string) (string, bool) {
+	env := map[string]string{
+		config.EnvTemporalAddress: s.temporal.Address,
+		config.EnvTaskQueue:       taskQueue,
+	}
+	maps.Copy(env, s.starterEnv)
+	v, ok := env[k]
+	return v, ok
 }
 
 // postWebhook sends a webhook to the gateway by hand.

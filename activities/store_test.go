@@ -1,0 +1,94 @@
+package activities_test
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/genflow/genflow/activities"
+	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/storage"
+)
+
+func TestStoreOutputs(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	failing := atomic.Bool{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		switch {
+		case failing.Load():
+			w.WriteHeader(http.StatusBadGateway)
+		case strings.HasPrefix(r.URL.Path, "/gone"):
+			http.NotFound(w, r)
+		case r.URL.Path == "/huge.mp4":
+			w.Header().Set("Content-Length", "5000")
+			_, _ = w.Write(make([]byte, 5000))
+		default:
+			w.Header().Set("Content-Type", "image/png")
+			_, _ = w.Write([]byte("png bytes of " + r.URL.Path))
+		}
+	}))
+	defer srv.Close()
+	local, err := storage.NewLocal(t.TempDir())
+	require.NoError(t, err)
+	a := &activities.Activities{Store: &storage.Copier{Backend: local, MaxBytes: 4096, RetryDelay: time.Millisecond}}
+	run := func(a *activities.Activities, in activities.StoreInput) ([]contract.StoredOutput, error) {
+		var s testsuite.WorkflowTestSuite
+		env := s.NewTestActivityEnvironment()
+		env.RegisterActivity(a)
+		v, err := env.ExecuteActivity(a.StoreOutputs, in)
+		if err != nil {
+			return nil, err
+		}
+		var out []contract.StoredOutput
+		require.NoError(t, v.Get(&out))
+		return out, nil
+	}
+	in := activities.StoreInput{
+		TrackID:    "gen-1",
+		Output:     []string{srv.URL + "/a.png", srv.URL + "/gone/b.png", srv.URL + "/huge.mp4"},
+		ProxyLinks: []string{srv.URL + "/proxy/a.png", srv.URL + "/proxy/b.png"},
+	}
+
+	out, err := run(a, in)
+	require.NoError(t, err)
+	require.Len(t, out, 3)
+	require.Equal(t, local.Location("gen-1/0-a.png"), out[0].Location)
+	require.Equal(t, int64(len("png bytes of /a.png")), out[0].Size)
+	require.False(t, out[0].Reused)
+	require.Equal(t, local.Location("gen-1/1-b.png"), out[1].Location, "the proxy link stood in for the expired one")
+	require.Empty(t, out[2].Location)
+	require.Contains(t, out[2].Error, "over the size limit", "one output too large does not stop the others")
+	first := hits.Load()
+
+	// Run again (a retried activity, a re-run): nothing fetched, nothing
+	// stored twice.
+	again, err := run(a, in)
+	require.NoError(t, err)
+	require.True(t, again[0].Reused && again[1].Reused)
+	require.Equal(t, out[0].SHA256, again[0].SHA256)
+	require.Equal(t, first+1, hits.Load(), "only the oversized output is asked for again")
+
+	// A provider that fails is retried by Temporal: the activity fails.
+	failing.Store(true)
+	_, err = run(a, activities.StoreInput{TrackID: "gen-2", Output: []string{srv.URL + "/c.png"}})
+	var appErr *temporal.ApplicationError
+	require.True(t, errors.As(err, &appErr), "%v", err)
+	require.Equal(t, activities.ErrTypeStoreFailed, appErr.Type())
+	require.False(t, appErr.NonRetryable())
+
+	// No storage configured: not retried.
+	_, err = run(&activities.Activities{}, in)
+	require.True(t, errors.As(err, &appErr), "%v", err)
+	require.Equal(t, activities.ErrTypeStoreNotConfigured, appErr.Type())
+	require.True(t, appErr.NonRetryable())
+}

@@ -1,0 +1,147 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/genflow/genflow/config"
+	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/fakemodelslab"
+	"github.com/genflow/genflow/starter"
+	"github.com/genflow/genflow/storage"
+)
+
+// An S3 protocol server (gofakes3) on loopback stands in for MinIO or
+// AWS; the worker reaches it over HTTP through minio-go, as it would the
+// real thing.
+func startS3(t *testing.T) storage.S3Options {
+	t.Helper()
+	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	t.Cleanup(srv.Close)
+	return storage.S3Options{Endpoint: srv.URL, Region: "us-east-1", AccessKey: "genflow", SecretKey: "genflow-secret"}
+}
+
+// A generation with both --store and --notify: the outputs are copied to
+// S3 (the bucket created by the worker), the result and the signed
+// notification carry the copies, and `starter result --download` brings
+// back the same bytes the provider served, checked by SHA-256.
+func TestStoredOutputsAndNotificationEndToEnd(t *testing.T) {
+	s3 := startS3(t)
+	s := startStack(t, fakemodelslab.Options{ProcessingTime: 300 * time.Millisecond}, func(w *config.Worker) {
+		w.Store = config.Store{URL: "s3://genflow-outputs/e2e", MaxBytes: 1 << 20, S3: s3}
+	})
+	s.starterEnv = map[string]string{
+		config.EnvStoreOutputs:    "true", // the default --store
+		config.EnvStoreS3Endpoint: s3.Endpoint, config.EnvStoreS3AccessKey: s3.AccessKey, config.EnvStoreS3SecretKey: s3.SecretKey,
+	}
+	var mu sync.Mutex
+	var notes [][]byte
+	var headers []http.Header
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		notes, headers = append(notes, b), append(headers, r.Header.Clone())
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer receiver.Close()
+
+	code, out := s.runStarter(t, "generate", "text2img", "--model", "flux", "--prompt", "keep these", "-p", "samples=2",
+		"--track-id", "store-1", "--notify", receiver.URL, "--wait", "--json")
+	require.Equal(t, starter.ExitOK, code, "%+v", out)
+	require.Len(t, out.Result.Output, 2)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := starter.Wait(ctx, s.client, "store-1", "", time.Second, nil)
+	require.NoError(t, err)
+	require.Len(t, res.Stored, 2)
+	for i, st := range res.Stored {
+		provided := fetch(t, res.Output[i])
+		require.Equal(t, res.Output[i], st.Output)
+		require.Empty(t, st.Error)
+		require.Equal(t, "s3://genflow-outputs/e2e/"+storage.Key("store-1", i, res.Output[i]), st.Location)
+		require.Equal(t, int64(len(provided)), st.Size)
+		require.Equal(t, sha(provided), st.SHA256)
+		require.Equal(t, "image/png", st.ContentType)
+	}
+
+	// The notification is signed, and carries the stored copies.
+	mu.Lock()
+	require.Len(t, notes, 1)
+	wh, err := standardwebhooks.NewWebhook(s.notifySecret.String())
+	require.NoError(t, err)
+	require.NoError(t, wh.Verify(notes[0], headers[0]))
+	var n contract.Notification
+	require.NoError(t, json.Unmarshal(notes[0], &n))
+	mu.Unlock()
+	require.Equal(t, contract.NotifyGenerationSucceeded, n.Type)
+	require.Equal(t, res.Stored, n.Data.Result.Stored)
+
+	// Download the copies; a second download fetches nothing.
+	dir := t.TempDir()
+	for pass := range 2 {
+		var stdout, stderr bytes.Buffer
+		code := starter.Main(ctx, []string{"result", "store-1", "--download", dir, "--json"}, starter.Env{
+			Stdout: &stdout, Stderr: &stderr, Lookup: s.lookup,
+		})
+		require.Equal(t, starter.ExitOK, code, "stdout %s\nstderr %s", stdout.String(), stderr.String())
+		var doc struct{ Downloads []starter.Download }
+		require.NoError(t, json.Unmarshal(stdout.Bytes(), &doc))
+		require.Len(t, doc.Downloads, 2)
+		for i, d := range doc.Downloads {
+			require.Equal(t, pass == 1, d.Skipped)
+			got, err := os.ReadFile(d.Path)
+			require.NoError(t, err)
+			require.Equal(t, sha(fetch(t, res.Output[i])), sha(got))
+			require.Equal(t, dir, filepath.Dir(d.Path))
+		}
+	}
+}
+
+// A worker without STORE_URL still completes a generation that asks to
+// store: the result says why nothing was stored.
+func TestStoreWithoutStorageEndToEnd(t *testing.T) {
+	s := startStack(t, fakemodelslab.Options{ProcessingTime: 100 * time.Millisecond})
+	code, out := s.runStarter(t, "generate", "text2img", "--model", "flux", "--prompt", "nowhere to keep",
+		"--track-id", "store-none", "--store", "--wait", "--json")
+	require.Equal(t, starter.ExitOK, code, "%+v", out)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := starter.Wait(ctx, s.client, "store-none", "", time.Second, nil)
+	require.NoError(t, err)
+	require.Len(t, res.Stored, 1)
+	require.Contains(t, res.Stored[0].Error, "no output storage (STORE_URL)")
+}
+
+func fetch(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return b
+}
+
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
