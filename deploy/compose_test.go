@@ -41,6 +41,9 @@ var pinnedImages = map[string]string{
 	"temporal-init":   "temporalio/admin-tools:1.29.1-tctl-1.18.4-cli-1.5.0",
 	"temporal-ui":     "temporalio/ui:2.42.1",
 	"proxy":           "caddy:2.10.2-alpine",
+	// Docker Hub's minio/minio is gone; MinIO's own registry still serves
+	// its last community release.
+	"minio": "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z",
 }
 
 // genflowServices are built from the Dockerfile, one target each.
@@ -160,7 +163,7 @@ func TestComposeStackWithFakeProvider(t *testing.T) {
 	t.Run("services and profiles", func(t *testing.T) {
 		require.ElementsMatch(t, []string{
 			"postgresql", "temporal-schema", "temporal", "temporal-init", "temporal-ui",
-			"worker", "gateway", "proxy", "fakemodelslab",
+			"worker", "gateway", "proxy", "fakemodelslab", "minio",
 		}, p.ServiceNames(), ".env.example turns on the fake profile")
 		require.ElementsMatch(t, []string{"starter"}, p.DisabledServiceNames())
 		all := p.AllServices()
@@ -194,11 +197,15 @@ func TestComposeStackWithFakeProvider(t *testing.T) {
 			"temporal":        {"temporal-schema": types.ServiceConditionCompletedSuccessfully},
 			"temporal-init":   {"temporal": types.ServiceConditionHealthy},
 			"temporal-ui":     {"temporal": types.ServiceConditionHealthy},
-			"worker":          {"temporal-init": types.ServiceConditionCompletedSuccessfully},
-			"gateway":         {"temporal-init": types.ServiceConditionCompletedSuccessfully},
-			"proxy":           {"gateway": types.ServiceConditionHealthy},
-			"fakemodelslab":   {},
-			"starter":         {"temporal-init": types.ServiceConditionCompletedSuccessfully},
+			"worker": {
+				"temporal-init": types.ServiceConditionCompletedSuccessfully,
+				"minio":         types.ServiceConditionHealthy,
+			},
+			"gateway":       {"temporal-init": types.ServiceConditionCompletedSuccessfully},
+			"proxy":         {"gateway": types.ServiceConditionHealthy},
+			"fakemodelslab": {},
+			"minio":         {},
+			"starter":       {"temporal-init": types.ServiceConditionCompletedSuccessfully},
 		}
 		for name, svc := range p.AllServices() {
 			got := map[string]string{}
@@ -251,6 +258,9 @@ func TestComposeStackWithFakeProvider(t *testing.T) {
 			"worker":        {"CMD", "healthcheck", "worker"},
 			"gateway":       {"CMD", "healthcheck", "gateway"},
 			"fakemodelslab": {"CMD", "healthcheck", "http", "http://127.0.0.1:" + portOf(t, *p.Services["fakemodelslab"].Environment[fakemodelslab.EnvListenAddr]) + "/_fake/healthz"},
+			// The image ships mc, not curl or wget; its "local" alias is
+			// the server's default address, http://localhost:9000.
+			"minio": {"CMD", "mc", "ready", "local"},
 		}
 		for name, test := range want {
 			require.Equal(t, test, []string(p.Services[name].HealthCheck.Test), name)
@@ -377,7 +387,10 @@ func TestComposeStackWithFakeProvider(t *testing.T) {
 			if v == "COMPOSE_PROFILES" {
 				continue // read by docker compose itself
 			}
-			require.Contains(t, compose, "${"+v+":", "%s is in .env.example but no compose file reads it", v)
+			// ${V:-default}, ${V:?error}, or ${V-default} (default only
+			// when unset: an empty value in .env wins).
+			read := strings.Contains(compose, "${"+v+":") || strings.Contains(compose, "${"+v+"-")
+			require.True(t, read, "%s is in .env.example but no compose file reads it", v)
 		}
 	})
 
@@ -412,7 +425,8 @@ func TestComposeStackWithFakeProvider(t *testing.T) {
 	})
 
 	t.Run("what has no authentication stays on loopback", func(t *testing.T) {
-		for _, name := range []string{"temporal", "temporal-ui", "proxy", "fakemodelslab"} {
+		// MinIO has authentication, but its credentials have defaults.
+		for _, name := range []string{"temporal", "temporal-ui", "proxy", "fakemodelslab", "minio"} {
 			require.NotEmpty(t, p.Services[name].Ports, name)
 			for _, port := range p.Services[name].Ports {
 				require.Equal(t, "127.0.0.1", port.HostIP, "%s:%d", name, port.Target)
