@@ -19,8 +19,12 @@ scripts/stack.sh up
 echo
 printf '\033[1m%s\033[0m\n' "Running a generation through the starter (fake ModelsLab; the result comes back by webhook through the gateway)"
 export TEMPORAL_ADDRESS="127.0.0.1:${TEMPORAL_PORT:-7233}"
+track="demo-$(date +%Y%m%d-%H%M%S)"
 ./bin/starter generate text2img --model flux --prompt "a red fox in fresh snow, golden hour" \
-	--param width=512 --param height=512 --wait
+	--param width=512 --param height=512 --track-id "$track" --store --wait
+echo
+printf '\033[1m%s\033[0m\n' "Fetching the stored copy (checked by SHA-256) into ${GENFLOW_RUN_DIR:-.run}/downloads/$track"
+./bin/starter result "$track" --download "${GENFLOW_RUN_DIR:-.run}/downloads/$track"
 echo
 echo "The stack keeps running. Open http://localhost:${UI_PORT:-8233} for the Temporal UI."
 echo "Try: ./bin/starter generate music_gen --prompt 'lofi beat' --wait"

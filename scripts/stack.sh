@@ -10,7 +10,9 @@
 # server keeps its history in temporal.db there across restarts). Ports:
 # Temporal 7233, UI 8233, gateway 8080, fake ModelsLab 8090, worker
 # metrics 9090; override with TEMPORAL_PORT, UI_PORT, GATEWAY_PORT,
-# FAKE_PORT, WORKER_METRICS_PORT. TEMPORAL_DEV_ARGS adds
+# FAKE_PORT, WORKER_METRICS_PORT. Outputs of runs started with --store
+# are copied to .run/outputs (STORE_URL overrides it, e.g. s3://bucket
+# with STORE_S3_*). TEMPORAL_DEV_ARGS adds
 # flags to `temporal server start-dev`. SQLite runs in WAL mode with
 # synchronous=normal: safe across process crashes, and it halves the time
 # a batch spends waiting on fsync (see docs/benchmarks.md); only an OS
@@ -92,6 +94,7 @@ up() {
 
 	MODELSLAB_BASE_URL="http://127.0.0.1:$FAKE_PORT/api/" MODELSLAB_API_KEY="${MODELSLAB_API_KEY:-local-dev-key}" \
 		GATEWAY_PUBLIC_URL="http://127.0.0.1:$GATEWAY_PORT" WORKER_METRICS_ADDR="127.0.0.1:$WORKER_METRICS_PORT" \
+		STORE_URL="${STORE_URL:-file://$RUN/outputs}" \
 		start worker "$ROOT/bin/worker"
 	if ! wait_for "worker" 20 http_ok "http://127.0.0.1:$WORKER_METRICS_PORT/metrics"; then
 		tail -5 "$RUN/worker.log" >&2
@@ -104,6 +107,7 @@ up() {
 	echo "  gateway       http://127.0.0.1:$GATEWAY_PORT  (webhooks, /healthz, /readyz)"
 	echo "  fake ModelsLab http://127.0.0.1:$FAKE_PORT/api/  (stats at /_fake/stats)"
 	echo "  metrics       http://127.0.0.1:$WORKER_METRICS_PORT/metrics (worker), http://127.0.0.1:$GATEWAY_PORT/metrics (gateway)"
+	echo "  outputs       ${STORE_URL:-file://$RUN/outputs}  (stored copies of runs started with --store)"
 	echo "  stop it with: scripts/stack.sh down"
 }
 

@@ -496,6 +496,11 @@ func printResult(w io.Writer, line *statusLine, d RunDetails) {
 		}
 	case *json.RawMessage:
 		fmt.Fprintf(w, "%s %s %s %s\n", line.mark(true), d.Type, d.TrackID, d.Status)
+		var res contract.PipelineResult
+		if d.Type == contract.PipelineWorkflow && json.Unmarshal(*r, &res) == nil {
+			printPipelineStepOutputs(w, res.PipelineState)
+			return
+		}
 		_ = writeJSON(w, r)
 	default:
 		fmt.Fprintf(w, "%s %s %s %s\n", line.mark(true), d.Type, d.TrackID, d.Status)
