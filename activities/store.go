@@ -2,12 +2,14 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/modelslab"
 	"github.com/genflow/genflow/storage"
 )
 
@@ -26,6 +28,13 @@ type StoreInput struct {
 	TrackID    string   `json:"track_id"`
 	Output     []string `json:"output"`
 	ProxyLinks []string `json:"proxy_links,omitempty"`
+	// Endpoint, ProviderID and Params name the provider's request, so
+	// that links found expired can be asked for again (a fetch returns
+	// the current output and proxy links; a webhook carries no proxy
+	// links). Empty ProviderID: no second chance.
+	Endpoint   string         `json:"endpoint,omitempty"`
+	ProviderID string         `json:"provider_id,omitempty"`
+	Params     map[string]any `json:"params,omitempty"`
 }
 
 // StoreProgress is the heartbeat detail of StoreOutputs: the output being
@@ -49,16 +58,28 @@ func (a *Activities) StoreOutputs(ctx context.Context, in StoreInput) ([]contrac
 	}
 	log := activity.GetLogger(ctx)
 	out := make([]contract.StoredOutput, len(in.Output))
+	var fresh *modelslab.Result // the provider's current links, once asked
 	for i, link := range in.Output {
-		links := []string{link}
-		if i < len(in.ProxyLinks) {
-			links = append(links, in.ProxyLinks[i])
-		}
+		links := linksOf(in.Output, in.ProxyLinks, i)
 		progress := func(n int64) {
 			activity.RecordHeartbeat(ctx, StoreProgress{Output: i + 1, Of: len(in.Output), Bytes: n})
 		}
 		activity.RecordHeartbeat(ctx, StoreProgress{Output: i + 1, Of: len(in.Output)})
-		obj, reused, err := a.Store.Copy(ctx, storage.Key(in.TrackID, i, link), links, progress)
+		key := storage.Key(in.TrackID, i, link)
+		obj, reused, err := a.Store.Copy(ctx, key, links, progress)
+		if errors.Is(err, storage.ErrGone) && in.ProviderID != "" && a.Provider != nil {
+			if fresh == nil {
+				r, ferr := a.refetch(ctx, in)
+				if ferr != nil {
+					return nil, ferr
+				}
+				fresh = &r
+			}
+			if more := linksOf(fresh.Output, fresh.ProxyLinks, i); len(more) > 0 {
+				log.Info("output links expired; trying the provider's current ones", "track_id", in.TrackID, "output", i)
+				obj, reused, err = a.Store.Copy(ctx, key, append(links, more...), progress)
+			}
+		}
 		switch {
 		case storage.IsPermanent(err):
 			log.Warn("output not stored", "track_id", in.TrackID, "output", i, "error", err)
@@ -75,4 +96,31 @@ func (a *Activities) StoreOutputs(ctx context.Context, in StoreInput) ([]contrac
 		}
 	}
 	return out, nil
+}
+
+// linksOf is output i's link and its proxy twin, those that exist.
+func linksOf(output, proxy []string, i int) []string {
+	var links []string
+	if i < len(output) {
+		links = append(links, output[i])
+	}
+	if i < len(proxy) {
+		links = append(links, proxy[i])
+	}
+	return links
+}
+
+// refetch asks the provider for the request's current state, for its
+// links. A failed fetch fails the attempt (retried).
+func (a *Activities) refetch(ctx context.Context, in StoreInput) (modelslab.Result, error) {
+	ep, err := modelslab.Lookup(in.Endpoint)
+	if err != nil {
+		return modelslab.Result{}, temporal.NewNonRetryableApplicationError(err.Error(), modelslab.ErrTypeInvalidRequest, err)
+	}
+	res, err := a.Provider.Fetch(ctx, ep, in.ProviderID, in.Params)
+	a.record(OpFetch, err)
+	if err != nil {
+		return modelslab.Result{}, toTemporal(err)
+	}
+	return res, nil
 }

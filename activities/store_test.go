@@ -1,9 +1,11 @@
 package activities_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/genflow/genflow/activities"
 	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/modelslab"
 	"github.com/genflow/genflow/storage"
 )
 
@@ -91,4 +94,59 @@ func TestStoreOutputs(t *testing.T) {
 	require.True(t, errors.As(err, &appErr), "%v", err)
 	require.Equal(t, activities.ErrTypeStoreNotConfigured, appErr.Type())
 	require.True(t, appErr.NonRetryable())
+}
+
+// fetcher is a Provider whose Fetch answers the current links.
+type fetcher struct {
+	res     modelslab.Result
+	fetches int
+}
+
+func (f *fetcher) Submit(context.Context, modelslab.SubmitRequest) (modelslab.Result, error) {
+	return modelslab.Result{}, errors.New("no submit here")
+}
+
+func (f *fetcher) Fetch(_ context.Context, ep modelslab.Endpoint, id string, _ map[string]any) (modelslab.Result, error) {
+	f.fetches++
+	if ep.Name != "images/text2img" || id != "777" {
+		return modelslab.Result{}, errors.New("wrong request")
+	}
+	return f.res, nil
+}
+
+// A webhook carries no proxy links: when the output links have expired,
+// the activity asks the provider for the current ones, once.
+func TestStoreOutputsAsksForFreshLinks(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/expired/") {
+			http.Error(w, "link expired", http.StatusForbidden)
+			return
+		}
+		_, _ = w.Write([]byte("bytes of " + r.URL.Path))
+	}))
+	defer srv.Close()
+	local, err := storage.NewLocal(t.TempDir())
+	require.NoError(t, err)
+	f := &fetcher{res: modelslab.Result{Status: modelslab.StatusSuccess, ID: "777",
+		Output:     []string{srv.URL + "/expired/a.png", srv.URL + "/expired/b.png"},
+		ProxyLinks: []string{srv.URL + "/cdn/a.png", srv.URL + "/cdn/b.png"}}}
+	a := &activities.Activities{Provider: f, Store: &storage.Copier{Backend: local, RetryDelay: time.Millisecond}}
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.RegisterActivity(a)
+	v, err := env.ExecuteActivity(a.StoreOutputs, activities.StoreInput{
+		TrackID: "gen-9", Output: []string{srv.URL + "/expired/a.png", srv.URL + "/expired/b.png"},
+		Endpoint: "text2img", ProviderID: "777",
+	})
+	require.NoError(t, err)
+	var out []contract.StoredOutput
+	require.NoError(t, v.Get(&out))
+	require.Equal(t, 1, f.fetches, "asked once for both outputs")
+	for i, name := range []string{"a.png", "b.png"} {
+		require.Empty(t, out[i].Error)
+		obj, err := local.Stat(context.Background(), "gen-9/"+strconv.Itoa(i)+"-"+name)
+		require.NoError(t, err)
+		require.Equal(t, srv.URL+"/cdn/"+name, obj.Source)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -144,4 +145,50 @@ func fetch(t *testing.T, url string) []byte {
 func sha(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
+}
+
+// Outputs whose download breaks half-way, or whose output links have
+// expired, are still stored: the copy resumes with a Range request, or
+// comes from the proxy link. This worker stores in a local directory,
+// the local stack's default.
+func TestStoreSurvivesBrokenAndExpiredLinksEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	s := startStack(t, fakemodelslab.Options{ProcessingTime: 100 * time.Millisecond, Faults: fakemodelslab.Faults{Rules: []fakemodelslab.Rule{
+		{Match: "store-cut", Fault: fakemodelslab.FaultCutFiles}, {Match: "store-old", Fault: fakemodelslab.FaultExpire},
+	}}}, func(w *config.Worker) { w.Store = config.Store{URL: "file://" + dir, MaxBytes: 1 << 20} })
+
+	for _, track := range []string{"store-cut", "store-old"} {
+		code, out := s.runStarter(t, "generate", "text2img", "--model", "flux", "--prompt", track, "-p", "samples=2",
+			"--track-id", track, "--store", "--wait", "--json")
+		require.Equal(t, starter.ExitOK, code, "%+v", out)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		res, err := starter.Wait(ctx, s.client, track, "", time.Second, nil)
+		cancel()
+		require.NoError(t, err)
+		require.Len(t, res.Stored, 2)
+		for i, st := range res.Stored {
+			require.Empty(t, st.Error, track)
+			require.Equal(t, "file://"+filepath.Join(dir, storage.Key(track, i, res.Output[i])), st.Location)
+			got, err := os.ReadFile(filepath.Join(dir, storage.Key(track, i, res.Output[i])))
+			require.NoError(t, err)
+			require.Equal(t, st.SHA256, sha(got))
+			// The proxy link (/cdn/) serves the same file whole, whatever
+			// the fault; the webhook carried no proxy links.
+			whole := fetch(t, strings.Replace(res.Output[i], "/files/", "/cdn/", 1))
+			require.Equal(t, sha(whole), st.SHA256, "%s output %d: the stored bytes are the provider's", track, i)
+		}
+	}
+	resp, err := http.Get(mustResult(t, s, "store-old").Output[0])
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNotFound, resp.StatusCode, "the output link had expired: the copy came from the proxy link")
+}
+
+func mustResult(t *testing.T, s *stack, track string) contract.GenerationResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res, err := starter.Wait(ctx, s.client, track, "", time.Second, nil)
+	require.NoError(t, err)
+	return res
 }

@@ -57,8 +57,10 @@
 //
 // [Faults] injects the misbehaviour the provider documents or that a
 // robust client must survive: dropped, duplicated, delayed and reordered
-// webhooks, failed generations, immediate success, and 5xx or 429 on
-// submit. Rules select requests by track_id; Rates select a fixed fraction
+// webhooks, failed generations, immediate success, 5xx or 429 on
+// submit, output downloads that break half-way (cut-files) and output
+// links that have expired while their proxy links still serve (expire).
+// Rules select requests by track_id; Rates select a fixed fraction
 // of track_ids by hash, which [Faults.Picks] computes in advance.
 //
 // # Control API

@@ -17,7 +17,8 @@ type Fault string
 
 // The faults. Drop, Duplicate, Delay and Reorder change how the webhook is
 // delivered; Fail and Immediate change the outcome; Fault5xx and Fault429
-// reject the submit itself.
+// reject the submit itself; CutFiles and Expire change how the output
+// files are served.
 const (
 	// FaultDrop sends no webhook; fetch still answers. ModelsLab documents
 	// generation webhooks as best-effort.
@@ -39,10 +40,18 @@ const (
 	Fault5xx Fault = "5xx"
 	// Fault429 answers the submit with the provider's 429 rate-limit body.
 	Fault429 Fault = "429"
+	// FaultCutFiles breaks the first download of each output file: half
+	// its bytes under the full Content-Length, then the connection is
+	// closed. Later downloads (with or without Range) are whole.
+	FaultCutFiles Fault = "cut-files"
+	// FaultExpire makes the output links answer 404, as expired
+	// temporary links do; the proxy_links (under /cdn/) still serve.
+	FaultExpire Fault = "expire"
 )
 
 // allFaults lists the known faults in a stable order.
-var allFaults = []Fault{FaultDrop, FaultDuplicate, FaultDelay, FaultReorder, FaultFail, FaultImmediate, Fault5xx, Fault429}
+var allFaults = []Fault{FaultDrop, FaultDuplicate, FaultDelay, FaultReorder, FaultFail, FaultImmediate, Fault5xx, Fault429,
+	FaultCutFiles, FaultExpire}
 
 // DefaultFaultDelay is the webhook delay of FaultDelay when Faults.Delay is
 // zero.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -377,4 +378,49 @@ func TestFaultPrecedence(t *testing.T) {
 			require.Equal(t, tc.wantDrop, st.WebhooksDropped)
 		})
 	}
+}
+
+// cut-files breaks each file's first download half-way; expire turns
+// the output links to 404 while the proxy links serve.
+func TestFileFaults(t *testing.T) {
+	t.Parallel()
+	srv := newFake(t, Options{Faults: Faults{Rules: []Rule{
+		{Match: "cut", Fault: FaultCutFiles, Times: 1}, {Match: "old", Fault: FaultExpire, Times: 1},
+		{Fault: FaultImmediate},
+	}}})
+	c := newClient(t, srv, "k")
+	submit := func(track string) modelslab.Result {
+		sub, err := c.Submit(context.Background(), modelslab.SubmitRequest{Endpoint: endpoint(t, "text2img"),
+			Params: text2img(), TrackID: track})
+		require.NoError(t, err)
+		require.Equal(t, modelslab.StatusSuccess, sub.Status)
+		return sub
+	}
+
+	sub := submit("cut-1")
+	resp, err := http.Get(sub.Output[0])
+	require.NoError(t, err)
+	_, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.ErrorIs(t, err, io.ErrUnexpectedEOF, "the first download breaks")
+	req, _ := http.NewRequest(http.MethodGet, sub.Output[0], nil)
+	req.Header.Set("Range", "bytes=10-")
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	tail, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusPartialContent, resp.StatusCode, "the next one resumes")
+	_, whole := get(t, sub.Output[0])
+	checkFile(t, "png", whole)
+	require.Equal(t, whole[10:], tail)
+	_, proxied := get(t, sub.ProxyLinks[0])
+	require.Equal(t, whole, proxied, "one cut per file, whichever link")
+
+	sub = submit("old-1")
+	resp, _ = get(t, sub.Output[0])
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	resp, body := get(t, sub.ProxyLinks[0])
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	checkFile(t, "png", body)
 }

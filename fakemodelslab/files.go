@@ -37,11 +37,19 @@ func (s *Server) handleFile(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	proxy := strings.HasPrefix(r.URL.Path, "/cdn/")
 	s.mu.Lock()
 	req := s.requests[id]
-	var servable bool
+	var servable, cut bool
 	if req != nil {
-		servable = req.done && !req.failed() && n < len(req.files) && req.files[n] == name
+		servable = req.done && !req.failed() && n < len(req.files) && req.files[n] == name &&
+			(proxy || !req.faults.has(FaultExpire))
+		if servable && req.faults.has(FaultCutFiles) && !req.cut[name] {
+			if req.cut == nil {
+				req.cut = map[string]bool{}
+			}
+			req.cut[name], cut = true, true
+		}
 	}
 	s.mu.Unlock()
 	if !servable {
@@ -53,9 +61,29 @@ func (s *Server) handleFile(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
+	if cut {
+		cutAfterHalf(w, contentTypes[ext], data)
+		return
+	}
 	w.Header().Set("Content-Type", contentTypes[ext])
 	w.Header().Set("Cache-Control", "public, max-age=86400")
 	http.ServeContent(w, r, name, req.submitted, bytes.NewReader(data))
+}
+
+// cutAfterHalf sends half of data under its full Content-Length and
+// closes the connection: a download broken mid-way.
+func cutAfterHalf(w http.ResponseWriter, contentType string, data []byte) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.Header().Set("Accept-Ranges", "bytes")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(data[:len(data)/2])
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+		_ = conn.Close()
+	}
 }
 
 // parseFileName splits "<id>-<n>.<ext>".

@@ -35,6 +35,8 @@ type request struct {
 	publicURL  string
 	// files are the output file names under /files/.
 	files []string
+	// cut are the files whose first download FaultCutFiles broke.
+	cut map[string]bool
 
 	done   bool
 	doneAt time.Time

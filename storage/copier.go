@@ -95,7 +95,7 @@ func (c *Copier) Copy(ctx context.Context, key string, links []string, progress 
 		obj, err = c.Backend.Put(ctx, io.LimitReader(f, sp.n), obj)
 		return obj, false, err
 	}
-	return Object{}, false, &PermanentError{fmt.Errorf("no link answered: %s", strings.Join(gone, "; "))}
+	return Object{}, false, &PermanentError{fmt.Errorf("%w: %s", ErrGone, strings.Join(gone, "; "))}
 }
 
 func (c *Copier) maxBytes() int64 {
@@ -118,6 +118,9 @@ func (c *Copier) retryPolicy() retryPolicy {
 	}
 	return p
 }
+
+// ErrGone: every link answered 4xx (expired, or never there).
+var ErrGone = errors.New("no link served the output")
 
 // linkError: the link answered 4xx, so another link may serve.
 type linkError struct {

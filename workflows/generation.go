@@ -412,7 +412,7 @@ func (g *generation) succeed(ctx workflow.Context, u modelslab.Result, by contra
 	g.state.Stage = u.Stage
 	details := fmt.Sprintf("%d output(s), learned by %s", len(r.Output), by)
 	if g.in.Store && len(r.Output) > 0 {
-		r.Stored = g.store(ctx, r.Output, u.ProxyLinks)
+		r.Stored = g.store(ctx, r.Output, u.ProxyLinks, r.ProviderID)
 		details += ", " + storedSummary(r.Stored)
 		g.drain(ctx)
 	}
@@ -426,7 +426,7 @@ func (g *generation) succeed(ctx workflow.Context, u modelslab.Result, by contra
 // generation, which has succeeded: outputs it could not store carry the
 // reason in their Error. A run cancelled while storing stops storing and
 // still returns its result.
-func (g *generation) store(ctx workflow.Context, output, proxyLinks []string) []contract.StoredOutput {
+func (g *generation) store(ctx workflow.Context, output, proxyLinks []string, providerID string) []contract.StoredOutput {
 	g.setPhase(ctx, contract.PhaseStoring, fmt.Sprintf("copying %d output(s) to storage", len(output)))
 	g.flushState(ctx)
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -444,6 +444,7 @@ func (g *generation) store(ctx workflow.Context, output, proxyLinks []string) []
 	var stored []contract.StoredOutput
 	err := workflow.ExecuteActivity(actx, acts.StoreOutputs, activities.StoreInput{
 		TrackID: g.state.TrackID, Output: output, ProxyLinks: proxyLinks,
+		Endpoint: g.endpoint.Name, ProviderID: providerID, Params: g.in.Params,
 	}).Get(ctx, &stored)
 	if err == nil && len(stored) == len(output) {
 		return stored

@@ -39,6 +39,7 @@ func TestGenerationStoresItsOutputs(t *testing.T) {
 	attempts := 0
 	env.OnActivity(acts.StoreOutputs, mock.Anything, activities.StoreInput{
 		TrackID: testTrackID, Output: done.Output, ProxyLinks: done.ProxyLinks,
+		Endpoint: "images/text2img", ProviderID: "134701497", Params: text2img().Params,
 	}).Return(func(context.Context, activities.StoreInput) ([]contract.StoredOutput, error) {
 		attempts++
 		if attempts == 1 {
