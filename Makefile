@@ -49,6 +49,7 @@ fuzz:
 bench: tools
 	go run ./bench -docs docs/benchmarks.md $(BENCH_FLAGS)
 
-## bench-go: only the Go benchmarks of the hot pure code
+## bench-go: only the Go benchmarks: the hot pure code, and copying an
+## output to storage
 bench-go:
-	go test -run='^$$' -bench=. -benchmem ./modelslab/ ./webhookgateway/
+	go test -run='^$$' -bench=. -benchmem ./modelslab/ ./webhookgateway/ ./storage/
