@@ -89,10 +89,9 @@ func (c *Copier) Copy(ctx context.Context, key string, links []string, progress 
 			return Object{}, false, fmt.Errorf("%s: %w", redact(link), err)
 		}
 		obj = Object{Key: key, Size: sp.n, SHA256: sp.sum(), Source: link, ContentType: contentType(ctype, link, f)}
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return Object{}, false, err
-		}
-		obj, err = c.Backend.Put(ctx, io.LimitReader(f, sp.n), obj)
+		// A section reader is an io.ReaderAt: minio-go then uploads the
+		// parts straight from the spool file, none held in memory.
+		obj, err = c.Backend.Put(ctx, io.NewSectionReader(f, 0, sp.n), obj)
 		return obj, false, err
 	}
 	return Object{}, false, &PermanentError{fmt.Errorf("%w: %s", ErrGone, strings.Join(gone, "; "))}
