@@ -78,8 +78,23 @@ record_at_hand() {
 	return 1
 }
 
+# record_pipeline NAME ARGS...: one pipeline run, ID replay-NAME (the
+# replay test needs it: children are named after it).
+record_pipeline() {
+	local name="$1"; shift
+	faults '{}'
+	"$SRC/bin/starter" pipeline run "$@" --id "replay-$name" --wait >/dev/null 2>&1 || true
+	temporal workflow show --address "$TEMPORAL_ADDRESS" -w "replay-$name" --output json >"$OUT/$PREFIX$name.json"
+	echo "$PREFIX$name.json: $(grep -c '"eventId"' "$OUT/$PREFIX$name.json") events (replay-$name)"
+}
+
+# Notifications go to the gateway's /readyz, which refuses a POST: the
+# Notify activity runs and fails for good, as a receiver that says no.
+# The stack's worker stores outputs in .run-record/outputs.
+notify_url="http://127.0.0.1:$GATEWAY_PORT/readyz"
 later='{"rates":{"delay":1},"delay":"2s"}'
-all=(webhook webhook-at-hand poll dup 5xx fail training workflow)
+known=(webhook webhook-at-hand poll dup 5xx fail training workflow store-notify pipeline-store-notify)
+all=("${known[@]}")
 [ $# -gt 0 ] && all=("$@")
 for name in "${all[@]}"; do
 	case "$name" in
@@ -93,6 +108,9 @@ for name in "${all[@]}"; do
 		--param class_prompt="photo of a man" --param 'images=["https://example.com/1.png"]' \
 		--param training_type=men --param max_train_steps=200 ;;
 	workflow) record workflow "$later" workflows/run --param workflow_id=wf-123 --prompt hello ;;
-	*) echo "unknown scenario $name; known: webhook webhook-at-hand poll dup 5xx fail training workflow" >&2; exit 2 ;;
+	store-notify) record store-notify "$later" text2img --model flux --prompt "replay store" --param samples=2 \
+		--store --notify "$notify_url" ;;
+	pipeline-store-notify) record_pipeline pipeline-store-notify examples/portrait_to_video.yaml --store --notify "$notify_url" ;;
+	*) echo "unknown scenario $name; known: ${known[*]}" >&2; exit 2 ;;
 	esac
 done

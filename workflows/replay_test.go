@@ -17,8 +17,9 @@ import (
 // after it); a history file does not hold it, and the replayer would use
 // a made-up one.
 var recordedIDs = map[string]string{
-	"batch-sa.json": "demo-batch-1",
-	"pipeline.json": "replay-pipeline",
+	"batch-sa.json":              "demo-batch-1",
+	"pipeline.json":              "replay-pipeline",
+	"pipeline-store-notify.json": "replay-pipeline-store-notify",
 }
 
 // TestReplayRecordedHistories replays histories recorded from real runs
