@@ -111,16 +111,8 @@ func linksOf(output, proxy []string, i int) []string {
 }
 
 // refetch asks the provider for the request's current state, for its
-// links. A failed fetch fails the attempt (retried).
+// links: the Fetch activity's call, made from here. A failed fetch fails
+// the attempt (retried).
 func (a *Activities) refetch(ctx context.Context, in StoreInput) (modelslab.Result, error) {
-	ep, err := modelslab.Lookup(in.Endpoint)
-	if err != nil {
-		return modelslab.Result{}, temporal.NewNonRetryableApplicationError(err.Error(), modelslab.ErrTypeInvalidRequest, err)
-	}
-	res, err := a.Provider.Fetch(ctx, ep, in.ProviderID, in.Params)
-	a.record(OpFetch, err)
-	if err != nil {
-		return modelslab.Result{}, toTemporal(err)
-	}
-	return res, nil
+	return a.Fetch(ctx, FetchInput{Endpoint: in.Endpoint, ProviderID: in.ProviderID, Params: in.Params})
 }
