@@ -87,7 +87,7 @@ func (a *Activities) StoreOutputs(ctx context.Context, in StoreInput) ([]contrac
 			continue
 		case err != nil:
 			return nil, temporal.NewApplicationErrorWithCause(
-				fmt.Sprintf("store output %d of %d: %v", i+1, len(in.Output), err), ErrTypeStoreFailed, err)
+				fmt.Sprintf("store output %d of %d (%s): %v", i+1, len(in.Output), storage.Redact(link), err), ErrTypeStoreFailed, err)
 		}
 		log.Info("output stored", "track_id", in.TrackID, "location", obj.Location, "bytes", obj.Size, "reused", reused)
 		out[i] = contract.StoredOutput{

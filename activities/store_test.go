@@ -88,6 +88,7 @@ func TestStoreOutputs(t *testing.T) {
 	require.True(t, errors.As(err, &appErr), "%v", err)
 	require.Equal(t, activities.ErrTypeStoreFailed, appErr.Type())
 	require.False(t, appErr.NonRetryable())
+	require.Contains(t, appErr.Error(), "store output 1 of 1 ("+srv.URL+"/c.png): answered 502 Bad Gateway (after 4 tries)")
 
 	// No storage configured: not retried.
 	_, err = run(&activities.Activities{}, in)

@@ -86,7 +86,7 @@ func (c *Copier) Copy(ctx context.Context, key string, links []string, progress 
 			gone = append(gone, le.Error())
 			continue
 		case err != nil:
-			return Object{}, false, fmt.Errorf("%s: %w", redact(link), err)
+			return Object{}, false, err
 		}
 		obj = Object{Key: key, Size: sp.n, SHA256: sp.sum(), Source: link, ContentType: contentType(ctype, link, f)}
 		// A section reader is an io.ReaderAt: minio-go then uploads the
@@ -128,7 +128,7 @@ type linkError struct {
 }
 
 func (e *linkError) Error() string {
-	return fmt.Sprintf("%s answered %d %s", redact(e.link), e.status, http.StatusText(e.status))
+	return fmt.Sprintf("%s answered %d %s", Redact(e.link), e.status, http.StatusText(e.status))
 }
 
 // linkError is permanent for its link.
@@ -215,8 +215,9 @@ func contentType(header, link string, f *os.File) string {
 	return http.DetectContentType(head[:n])
 }
 
-// redact drops a link's query, where signed URLs keep their tokens.
-func redact(link string) string {
+// Redact drops a link's query, where signed URLs keep their tokens, for
+// messages and logs.
+func Redact(link string) string {
 	u, err := url.Parse(link)
 	if err != nil {
 		return "(bad link)"
