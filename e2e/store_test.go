@@ -182,6 +182,26 @@ func TestStoreSurvivesBrokenAndExpiredLinksEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusNotFound, resp.StatusCode, "the output link had expired: the copy came from the proxy link")
+
+	// A batch with --store: every item stores, and the results file lists
+	// each item's copies.
+	prompts := filepath.Join(t.TempDir(), "prompts.txt")
+	require.NoError(t, os.WriteFile(prompts, []byte("a fox\na hare\na lynx\n"), 0o600))
+	results := filepath.Join(t.TempDir(), "results.jsonl")
+	code, _ := s.runStarter(t, "batch", prompts, "--endpoint", "text2img", "--model", "flux", "--id", "store-batch",
+		"--store", "--wait", "--json", "--results", results)
+	require.Equal(t, starter.ExitOK, code)
+	lines, err := os.ReadFile(results)
+	require.NoError(t, err)
+	items := strings.Split(strings.TrimSpace(string(lines)), "\n")
+	require.Len(t, items, 3)
+	for _, line := range items {
+		var item starter.ItemResult
+		require.NoError(t, json.Unmarshal([]byte(line), &item))
+		require.Equal(t, "succeeded", item.Status)
+		require.Len(t, item.Stored, 1, line)
+		require.FileExists(t, filepath.Join(dir, storage.Key(item.TrackID, 0, item.Output[0])))
+	}
 }
 
 func mustResult(t *testing.T, s *stack, track string) contract.GenerationResult {

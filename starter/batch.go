@@ -166,7 +166,9 @@ type ItemResult struct {
 	Status    string             `json:"status"` // succeeded, failed, canceled, running, not_started
 	Output    []string           `json:"output,omitempty"`
 	LearnedBy contract.LearnedBy `json:"learned_by,omitempty"`
-	Error     *Failure           `json:"error,omitempty"`
+	// Stored are the item's stored copies, when the batch asked.
+	Stored []contract.StoredOutput `json:"stored,omitempty"`
+	Error  *Failure                `json:"error,omitempty"`
 }
 
 // BatchResults writes one JSON line per item, in item order, read from
@@ -234,6 +236,6 @@ func itemResult(ctx context.Context, c client.Client, batchID string, index int,
 		}
 		return r
 	}
-	r.Status, r.Output, r.LearnedBy = "succeeded", res.Output, res.LearnedBy
+	r.Status, r.Output, r.LearnedBy, r.Stored = "succeeded", res.Output, res.LearnedBy, res.Stored
 	return r
 }
