@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(shell /usr/local/go/bin/go env GOPATH 2>/dev/null)/bin:$(PATH)
 GOBIN := $(shell go env GOPATH)/bin
 
-.PHONY: demo up down status build test fuzz bench bench-go tools ui-check
+.PHONY: demo up down status build test fuzz bench bench-go tools ui-check s3-check
 
 ## demo: start the local stack and run one generation through the starter
 demo:
@@ -48,6 +48,11 @@ fuzz:
 ## (go run ./bench -h lists them).
 bench: tools
 	go run ./bench -docs docs/benchmarks.md $(BENCH_FLAGS)
+
+## s3-check: run the storage tests and the S3 end-to-end test against a
+## real S3-compatible server too (SeaweedFS, built once: about 10 minutes)
+s3-check:
+	scripts/s3-check.sh
 
 ## bench-go: only the Go benchmarks: the hot pure code, and copying an
 ## output to storage

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -30,9 +31,15 @@ import (
 
 // An S3 protocol server (gofakes3) on loopback stands in for MinIO or
 // AWS; the worker reaches it over HTTP through minio-go, as it would the
-// real thing.
+// real thing. GENFLOW_TEST_S3_ENDPOINT (and _ACCESS_KEY, _SECRET_KEY)
+// name a real S3-compatible server to use instead (scripts/s3-check.sh
+// runs SeaweedFS's).
 func startS3(t *testing.T) storage.S3Options {
 	t.Helper()
+	if endpoint := os.Getenv("GENFLOW_TEST_S3_ENDPOINT"); endpoint != "" {
+		return storage.S3Options{Endpoint: endpoint, Region: "us-east-1",
+			AccessKey: os.Getenv("GENFLOW_TEST_S3_ACCESS_KEY"), SecretKey: os.Getenv("GENFLOW_TEST_S3_SECRET_KEY")}
+	}
 	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
 	t.Cleanup(srv.Close)
 	return storage.S3Options{Endpoint: srv.URL, Region: "us-east-1", AccessKey: "genflow", SecretKey: "genflow-secret"}
@@ -44,8 +51,9 @@ func startS3(t *testing.T) storage.S3Options {
 // back the same bytes the provider served, checked by SHA-256.
 func TestStoredOutputsAndNotificationEndToEnd(t *testing.T) {
 	s3 := startS3(t)
+	bucket := "genflow-e2e-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	s := startStack(t, fakemodelslab.Options{ProcessingTime: 300 * time.Millisecond}, func(w *config.Worker) {
-		w.Store = config.Store{URL: "s3://genflow-outputs/e2e", MaxBytes: 1 << 20, S3: s3}
+		w.Store = config.Store{URL: "s3://" + bucket + "/e2e", MaxBytes: 1 << 20, S3: s3}
 	})
 	s.starterEnv = map[string]string{
 		config.EnvStoreOutputs:    "true", // the default --store
@@ -77,7 +85,7 @@ func TestStoredOutputsAndNotificationEndToEnd(t *testing.T) {
 		provided := fetch(t, res.Output[i])
 		require.Equal(t, res.Output[i], st.Output)
 		require.Empty(t, st.Error)
-		require.Equal(t, "s3://genflow-outputs/e2e/"+storage.Key("store-1", i, res.Output[i]), st.Location)
+		require.Equal(t, "s3://"+bucket+"/e2e/"+storage.Key("store-1", i, res.Output[i]), st.Location)
 		require.Equal(t, int64(len(provided)), st.Size)
 		require.Equal(t, sha(provided), st.SHA256)
 		require.Equal(t, "image/png", st.ContentType)
