@@ -46,6 +46,15 @@ type Metrics interface {
 	ProviderCall(operation, errType string)
 }
 
+// ResultMetrics counts what happens once a run is done; *metrics.Results
+// is the implementation the worker uses. The outcomes are the
+// metrics.Output* and metrics.Notify* constants.
+type ResultMetrics interface {
+	OutputStored(outcome string, bytes int64)
+	StoreAttemptFailed()
+	Notification(outcome string)
+}
+
 // Activities are the provider calls. Register the struct as a whole.
 type Activities struct {
 	Provider Provider
@@ -58,6 +67,29 @@ type Activities struct {
 	// Store copies outputs to durable storage. Nil: runs that ask for
 	// it fail their StoreOutputs activity with ErrTypeStoreNotConfigured.
 	Store *storage.Copier
+	// Results counts stored outputs and notification attempts. Nil
+	// counts nothing.
+	Results ResultMetrics
+}
+
+// Outcomes the activities report to ResultMetrics (the same strings as
+// package metrics' constants, which this package does not import).
+const (
+	outputStored, outputReused, outputNotStored      = "stored", "reused", "not_stored"
+	notifyDelivered, notifyRetryable, notifyRejected = "delivered", "retryable", "rejected"
+	notifyNotConfigured                              = "not_configured"
+)
+
+func (a *Activities) countOutput(outcome string, bytes int64) {
+	if a.Results != nil {
+		a.Results.OutputStored(outcome, bytes)
+	}
+}
+
+func (a *Activities) countNotification(outcome string) {
+	if a.Results != nil {
+		a.Results.Notification(outcome)
+	}
 }
 
 // Operations, as Metrics records them.
@@ -182,6 +214,7 @@ type NotifyInput struct {
 // Notify makes one signed delivery attempt; Temporal retries it.
 func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 	if a.Notifier == nil {
+		a.countNotification(notifyNotConfigured)
 		return temporal.NewNonRetryableApplicationError(
 			"the worker has no notification secret (NOTIFY_SECRETS)", ErrTypeNotifyNotConfigured, nil)
 	}
@@ -193,12 +226,15 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 	var e *notify.Error
 	switch {
 	case err == nil:
+		a.countNotification(notifyDelivered)
 		activity.GetLogger(ctx).Info("notification delivered", "url", in.URL, "message_id", in.MessageID)
 		return nil
 	case errors.As(err, &e) && e.Outcome == notify.Retryable:
+		a.countNotification(notifyRetryable)
 		return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeNotifyFailed,
 			temporal.ApplicationErrorOptions{NextRetryDelay: e.RetryAfter, Cause: err})
 	default:
+		a.countNotification(notifyRejected)
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotifyRejected, err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/genflow/genflow/activities"
 	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/metrics"
 	"github.com/genflow/genflow/notify"
 )
 
@@ -47,7 +48,8 @@ func TestNotify(t *testing.T) {
 		_, err := env.ExecuteActivity(a.Notify, in)
 		return err
 	}
-	a := &activities.Activities{Notifier: &notify.Sender{Secrets: []notify.Secret{secret}}}
+	counts := &resultCounts{}
+	a := &activities.Activities{Notifier: &notify.Sender{Secrets: []notify.Secret{secret}}, Results: counts}
 
 	// Delivered, verified by the reference library.
 	require.NoError(t, run(a))
@@ -74,7 +76,8 @@ func TestNotify(t *testing.T) {
 	require.True(t, appErr.NonRetryable())
 
 	// A worker without secrets says so, once.
-	require.True(t, errors.As(run(&activities.Activities{}), &appErr))
+	require.True(t, errors.As(run(&activities.Activities{Results: counts}), &appErr))
 	require.Equal(t, activities.ErrTypeNotifyNotConfigured, appErr.Type())
 	require.True(t, appErr.NonRetryable())
+	require.Equal(t, map[string]int{metrics.NotifyDelivered: 1, metrics.NotifyRetryable: 1, metrics.NotifyRejected: 1, metrics.NotifyNotConfigured: 1}, counts.notifications)
 }

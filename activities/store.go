@@ -82,12 +82,21 @@ func (a *Activities) StoreOutputs(ctx context.Context, in StoreInput) ([]contrac
 		}
 		switch {
 		case storage.IsPermanent(err):
+			a.countOutput(outputNotStored, 0)
 			log.Warn("output not stored", "track_id", in.TrackID, "output", i, "error", err)
 			out[i] = contract.StoredOutput{Output: link, Error: err.Error()}
 			continue
 		case err != nil:
+			if a.Results != nil {
+				a.Results.StoreAttemptFailed()
+			}
 			return nil, temporal.NewApplicationErrorWithCause(
 				fmt.Sprintf("store output %d of %d (%s): %v", i+1, len(in.Output), storage.Redact(link), err), ErrTypeStoreFailed, err)
+		}
+		if reused {
+			a.countOutput(outputReused, obj.Size)
+		} else {
+			a.countOutput(outputStored, obj.Size)
 		}
 		log.Info("output stored", "track_id", in.TrackID, "location", obj.Location, "bytes", obj.Size, "reused", reused)
 		out[i] = contract.StoredOutput{

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/genflow/genflow/activities"
 	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/metrics"
 	"github.com/genflow/genflow/modelslab"
 	"github.com/genflow/genflow/storage"
 )
@@ -43,7 +45,9 @@ func TestStoreOutputs(t *testing.T) {
 	defer srv.Close()
 	local, err := storage.NewLocal(t.TempDir())
 	require.NoError(t, err)
-	a := &activities.Activities{Store: &storage.Copier{Backend: local, MaxBytes: 4096, RetryDelay: time.Millisecond}}
+	counts := &resultCounts{}
+	a := &activities.Activities{Store: &storage.Copier{Backend: local, MaxBytes: 4096, RetryDelay: time.Millisecond},
+		Results: counts}
 	run := func(a *activities.Activities, in activities.StoreInput) ([]contract.StoredOutput, error) {
 		var s testsuite.WorkflowTestSuite
 		env := s.NewTestActivityEnvironment()
@@ -71,6 +75,8 @@ func TestStoreOutputs(t *testing.T) {
 	require.Equal(t, local.Location("gen-1/1-b.png"), out[1].Location, "the proxy link stood in for the expired one")
 	require.Empty(t, out[2].Location)
 	require.Contains(t, out[2].Error, "over the size limit", "one output too large does not stop the others")
+	require.Equal(t, map[string]int{metrics.OutputStored: 2, metrics.OutputNotStored: 1}, counts.outputs)
+	require.EqualValues(t, len("png bytes of /a.png")+len("png bytes of /proxy/b.png"), counts.bytes)
 	first := hits.Load()
 
 	// Run again (a retried activity, a re-run): nothing fetched, nothing
@@ -80,6 +86,7 @@ func TestStoreOutputs(t *testing.T) {
 	require.True(t, again[0].Reused && again[1].Reused)
 	require.Equal(t, out[0].SHA256, again[0].SHA256)
 	require.Equal(t, first+1, hits.Load(), "only the oversized output is asked for again")
+	require.Equal(t, map[string]int{metrics.OutputStored: 2, metrics.OutputReused: 2, metrics.OutputNotStored: 2}, counts.outputs)
 
 	// A provider that fails is retried by Temporal: the activity fails.
 	failing.Store(true)
@@ -88,6 +95,7 @@ func TestStoreOutputs(t *testing.T) {
 	require.True(t, errors.As(err, &appErr), "%v", err)
 	require.Equal(t, activities.ErrTypeStoreFailed, appErr.Type())
 	require.False(t, appErr.NonRetryable())
+	require.Equal(t, 1, counts.storeFailed)
 	require.Contains(t, appErr.Error(), "store output 1 of 1 ("+srv.URL+"/c.png): answered 502 Bad Gateway (after 4 tries)")
 
 	// No storage configured: not retried.
@@ -150,4 +158,40 @@ func TestStoreOutputsAsksForFreshLinks(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, srv.URL+"/cdn/"+name, obj.Source)
 	}
+}
+
+// resultCounts records what the activities report to ResultMetrics.
+type resultCounts struct {
+	mu            sync.Mutex
+	outputs       map[string]int
+	bytes         int64
+	storeFailed   int
+	notifications map[string]int
+}
+
+func (r *resultCounts) OutputStored(outcome string, bytes int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.outputs == nil {
+		r.outputs = map[string]int{}
+	}
+	r.outputs[outcome]++
+	if outcome == metrics.OutputStored {
+		r.bytes += bytes
+	}
+}
+
+func (r *resultCounts) StoreAttemptFailed() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.storeFailed++
+}
+
+func (r *resultCounts) Notification(outcome string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.notifications == nil {
+		r.notifications = map[string]int{}
+	}
+	r.notifications[outcome]++
 }

@@ -38,6 +38,14 @@ func TestRegistryServesSDKAndOwnMetrics(t *testing.T) {
 	require.NoError(t, err)
 	p.ProviderCall("submit", "")
 	p.ProviderCall("submit", "ModelsLabServerError")
+	r, err := metrics.NewResults(reg.Registerer())
+	require.NoError(t, err)
+	r.OutputStored(metrics.OutputStored, 1500)
+	r.OutputStored(metrics.OutputStored, 500)
+	r.OutputStored(metrics.OutputReused, 1500)
+	r.StoreAttemptFailed()
+	r.Notification(metrics.NotifyRetryable)
+	r.Notification(metrics.NotifyDelivered)
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -65,6 +73,14 @@ func TestRegistryServesSDKAndOwnMetrics(t *testing.T) {
 		`genflow_provider_requests_total{operation="submit"} 2`,
 		`genflow_provider_requests_total{operation="fetch"} 0`,
 		`genflow_provider_errors_total{operation="submit",type="ModelsLabServerError"} 1`,
+		`genflow_outputs_stored_total{outcome="stored"} 2`,
+		`genflow_outputs_stored_total{outcome="reused"} 1`,
+		`genflow_outputs_stored_total{outcome="not_stored"} 0`,
+		`genflow_output_bytes_stored_total 2000`,
+		`genflow_store_attempts_failed_total 1`,
+		`genflow_notification_attempts_total{outcome="delivered"} 1`,
+		`genflow_notification_attempts_total{outcome="retryable"} 1`,
+		`genflow_notification_attempts_total{outcome="rejected"} 0`,
 		"go_goroutines ",
 		"process_start_time_seconds ",
 	} {

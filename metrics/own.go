@@ -17,6 +17,27 @@ const (
 	WebhooksUnmatched     = "genflow_webhooks_unmatched_total"
 	ProviderRequestsTotal = "genflow_provider_requests_total"
 	ProviderErrorsTotal   = "genflow_provider_errors_total"
+	OutputsStoredTotal    = "genflow_outputs_stored_total"
+	OutputBytesStored     = "genflow_output_bytes_stored_total"
+	StoreAttemptsFailed   = "genflow_store_attempts_failed_total"
+	NotificationsTotal    = "genflow_notification_attempts_total"
+)
+
+// Outcomes of one output's storing (the outcome label of
+// OutputsStoredTotal).
+const (
+	OutputStored    = "stored"     // copied now
+	OutputReused    = "reused"     // a copy of the same link was there
+	OutputNotStored = "not_stored" // too large, or every link gone
+)
+
+// Outcomes of one notification attempt (the outcome label of
+// NotificationsTotal).
+const (
+	NotifyDelivered     = "delivered"      // the receiver took it
+	NotifyRetryable     = "retryable"      // no answer or 408/425/429/5xx: retried
+	NotifyRejected      = "rejected"       // another 4xx: given up
+	NotifyNotConfigured = "not_configured" // the worker has no NOTIFY_SECRETS
 )
 
 // Outcomes of a webhook's signal (the outcome label of
@@ -116,6 +137,62 @@ func (p *Provider) ProviderCall(operation, errType string) {
 		p.errors.WithLabelValues(operation, errType).Inc()
 	}
 }
+
+// Results are the metrics of what the worker does once a run is done:
+// storing its outputs and notifying its outcome. It implements
+// activities.ResultMetrics.
+type Results struct {
+	outputs       *prometheus.CounterVec
+	bytes         prometheus.Counter
+	storeFailed   prometheus.Counter
+	notifications *prometheus.CounterVec
+}
+
+// NewResults registers the storing and notification metrics on reg.
+func NewResults(reg prometheus.Registerer) (*Results, error) {
+	r := &Results{
+		outputs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: OutputsStoredTotal,
+			Help: "Outputs handled by StoreOutputs, by outcome (stored, reused, not_stored).",
+		}, []string{"outcome"}),
+		bytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: OutputBytesStored,
+			Help: "Bytes of the outputs copied to storage (reused copies not counted).",
+		}),
+		storeFailed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: StoreAttemptsFailed,
+			Help: "StoreOutputs attempts that failed and will be retried (storage or the provider's links unreachable).",
+		}),
+		notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: NotificationsTotal,
+			Help: "Notification attempts, by outcome (delivered, retryable, rejected, not_configured).",
+		}, []string{"outcome"}),
+	}
+	if err := register(reg, r.outputs, r.bytes, r.storeFailed, r.notifications); err != nil {
+		return nil, err
+	}
+	for _, o := range []string{OutputStored, OutputReused, OutputNotStored} {
+		r.outputs.WithLabelValues(o)
+	}
+	for _, o := range []string{NotifyDelivered, NotifyRetryable, NotifyRejected, NotifyNotConfigured} {
+		r.notifications.WithLabelValues(o)
+	}
+	return r, nil
+}
+
+// OutputStored records one output's outcome and, when copied, its size.
+func (r *Results) OutputStored(outcome string, bytes int64) {
+	r.outputs.WithLabelValues(outcome).Inc()
+	if outcome == OutputStored {
+		r.bytes.Add(float64(bytes))
+	}
+}
+
+// StoreAttemptFailed records a StoreOutputs attempt that will be retried.
+func (r *Results) StoreAttemptFailed() { r.storeFailed.Inc() }
+
+// Notification records one notification attempt's outcome.
+func (r *Results) Notification(outcome string) { r.notifications.WithLabelValues(outcome).Inc() }
 
 func register(reg prometheus.Registerer, cs ...prometheus.Collector) error {
 	var errs []error

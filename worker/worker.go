@@ -147,6 +147,9 @@ func Run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 		return err
 	}
 	acts.Metrics = provider
+	if acts.Results, err = metrics.NewResults(reg.Registerer()); err != nil {
+		return err
+	}
 	c, err := Dial(cfg.Temporal, logger, reg.TemporalHandler(logger))
 	if err != nil {
 		return err
