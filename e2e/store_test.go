@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -209,6 +210,24 @@ func TestStoreSurvivesBrokenAndExpiredLinksEndToEnd(t *testing.T) {
 		require.Equal(t, "succeeded", item.Status)
 		require.Len(t, item.Stored, 1, line)
 		require.FileExists(t, filepath.Join(dir, storage.Key(item.TrackID, 0, item.Output[0])))
+	}
+
+	// result --download of the batch: each item's copies in a folder of
+	// its own.
+	into := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	code = starter.Main(ctx, []string{"result", "store-batch", "--download", into}, starter.Env{
+		Stdout: &stdout, Stderr: &stderr, Lookup: s.lookup,
+	})
+	require.Equal(t, starter.ExitOK, code, "stdout %s\nstderr %s", stdout.String(), stderr.String())
+	for _, line := range items {
+		var item starter.ItemResult
+		require.NoError(t, json.Unmarshal([]byte(line), &item))
+		got, err := os.ReadFile(filepath.Join(into, item.TrackID, "0-"+path.Base(item.Output[0])))
+		require.NoError(t, err)
+		require.Equal(t, item.Stored[0].SHA256, sha(got))
 	}
 }
 

@@ -1,6 +1,7 @@
 package starter
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"path"
 	"path/filepath"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/storage"
@@ -17,8 +20,8 @@ import (
 
 // Download is one stored copy fetched by result --download.
 type Download struct {
-	// Step is the pipeline step the output belongs to; empty for a
-	// generation.
+	// Step is the folder of the output: its pipeline step, or its batch
+	// item's track_id; empty for a generation.
 	Step     string `json:"step,omitempty"`
 	Output   string `json:"output"`
 	Location string `json:"location,omitempty"`
@@ -31,13 +34,21 @@ type Download struct {
 	Error   string `json:"error,omitempty"`
 }
 
-// storedOf lists the stored copies of a closed run's result, with the
-// pipeline step of each: a generation's, or every step's of a pipeline.
-func storedOf(d RunDetails) ([]Download, error) {
-	var out []Download
-	add := func(step string, stored []contract.StoredOutput) {
+// storedCopy is one entry of a run's stored outputs, with the folder it
+// is downloaded into: the pipeline step or batch item it belongs to.
+type storedCopy struct {
+	folder string
+	contract.StoredOutput
+}
+
+// storedOf lists the stored copies of a closed run: a generation's, every
+// step's of a pipeline, or every item's of a batch (read from the items'
+// own runs through c).
+func storedOf(ctx context.Context, c client.Client, d RunDetails) ([]storedCopy, error) {
+	var out []storedCopy
+	add := func(folder string, stored []contract.StoredOutput) {
 		for _, s := range stored {
-			out = append(out, Download{Step: step, Output: s.Output, Location: s.Location, Size: s.Size, Error: s.Error})
+			out = append(out, storedCopy{folder: folder, StoredOutput: s})
 		}
 	}
 	switch r := d.Result.(type) {
@@ -45,7 +56,7 @@ func storedOf(d RunDetails) ([]Download, error) {
 		add("", r.Stored)
 	case *json.RawMessage:
 		if d.Type != contract.PipelineWorkflow {
-			return nil, fmt.Errorf("%s is a %s: only generations and pipelines have stored outputs", d.TrackID, d.Type)
+			return nil, fmt.Errorf("%s is a %s: only generations, batches and pipelines have stored outputs", d.TrackID, d.Type)
 		}
 		var res contract.PipelineResult
 		if err := json.Unmarshal(*r, &res); err != nil {
@@ -55,36 +66,21 @@ func storedOf(d RunDetails) ([]Download, error) {
 			add(st.Name, st.Stored)
 		}
 	case *contract.BatchResult:
-		return nil, fmt.Errorf("%s is a batch: download each item's copies with `starter result TRACK_ID --download DIR` (`starter batch results %s` lists the track_ids)", d.TrackID, d.TrackID)
+		var lines bytes.Buffer
+		if _, err := BatchResults(ctx, c, d.TrackID, &lines); err != nil {
+			return nil, err
+		}
+		for dec := json.NewDecoder(&lines); dec.More(); {
+			var it ItemResult
+			if err := dec.Decode(&it); err != nil {
+				return nil, fmt.Errorf("%s: reading its items: %w", d.TrackID, err)
+			}
+			add(it.TrackID, it.Stored)
+		}
 	default:
 		return nil, fmt.Errorf("%s is a %s: it has no stored outputs", d.TrackID, d.Type)
 	}
 	return out, nil
-}
-
-// storedByLocation keeps the size and checksum of each copy, which the
-// Download entries leave out.
-func storedByLocation(d RunDetails) map[string]contract.StoredOutput {
-	m := map[string]contract.StoredOutput{}
-	add := func(stored []contract.StoredOutput) {
-		for _, s := range stored {
-			if s.Location != "" {
-				m[s.Location] = s
-			}
-		}
-	}
-	switch r := d.Result.(type) {
-	case *contract.GenerationResult:
-		add(r.Stored)
-	case *json.RawMessage:
-		var res contract.PipelineResult
-		if json.Unmarshal(*r, &res) == nil {
-			for _, st := range res.Steps {
-				add(st.Stored)
-			}
-		}
-	}
-	return m
 }
 
 // localName is the file name of a stored copy: the last segment of its
@@ -102,40 +98,41 @@ func localName(location string) string {
 }
 
 // downloadStored fetches every stored copy of the run d into dir (a
-// pipeline's under dir/<step>/), each checked against its size and
-// SHA-256. It goes on after a failed copy and reports every one.
-func downloadStored(ctx context.Context, d RunDetails, dir string, s3 storage.S3Options, progress io.Writer) ([]Download, error) {
-	list, err := storedOf(d)
+// pipeline step's into dir/<step>/, a batch item's into dir/<track_id>/),
+// each checked against its size and SHA-256. It goes on after a failed
+// copy and reports every one. c reads a batch's items.
+func downloadStored(ctx context.Context, c client.Client, d RunDetails, dir string, s3 storage.S3Options, progress io.Writer) ([]Download, error) {
+	copies, err := storedOf(ctx, c, d)
 	if err != nil {
 		return nil, err
 	}
-	if len(list) == 0 {
+	if len(copies) == 0 {
 		return nil, fmt.Errorf("%s stored no outputs: start it with --store (or %s=true) on a worker with %s", d.TrackID, config.EnvStoreOutputs, config.EnvStoreURL)
 	}
-	meta := storedByLocation(d)
+	list := make([]Download, len(copies))
 	failed := 0
-	for i := range list {
+	for i, s := range copies {
 		dl := &list[i]
-		if dl.Location == "" {
+		*dl = Download{Step: s.folder, Output: s.Output, Location: s.Location, Size: s.Size, Error: s.Error}
+		if s.Location == "" {
 			failed++
-			fmt.Fprintf(progress, "  not stored: %s: %s\n", dl.Output, dl.Error)
+			fmt.Fprintf(progress, "  not stored: %s: %s\n", s.Output, s.Error)
 			continue
 		}
-		target := filepath.Join(dir, dl.Step)
+		target := filepath.Join(dir, s.folder)
 		if err := os.MkdirAll(target, 0o755); err != nil {
 			return list, err
 		}
-		dl.Path = filepath.Join(target, localName(dl.Location))
-		s := meta[dl.Location]
+		dl.Path = filepath.Join(target, localName(s.Location))
 		want := storage.Object{Location: s.Location, Size: s.Size, SHA256: s.SHA256, ContentType: s.ContentType}
-		loc := dl.Location
+		loc := s.Location
 		skipped, err := storage.Download(ctx, func(ctx context.Context, offset int64) (io.ReadCloser, error) {
 			return storage.OpenLocation(ctx, loc, offset, s3)
 		}, want, dl.Path, storage.DownloadOptions{})
 		if err != nil {
 			failed++
 			dl.Error, dl.Path = err.Error(), ""
-			fmt.Fprintf(progress, "  failed: %s: %v\n", dl.Location, err)
+			fmt.Fprintf(progress, "  failed: %s: %v\n", s.Location, err)
 			continue
 		}
 		dl.Skipped = skipped
@@ -143,7 +140,7 @@ func downloadStored(ctx context.Context, d RunDetails, dir string, s3 storage.S3
 		if skipped {
 			verb = "already there"
 		}
-		fmt.Fprintf(progress, "  %s: %s (%s, SHA-256 checked)\n", verb, dl.Path, humanBytes(dl.Size))
+		fmt.Fprintf(progress, "  %s: %s (%s, SHA-256 checked)\n", verb, dl.Path, humanBytes(s.Size))
 	}
 	if failed > 0 {
 		return list, fmt.Errorf("%d of %d output(s) not downloaded", failed, len(list))

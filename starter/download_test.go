@@ -40,7 +40,7 @@ func TestDownloadStoredGeneration(t *testing.T) {
 	dir := t.TempDir()
 	var progress bytes.Buffer
 
-	list, err := downloadStored(context.Background(), d, dir, storage.S3Options{}, &progress)
+	list, err := downloadStored(context.Background(), nil, d, dir, storage.S3Options{}, &progress)
 	require.NoError(t, err)
 	require.Len(t, list, 2)
 	got, err := os.ReadFile(filepath.Join(dir, "0-a.png"))
@@ -52,7 +52,7 @@ func TestDownloadStoredGeneration(t *testing.T) {
 	require.Contains(t, progress.String(), "downloaded: "+filepath.Join(dir, "0-a.png")+" (11 B, SHA-256 checked)")
 
 	// Again: nothing fetched twice.
-	list, err = downloadStored(context.Background(), d, dir, storage.S3Options{}, &progress)
+	list, err = downloadStored(context.Background(), nil, d, dir, storage.S3Options{}, &progress)
 	require.NoError(t, err)
 	require.True(t, list[0].Skipped && list[1].Skipped)
 
@@ -60,7 +60,7 @@ func TestDownloadStoredGeneration(t *testing.T) {
 	bad := a
 	bad.SHA256 = strings.Repeat("0", 64)
 	d.Result = &contract.GenerationResult{Stored: []contract.StoredOutput{bad, {Output: "https://cdn.example/x", Error: "over the size limit"}}}
-	list, err = downloadStored(context.Background(), d, t.TempDir(), storage.S3Options{}, &progress)
+	list, err = downloadStored(context.Background(), nil, d, t.TempDir(), storage.S3Options{}, &progress)
 	require.EqualError(t, err, "2 of 2 output(s) not downloaded")
 	require.Contains(t, list[0].Error, "SHA-256")
 	require.Empty(t, list[0].Path)
@@ -79,7 +79,7 @@ func TestDownloadStoredPipelinePutsStepsInFolders(t *testing.T) {
 	msg := json.RawMessage(raw)
 	d := RunDetails{RunInfo: RunInfo{TrackID: "p", Type: contract.PipelineWorkflow}, Result: &msg}
 	dir := t.TempDir()
-	_, err = downloadStored(context.Background(), d, dir, storage.S3Options{}, &bytes.Buffer{})
+	_, err = downloadStored(context.Background(), nil, d, dir, storage.S3Options{}, &bytes.Buffer{})
 	require.NoError(t, err)
 	for path, want := range map[string]string{"portrait/0-x.png": "png", "animate/0-x.mp4": "mp4"} {
 		got, err := os.ReadFile(filepath.Join(dir, path))
@@ -94,9 +94,9 @@ func TestDownloadStoredExplainsWhatHasNone(t *testing.T) {
 		want string
 	}{
 		{RunDetails{RunInfo: RunInfo{TrackID: "g", Type: contract.GenerationWorkflow}, Result: &contract.GenerationResult{}}, "g stored no outputs: start it with --store (or STORE_OUTPUTS=true) on a worker with STORE_URL"},
-		{RunDetails{RunInfo: RunInfo{TrackID: "b", Type: contract.BatchWorkflow}, Result: &contract.BatchResult{}}, "b is a batch: download each item's copies"},
+		{RunDetails{RunInfo: RunInfo{TrackID: "w", Type: "BatchPage"}, Result: &json.RawMessage{}}, "w is a BatchPage: only generations, batches and pipelines have stored outputs"},
 	} {
-		_, err := downloadStored(context.Background(), tc.d, t.TempDir(), storage.S3Options{}, &bytes.Buffer{})
+		_, err := downloadStored(context.Background(), nil, tc.d, t.TempDir(), storage.S3Options{}, &bytes.Buffer{})
 		require.ErrorContains(t, err, tc.want)
 	}
 }

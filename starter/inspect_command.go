@@ -385,8 +385,9 @@ their stored copies), or its error with the provider's message. It does not
 wait: a run still going exits with code 3 (use "starter wait" to wait). Exit
 code 1 means the run failed, was cancelled or was terminated.
 
-With --download DIR it fetches the stored copies of a generation's outputs (or
-of every step of a pipeline, into DIR/<step>/) from the worker's storage: a
+With --download DIR it fetches the stored copies of a generation's outputs (of
+every step of a pipeline into DIR/<step>/, of every item of a batch into
+DIR/<track_id>/) from the worker's storage: a
 file:// location is read where it is, an s3:// one through STORE_S3_ENDPOINT
 and its keys. Each file appears only once its size and SHA-256 match the
 stored copy; a broken download resumes, and running it again skips what is
@@ -451,9 +452,10 @@ func runResult(ctx context.Context, env *Env, c client.Client, tcfg config.Tempo
 		}
 	}
 	var downloadErr error
-	// A failed pipeline may still have stored the outputs of the steps
-	// that succeeded.
-	canDownload := code == ExitOK || d.Type == contract.PipelineWorkflow && d.Status != StatusRunning
+	// A failed pipeline or batch may still have stored the outputs of
+	// the steps or items that succeeded.
+	canDownload := code == ExitOK ||
+		(d.Type == contract.PipelineWorkflow || d.Type == contract.BatchWorkflow) && d.Status != StatusRunning
 	if dir != "" && canDownload {
 		cfg, err := env.starterConfig()
 		if err != nil {
@@ -463,7 +465,7 @@ func runResult(ctx context.Context, env *Env, c client.Client, tcfg config.Tempo
 		if asJSON {
 			progress = io.Discard
 		}
-		out.Downloads, downloadErr = downloadStored(ctx, d, dir, cfg.S3, progress)
+		out.Downloads, downloadErr = downloadStored(ctx, c, d, dir, cfg.S3, progress)
 		if downloadErr != nil {
 			code = ExitFailed
 		}
