@@ -10,11 +10,42 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
+
+// spoolPattern names the spool files (os.CreateTemp's pattern).
+const spoolPattern = "genflow-output-*"
+
+// RemoveStaleSpools deletes the spool files in dir (os.TempDir() when
+// empty) not written to for olderThan: those of a worker that crashed
+// mid-copy. A spool file lives no longer than its StoreOutputs attempt
+// (an hour at most, its start-to-close timeout), so an olderThan of an
+// hour spares every copy in progress, also those of other workers sharing
+// dir. It returns how many it removed.
+func RemoveStaleSpools(dir string, olderThan time.Duration) (int, error) {
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	names, err := filepath.Glob(filepath.Join(dir, spoolPattern))
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	for _, name := range names {
+		fi, err := os.Stat(name)
+		if err != nil || !fi.Mode().IsRegular() || time.Since(fi.ModTime()) < olderThan {
+			continue
+		}
+		if os.Remove(name) == nil {
+			removed++
+		}
+	}
+	return removed, nil
+}
 
 // DefaultMaxBytes is the size limit of one output when none is set:
 // larger than any image or clip, small enough that a bad link cannot fill
@@ -64,7 +95,7 @@ func (c *Copier) Copy(ctx context.Context, key string, links []string, progress 
 		return Object{}, false, err
 	}
 
-	f, err := os.CreateTemp(c.TempDir, "genflow-output-*")
+	f, err := os.CreateTemp(c.TempDir, spoolPattern)
 	if err != nil {
 		return Object{}, false, fmt.Errorf("spool file: %w", err)
 	}

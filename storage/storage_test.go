@@ -633,3 +633,23 @@ func TestCopyLargeOutputToS3(t *testing.T) {
 	}, obj, dest, storage.DownloadOptions{})
 	require.NoError(t, err)
 }
+
+func TestRemoveStaleSpools(t *testing.T) {
+	dir := t.TempDir()
+	old := filepath.Join(dir, "genflow-output-123")
+	fresh := filepath.Join(dir, "genflow-output-456")
+	other := filepath.Join(dir, "someone-else")
+	for _, f := range []string{old, fresh, other} {
+		require.NoError(t, os.WriteFile(f, []byte("x"), 0o600))
+	}
+	long := time.Now().Add(-2 * time.Hour)
+	require.NoError(t, os.Chtimes(old, long, long))
+	require.NoError(t, os.Chtimes(other, long, long))
+
+	n, err := storage.RemoveStaleSpools(dir, time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	require.NoFileExists(t, old)
+	require.FileExists(t, fresh, "a copy in progress is spared")
+	require.FileExists(t, other, "only spool files are touched")
+}

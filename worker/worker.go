@@ -94,6 +94,10 @@ func NewActivities(cfg config.Worker) (*activities.Activities, error) {
 // reached is only logged: the worker still runs generations, and storing
 // is retried (then reported in the results) until the store is back.
 func checkStore(ctx context.Context, b storage.Backend, logger *slog.Logger) {
+	// Spool files of a worker that crashed mid-copy.
+	if n, err := storage.RemoveStaleSpools("", time.Hour); err != nil || n > 0 {
+		logger.Info("removed stale spool files", "count", n, "error", err)
+	}
 	s3, ok := b.(*storage.S3)
 	if !ok {
 		return
