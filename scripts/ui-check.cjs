@@ -113,8 +113,10 @@ async function generationPage(page) {
   await expectText(page, `the page of ${TRACK_ID} shows its summary "${SUMMARY}"`, SUMMARY);
   await expectText(page, 'the page shows the static details (model, owner)', 'model flux · owner demo');
   await expectText(page, 'the page shows the current details ("succeeded since ...")', /succeeded\s+since/);
+  await expectText(page, 'the current details say the output was stored', /1 of 1 stored/);
   await expectVisible(page, 'the page lists the Submit activity by its summary', page.getByText('submit images/text2img', { exact: true }));
   await expectVisible(page, 'the page lists the webhook timer by its summary', page.getByText('webhook overdue: poll', { exact: true }));
+  await expectVisible(page, 'the page lists the StoreOutputs activity by its summary', page.getByText('store 1 output(s)', { exact: true }));
   await shoot(page, 'generation.png');
 
   // Tall enough for the timeline under the input and result.

@@ -4,7 +4,7 @@
 # saves screenshots of the workflow list and of the generation's page into
 # docs/screenshots/. Fails (exit 1) when the runs, their search attributes,
 # the generation's summary, current details or activity and timer
-# summaries are not shown.
+# summaries (its outputs stored: --store) are not shown.
 #
 #   scripts/ui-check.sh              # brings the stack up if it is down
 #   UI_CHECK_OUT=/tmp/shots scripts/ui-check.sh
@@ -48,7 +48,7 @@ BATCH_ID="ui-check-batch-$stamp"
 PROMPT="a red fox in fresh snow, golden hour"
 echo "ui-check: running the demo's generation as $TRACK_ID"
 ./bin/starter generate text2img --model flux --prompt "$PROMPT" --param width=512 --param height=512 \
-	--owner demo --track-id "$TRACK_ID" --wait >/dev/null
+	--owner demo --track-id "$TRACK_ID" --store --wait >/dev/null
 prompts="$(mktemp)"
 trap 'rm -f "$prompts"' EXIT
 printf 'a lighthouse on a cliff at dusk\na harbour at dawn, fishing boats\n' >"$prompts"
