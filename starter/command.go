@@ -21,6 +21,7 @@ import (
 	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/modelslab"
+	"github.com/genflow/genflow/storage"
 )
 
 // Exit codes.
@@ -304,22 +305,8 @@ func printStored(w io.Writer, indent string, stored []contract.StoredOutput) {
 		if s.Reused {
 			note = ", already stored"
 		}
-		fmt.Fprintf(w, "%sstored: %s (%s, %s%s)\n", indent, s.Location, humanBytes(s.Size), orDash(s.ContentType), note)
+		fmt.Fprintf(w, "%sstored: %s (%s, %s%s)\n", indent, s.Location, storage.FormatSize(s.Size), orDash(s.ContentType), note)
 	}
-}
-
-// humanBytes prints a size for people.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 const storeFlagUsage = "copy the outputs to the worker's storage (STORE_URL) once done; the result lists the copies (default $" + config.EnvStoreOutputs + ")"

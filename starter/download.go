@@ -140,7 +140,7 @@ func downloadStored(ctx context.Context, c client.Client, d RunDetails, dir stri
 		if skipped {
 			verb = "already there"
 		}
-		fmt.Fprintf(progress, "  %s: %s (%s, SHA-256 checked)\n", verb, dl.Path, humanBytes(s.Size))
+		fmt.Fprintf(progress, "  %s: %s (%s, SHA-256 checked)\n", verb, dl.Path, storage.FormatSize(s.Size))
 	}
 	if failed > 0 {
 		return list, fmt.Errorf("%d of %d output(s) not downloaded", failed, len(list))

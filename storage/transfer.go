@@ -108,7 +108,7 @@ func transferOnce(ctx context.Context, open opener, sp *spool, max int64, idle t
 		}
 	}
 	if max > 0 && total > max {
-		return "", &PermanentError{fmt.Errorf("%s is %w of %s", formatSize(total), ErrTooLarge, formatSize(max))}
+		return "", &PermanentError{fmt.Errorf("%s is %w of %s", FormatSize(total), ErrTooLarge, FormatSize(max))}
 	}
 	buf := make([]byte, 256<<10)
 	for {
@@ -116,7 +116,7 @@ func transferOnce(ctx context.Context, open opener, sp *spool, max int64, idle t
 		if n > 0 {
 			watchdog.Reset(idle)
 			if max > 0 && sp.n+int64(n) > max {
-				return "", &PermanentError{fmt.Errorf("more than %s: %w", formatSize(max), ErrTooLarge)}
+				return "", &PermanentError{fmt.Errorf("more than %s: %w", FormatSize(max), ErrTooLarge)}
 			}
 			if _, err := sp.f.Write(buf[:n]); err != nil {
 				return "", err
@@ -142,15 +142,16 @@ func transferOnce(ctx context.Context, open opener, sp *spool, max int64, idle t
 	}
 }
 
-// formatSize prints n bytes for messages.
-func formatSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return strconv.FormatFloat(float64(n)/(1<<30), 'f', 1, 64) + " GiB"
-	case n >= 1<<20:
-		return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB"
-	case n >= 1<<10:
-		return strconv.FormatFloat(float64(n)/(1<<10), 'f', 1, 64) + " KiB"
+// FormatSize prints n bytes for people: "98 B", "9.8 KiB", "1.5 GiB".
+func FormatSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return strconv.FormatInt(n, 10) + " B"
 	}
-	return strconv.FormatInt(n, 10) + " B"
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 5; m /= unit {
+		div *= unit
+		exp++
+	}
+	return strconv.FormatFloat(float64(n)/float64(div), 'f', 1, 64) + " " + string("KMGTPE"[exp]) + "iB"
 }
