@@ -86,6 +86,12 @@ func (a *Activities) countOutput(outcome string, bytes int64) {
 	}
 }
 
+func (a *Activities) countStoreFailure() {
+	if a.Results != nil {
+		a.Results.StoreAttemptFailed()
+	}
+}
+
 func (a *Activities) countNotification(outcome string) {
 	if a.Results != nil {
 		a.Results.Notification(outcome)

@@ -87,9 +87,7 @@ func (a *Activities) StoreOutputs(ctx context.Context, in StoreInput) ([]contrac
 			out[i] = contract.StoredOutput{Output: link, Error: err.Error()}
 			continue
 		case err != nil:
-			if a.Results != nil {
-				a.Results.StoreAttemptFailed()
-			}
+			a.countStoreFailure()
 			return nil, temporal.NewApplicationErrorWithCause(
 				fmt.Sprintf("store output %d of %d (%s): %v", i+1, len(in.Output), storage.Redact(link), err), ErrTypeStoreFailed, err)
 		}

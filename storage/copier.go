@@ -136,17 +136,7 @@ func (c *Copier) maxBytes() int64 {
 }
 
 func (c *Copier) retryPolicy() retryPolicy {
-	p := retryPolicy{attempts: c.Attempts, delay: c.RetryDelay, idle: c.IdleTimeout}
-	if p.attempts <= 0 {
-		p.attempts = 4
-	}
-	if p.delay <= 0 {
-		p.delay = time.Second
-	}
-	if p.idle <= 0 {
-		p.idle = time.Minute
-	}
-	return p
+	return newRetryPolicy(c.Attempts, c.RetryDelay, c.IdleTimeout)
 }
 
 // ErrGone: every link answered 4xx (expired, or never there).

@@ -49,7 +49,7 @@ func Download(ctx context.Context, open func(ctx context.Context, offset int64) 
 	} else {
 		sp.n = n
 	}
-	p := (&Copier{Attempts: opts.Attempts, RetryDelay: opts.RetryDelay, IdleTimeout: opts.IdleTimeout}).retryPolicy()
+	p := newRetryPolicy(opts.Attempts, opts.RetryDelay, opts.IdleTimeout)
 	stored := func(ctx context.Context, offset int64) (io.ReadCloser, int64, int64, string, error) {
 		rc, err := open(ctx, offset)
 		if errors.Is(err, ErrNotFound) {

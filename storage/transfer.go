@@ -52,6 +52,22 @@ type retryPolicy struct {
 	idle time.Duration
 }
 
+// newRetryPolicy fills in the defaults of zero values: 4 tries, 1 s
+// before the second, 1 min of silence before a try is given up.
+func newRetryPolicy(attempts int, delay, idle time.Duration) retryPolicy {
+	p := retryPolicy{attempts: attempts, delay: delay, idle: idle}
+	if p.attempts <= 0 {
+		p.attempts = 4
+	}
+	if p.delay <= 0 {
+		p.delay = time.Second
+	}
+	if p.idle <= 0 {
+		p.idle = time.Minute
+	}
+	return p
+}
+
 // ErrTooLarge: the source is over the size limit.
 var ErrTooLarge = errors.New("over the size limit")
 

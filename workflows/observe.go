@@ -2,9 +2,10 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
+
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
-	"slices"
 
 	"github.com/genflow/genflow/contract"
 )
