@@ -90,15 +90,16 @@ func NewActivities(cfg config.Worker) (*activities.Activities, error) {
 	return acts, nil
 }
 
-// checkStore creates a missing S3 bucket at start. A store that cannot be
-// reached is only logged: the worker still runs generations, and storing
-// is retried (then reported in the results) until the store is back.
-func checkStore(ctx context.Context, b storage.Backend, logger *slog.Logger) {
-	// Spool files of a worker that crashed mid-copy.
-	if n, err := storage.RemoveStaleSpools("", time.Hour); err != nil || n > 0 {
+// prepareStore readies the output storage at start: it removes the spool
+// files a worker that crashed mid-copy left in the copier's TempDir, and
+// creates a missing S3 bucket. A store that cannot be reached is only
+// logged: the worker still runs generations, and storing is retried (then
+// reported in the results) until the store is back.
+func prepareStore(ctx context.Context, c *storage.Copier, logger *slog.Logger) {
+	if n, err := storage.RemoveStaleSpools(c.TempDir, time.Hour); err != nil || n > 0 {
 		logger.Info("removed stale spool files", "count", n, "error", err)
 	}
-	s3, ok := b.(*storage.S3)
+	s3, ok := c.Backend.(*storage.S3)
 	if !ok {
 		return
 	}
@@ -139,7 +140,7 @@ func Run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 		return err
 	}
 	if acts.Store != nil {
-		checkStore(ctx, acts.Store.Backend, logger)
+		prepareStore(ctx, acts.Store, logger)
 	}
 	reg, err := metrics.New()
 	if err != nil {
