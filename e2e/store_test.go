@@ -164,6 +164,7 @@ func TestStoreSurvivesBrokenAndExpiredLinksEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	s := startStack(t, fakemodelslab.Options{ProcessingTime: 100 * time.Millisecond, Faults: fakemodelslab.Faults{Rules: []fakemodelslab.Rule{
 		{Match: "store-cut", Fault: fakemodelslab.FaultCutFiles}, {Match: "store-old", Fault: fakemodelslab.FaultExpire},
+		{Match: "store-pipe_animate", Fault: fakemodelslab.FaultFail},
 	}}}, func(w *config.Worker) { w.Store = config.Store{URL: "file://" + dir, MaxBytes: 1 << 20} })
 
 	for _, track := range []string{"store-cut", "store-old"} {
@@ -229,6 +230,23 @@ func TestStoreSurvivesBrokenAndExpiredLinksEndToEnd(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, item.Stored[0].SHA256, sha(got))
 	}
+
+	// A pipeline whose second step fails: it fails (exit 1), and
+	// result --download still fetches what its first step stored.
+	code, _ = s.runStarter(t, "pipeline", "run", "../examples/portrait_to_video.yaml", "--id", "store-pipe", "--store",
+		"--wait", "--json")
+	require.Equal(t, starter.ExitFailed, code)
+	into = t.TempDir()
+	stdout.Reset()
+	stderr.Reset()
+	code = starter.Main(ctx, []string{"result", "store-pipe", "--download", into}, starter.Env{
+		Stdout: &stdout, Stderr: &stderr, Lookup: s.lookup,
+	})
+	require.Equal(t, starter.ExitFailed, code, "the pipeline failed")
+	require.Contains(t, stdout.String(), "downloaded: "+filepath.Join(into, "portrait"), "stdout %s\nstderr %s", stdout.String(), stderr.String())
+	entries, err := os.ReadDir(filepath.Join(into, "portrait"))
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
 }
 
 func mustResult(t *testing.T, s *stack, track string) contract.GenerationResult {

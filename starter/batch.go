@@ -175,16 +175,26 @@ type ItemResult struct {
 // the items' own Generation workflows. It needs the page holders, which
 // Temporal keeps for the namespace's retention after the batch ends.
 func BatchResults(ctx context.Context, c client.Client, batchID string, w io.Writer) (counts map[string]int, err error) {
-	loader := &activities.BatchActivities{History: c}
 	enc := json.NewEncoder(w)
 	counts = map[string]int{}
+	err = eachBatchItem(ctx, c, batchID, func(r ItemResult) error {
+		counts[r.Status]++
+		return enc.Encode(r)
+	})
+	return counts, err
+}
+
+// eachBatchItem calls fn with every item's result, in item order, read a
+// page at a time from the items' own Generation workflows.
+func eachBatchItem(ctx context.Context, c client.Client, batchID string, fn func(ItemResult) error) error {
+	loader := &activities.BatchActivities{History: c}
 	for n := 0; ; n++ {
 		page, err := loader.LoadBatchPage(ctx, contract.PageWorkflowID(batchID, n))
 		if err != nil {
 			if n == 0 {
-				return nil, fmt.Errorf("batch %s: no item pages found (is the ID right?): %w", batchID, err)
+				return fmt.Errorf("batch %s: no item pages found (is the ID right?): %w", batchID, err)
 			}
-			return counts, nil
+			return nil
 		}
 		results := make([]ItemResult, len(page.Items))
 		var wg sync.WaitGroup
@@ -199,9 +209,8 @@ func BatchResults(ctx context.Context, c client.Client, batchID string, w io.Wri
 		}
 		wg.Wait()
 		for _, r := range results {
-			counts[r.Status]++
-			if err := enc.Encode(r); err != nil {
-				return counts, err
+			if err := fn(r); err != nil {
+				return err
 			}
 		}
 	}

@@ -1,9 +1,7 @@
 package starter
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
@@ -54,31 +52,20 @@ func storedOf(ctx context.Context, c client.Client, d RunDetails) ([]storedCopy,
 	switch r := d.Result.(type) {
 	case *contract.GenerationResult:
 		add("", r.Stored)
-	case *json.RawMessage:
-		if d.Type != contract.PipelineWorkflow {
-			return nil, fmt.Errorf("%s is a %s: only generations, batches and pipelines have stored outputs", d.TrackID, d.Type)
-		}
-		var res contract.PipelineResult
-		if err := json.Unmarshal(*r, &res); err != nil {
-			return nil, fmt.Errorf("%s: reading the pipeline's result: %w", d.TrackID, err)
-		}
-		for _, st := range res.Steps {
+	case *contract.PipelineResult:
+		for _, st := range r.Steps {
 			add(st.Name, st.Stored)
 		}
 	case *contract.BatchResult:
-		var lines bytes.Buffer
-		if _, err := BatchResults(ctx, c, d.TrackID, &lines); err != nil {
+		err := eachBatchItem(ctx, c, d.TrackID, func(it ItemResult) error {
+			add(it.TrackID, it.Stored)
+			return nil
+		})
+		if err != nil {
 			return nil, err
 		}
-		for dec := json.NewDecoder(&lines); dec.More(); {
-			var it ItemResult
-			if err := dec.Decode(&it); err != nil {
-				return nil, fmt.Errorf("%s: reading its items: %w", d.TrackID, err)
-			}
-			add(it.TrackID, it.Stored)
-		}
 	default:
-		return nil, fmt.Errorf("%s is a %s: it has no stored outputs", d.TrackID, d.Type)
+		return nil, fmt.Errorf("%s is a %s: only generations, batches and pipelines have stored outputs", d.TrackID, d.Type)
 	}
 	return out, nil
 }

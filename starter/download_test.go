@@ -74,10 +74,7 @@ func TestDownloadStoredPipelinePutsStepsInFolders(t *testing.T) {
 		{Name: "portrait", State: contract.StepSucceeded, Stored: []contract.StoredOutput{stored(t, store, "p_portrait/0-x.png", "png")}},
 		{Name: "animate", State: contract.StepSucceeded, Stored: []contract.StoredOutput{stored(t, store, "p_animate/0-x.mp4", "mp4")}},
 	}}}
-	raw, err := json.Marshal(res)
-	require.NoError(t, err)
-	msg := json.RawMessage(raw)
-	d := RunDetails{RunInfo: RunInfo{TrackID: "p", Type: contract.PipelineWorkflow}, Result: &msg}
+	d := RunDetails{RunInfo: RunInfo{TrackID: "p", Type: contract.PipelineWorkflow}, Result: &res}
 	dir := t.TempDir()
 	_, err = downloadStored(context.Background(), nil, d, dir, storage.S3Options{}, &bytes.Buffer{})
 	require.NoError(t, err)

@@ -383,6 +383,8 @@ func outcome(ctx context.Context, c client.Client, id, runID, typ string) (any, 
 		res = &contract.GenerationResult{}
 	case contract.BatchWorkflow:
 		res = &contract.BatchResult{}
+	case contract.PipelineWorkflow:
+		res = &contract.PipelineResult{}
 	default:
 		res = &json.RawMessage{}
 	}
@@ -391,6 +393,11 @@ func outcome(ctx context.Context, c client.Client, id, runID, typ string) (any, 
 		return res, nil, nil
 	}
 	f := DescribeFailure(err)
+	// A failed or cancelled pipeline carries its result (every step's
+	// state, outputs and stored copies) in its error.
+	if pres, ok := pipelineResultOf(err); ok && typ == contract.PipelineWorkflow {
+		return &pres, &f, nil
+	}
 	var details contract.FailureDetails
 	if typ == contract.GenerationWorkflow && failureDetails(err, &details) {
 		return nil, &f, &details

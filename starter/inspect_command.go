@@ -357,6 +357,9 @@ func printDetails(w io.Writer, d RunDetails, now time.Time, tty bool) {
 	case *contract.BatchResult:
 		line("result", fmt.Sprintf("%d of %d succeeded, %d failed, in %s", r.Succeeded, r.Total, r.Failed, r.Duration.Round(time.Second)))
 		line("more", "starter batch results "+d.TrackID)
+	case *contract.PipelineResult:
+		line("result", fmt.Sprintf("%s, %d step(s)", r.Status, len(r.Steps)))
+		line("more", "starter pipeline status "+d.TrackID)
 	case *json.RawMessage:
 		line("result", clip(string(*r), 200))
 	}
@@ -496,13 +499,11 @@ func printResult(w io.Writer, line *statusLine, d RunDetails) {
 		for _, f := range r.Failures {
 			fmt.Fprintf(w, "  failed: #%d %s: %s: %s\n", f.Index, f.TrackID, f.Type, f.Message)
 		}
+	case *contract.PipelineResult:
+		fmt.Fprintf(w, "%s pipeline %s %s\n", line.mark(true), d.TrackID, r.Status)
+		printPipelineStepOutputs(w, r.PipelineState)
 	case *json.RawMessage:
 		fmt.Fprintf(w, "%s %s %s %s\n", line.mark(true), d.Type, d.TrackID, d.Status)
-		var res contract.PipelineResult
-		if d.Type == contract.PipelineWorkflow && json.Unmarshal(*r, &res) == nil {
-			printPipelineStepOutputs(w, res.PipelineState)
-			return
-		}
 		_ = writeJSON(w, r)
 	default:
 		fmt.Fprintf(w, "%s %s %s %s\n", line.mark(true), d.Type, d.TrackID, d.Status)
