@@ -106,13 +106,17 @@ func transferOnce(ctx context.Context, open opener, sp *spool, max int64, idle t
 	errIdle := fmt.Errorf("nothing received for %s", idle)
 	watchdog := time.AfterFunc(idle, func() { cancel(errIdle) })
 	defer watchdog.Stop()
+	// The watchdog's cancellation surfaces as a context error: say why.
+	why := func(err error) error {
+		if context.Cause(tctx) == errIdle {
+			return errIdle
+		}
+		return err
+	}
 
 	body, start, total, ctype, err := open(tctx, sp.n)
 	if err != nil {
-		if c := context.Cause(tctx); c == errIdle {
-			err = errIdle
-		}
-		return "", err
+		return "", why(err)
 	}
 	defer body.Close()
 	if start != sp.n {
@@ -150,10 +154,7 @@ func transferOnce(ctx context.Context, open opener, sp *spool, max int64, idle t
 			return ctype, nil
 		}
 		if rerr != nil {
-			if c := context.Cause(tctx); c == errIdle {
-				rerr = errIdle
-			}
-			return "", fmt.Errorf("broken at byte %d: %w", sp.n, rerr)
+			return "", fmt.Errorf("broken at byte %d: %w", sp.n, why(rerr))
 		}
 	}
 }
