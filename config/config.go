@@ -307,6 +307,18 @@ func (r *reader) notifySecrets(name string) []notify.Secret {
 	return out
 }
 
+// bothOrNeither fails the one of two variables that go together (a
+// certificate and its key, an access key and its secret) that is
+// missing; neitherMeans says what setting neither does.
+func (r *reader) bothOrNeither(nameA, a, nameB, b, neitherMeans string) {
+	switch {
+	case a != "" && b == "":
+		r.fail(nameB, "required when %s is set (set both, or neither%s)", nameA, neitherMeans)
+	case b != "" && a == "":
+		r.fail(nameA, "required when %s is set (set both, or neither%s)", nameB, neitherMeans)
+	}
+}
+
 // s3 reads the S3 endpoint and credentials.
 func (r *reader) s3() storage.S3Options {
 	o := storage.S3Options{
@@ -318,12 +330,7 @@ func (r *reader) s3() storage.S3Options {
 	if o.Endpoint != "" {
 		r.httpURL(EnvStoreS3Endpoint, "")
 	}
-	if o.AccessKey != "" && o.SecretKey == "" {
-		r.fail(EnvStoreS3SecretKey, "required when %s is set (set both, or neither to use AWS_* or the instance role)", EnvStoreS3AccessKey)
-	}
-	if o.SecretKey != "" && o.AccessKey == "" {
-		r.fail(EnvStoreS3AccessKey, "required when %s is set (set both, or neither to use AWS_* or the instance role)", EnvStoreS3SecretKey)
-	}
+	r.bothOrNeither(EnvStoreS3AccessKey, o.AccessKey, EnvStoreS3SecretKey, o.SecretKey, " to use AWS_* or the instance role")
 	return o
 }
 
@@ -385,12 +392,7 @@ func LoadGateway(env Lookup) (Gateway, error) {
 		TLSCertFile:   r.str(EnvGatewayTLSCert, ""),
 		TLSKeyFile:    r.str(EnvGatewayTLSKey, ""),
 	}
-	if c.TLSCertFile != "" && c.TLSKeyFile == "" {
-		r.fail(EnvGatewayTLSKey, "required when %s is set (set both or neither)", EnvGatewayTLSCert)
-	}
-	if c.TLSKeyFile != "" && c.TLSCertFile == "" {
-		r.fail(EnvGatewayTLSCert, "required when %s is set (set both or neither)", EnvGatewayTLSKey)
-	}
+	r.bothOrNeither(EnvGatewayTLSCert, c.TLSCertFile, EnvGatewayTLSKey, c.TLSKeyFile, "")
 	// ModelsLab waits 30 s for a webhook answer; a longer signal timeout
 	// would turn a slow Temporal into a lost delivery instead of a 503.
 	if c.SignalTimeout > 25*time.Second {
