@@ -77,7 +77,9 @@ func (a *Activities) StoreOutputs(ctx context.Context, in StoreInput) ([]contrac
 			}
 			if more := linksOf(fresh.Output, fresh.ProxyLinks, i); len(more) > 0 {
 				log.Info("output links expired; trying the provider's current ones", "track_id", in.TrackID, "output", i)
-				obj, reused, err = a.Store.Copy(ctx, key, append(links, more...), progress)
+				// The known links already failed (and no copy of them was
+				// stored): only the current ones are worth asking.
+				obj, reused, err = a.Store.Copy(ctx, key, more, progress)
 			}
 		}
 		switch {
