@@ -156,6 +156,9 @@ type Gateway struct {
 // Starter is the starter CLI's configuration.
 type Starter struct {
 	Temporal Temporal
+	// NotifyURL is the default of --notify: where runs POST their
+	// outcome. Empty: none.
+	NotifyURL string
 	// StoreOutputs is the default of --store: ask generations to store
 	// their outputs.
 	StoreOutputs bool
@@ -404,7 +407,11 @@ func LoadGateway(env Lookup) (Gateway, error) {
 // LoadStarter reads the starter's configuration.
 func LoadStarter(env Lookup) (Starter, error) {
 	r := &reader{env: env}
-	return Starter{Temporal: r.temporal(), StoreOutputs: r.bool(EnvStoreOutputs, false), S3: r.s3()}, r.err()
+	c := Starter{Temporal: r.temporal(), NotifyURL: r.str(EnvNotifyURL, ""), StoreOutputs: r.bool(EnvStoreOutputs, false), S3: r.s3()}
+	if c.NotifyURL != "" {
+		r.httpURL(EnvNotifyURL, "")
+	}
+	return c, r.err()
 }
 
 // Logger builds the process logger from the configuration.

@@ -240,18 +240,19 @@ func TestLoadReadsEveryVariable(t *testing.T) {
 		t.Parallel()
 		e := newEnv(with(temporalVars, map[string]string{
 			config.EnvStoreOutputs:     "Yes",
+			config.EnvNotifyURL:        "https://app.example/hooks",
 			config.EnvStoreS3Endpoint:  "https://s3.eu-west-1.amazonaws.com",
 			config.EnvStoreS3AccessKey: "AKIA0000",
 			config.EnvStoreS3SecretKey: "secret",
 		}))
 		got, err := config.LoadStarter(e.lookup)
 		require.NoError(t, err)
-		require.Equal(t, config.Starter{Temporal: wantTemporal, StoreOutputs: true, S3: storage.S3Options{
+		require.Equal(t, config.Starter{Temporal: wantTemporal, NotifyURL: "https://app.example/hooks", StoreOutputs: true, S3: storage.S3Options{
 			Endpoint: "https://s3.eu-west-1.amazonaws.com", AccessKey: "AKIA0000", SecretKey: "secret",
 		}}, got)
 		require.Subset(t, e.names(), []string{
 			config.EnvTemporalAddress, config.EnvTemporalNamespace, config.EnvTaskQueue, config.EnvTemporalUIURL, config.EnvTemporalGRPCZip,
-			config.EnvStoreOutputs, config.EnvStoreS3Endpoint, config.EnvStoreS3AccessKey, config.EnvStoreS3SecretKey,
+			config.EnvStoreOutputs, config.EnvNotifyURL, config.EnvStoreS3Endpoint, config.EnvStoreS3AccessKey, config.EnvStoreS3SecretKey,
 		})
 	})
 }
@@ -314,6 +315,7 @@ func TestLoadMalformedValueNamesTheVariable(t *testing.T) {
 		{"S3 access key without secret", loadWorker, workerRequired, config.EnvStoreS3AccessKey, "genflow", config.EnvStoreS3SecretKey},
 		{"S3 secret without access key", loadStarter, nil, config.EnvStoreS3SecretKey, "s", config.EnvStoreS3AccessKey},
 		{"store outputs not a bool", loadStarter, nil, config.EnvStoreOutputs, "maybe", "true or false"},
+		{"notify URL without scheme", loadStarter, nil, config.EnvNotifyURL, "app.example/hook", "http(s) URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
-	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
 )
 
@@ -26,9 +25,7 @@ type batchFlags struct {
 	deadline    time.Duration
 	grace       time.Duration
 	owner       string
-	notify      string
-	store       bool
-	storeSet    bool
+	outcome     outcomeFlags
 	pageSize    int
 	wait        bool
 	results     string
@@ -55,10 +52,7 @@ never starts an item twice.`,
   starter batch results my-batch > results.jsonl
   starter batch cancel my-batch`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			f.storeSet = cmd.Flags().Changed("store")
-			return runBatch(cmd.Context(), env, args[0], f)
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runBatch(cmd.Context(), env, args[0], f) },
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.endpoint, "endpoint", "", "endpoint of a plain prompt list, default endpoint of JSONL items")
@@ -71,8 +65,7 @@ never starts an item twice.`,
 	fl.DurationVar(&f.deadline, "deadline", 0, "deadline per item (default by category)")
 	fl.DurationVar(&f.grace, "poll-grace", 0, "per item, wait past the provider's eta before polling (default 30s)")
 	fl.StringVar(&f.owner, "owner", "", "who asked, a free label")
-	fl.StringVar(&f.notify, "notify", "", "POST the batch's outcome, signed (Standard Webhooks), to this http(s) URL (default $"+config.EnvNotifyURL+")")
-	fl.BoolVar(&f.store, "store", false, "copy every item's outputs to the worker's storage (STORE_URL) (default $"+config.EnvStoreOutputs+")")
+	f.outcome.add(cmd, "the batch's outcome", "every item's outputs")
 	fl.IntVar(&f.pageSize, "page-size", contract.DefaultBatchPageSize, "items per page and per workflow run (bounds history length)")
 	fl.BoolVar(&f.wait, "wait", false, "wait for the batch, showing a progress bar, then write the results")
 	fl.StringVar(&f.results, "results", "", "with --wait, write the results JSONL here (default <batch id>.results.jsonl)")
@@ -104,11 +97,7 @@ func runBatch(ctx context.Context, env *Env, file string, f batchFlags) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	notifyURL, err := notifyURLFor(env, f.notify)
-	if err != nil {
-		return usageErr("%v", err)
-	}
-	store, err := env.storeFor(f.store, f.storeSet)
+	notifyURL, store, err := f.outcome.resolve(env)
 	if err != nil {
 		return err
 	}

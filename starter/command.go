@@ -15,6 +15,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
@@ -146,9 +147,7 @@ type generateFlags struct {
 	pairs    []string
 	trackID  string
 	owner    string
-	notify   string
-	store    bool
-	storeSet bool
+	outcome  outcomeFlags
 	deadline time.Duration
 	grace    time.Duration
 	wait     bool
@@ -175,7 +174,6 @@ func newGenerateCommand(env *Env) *cobra.Command {
   starter generate music_gen --prompt "lofi beat" --track-id my-song-1 --wait`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f.storeSet = cmd.Flags().Changed("store")
 			return runGenerate(cmd.Context(), env, args[0], f)
 		},
 	}
@@ -186,8 +184,7 @@ func newGenerateCommand(env *Env) *cobra.Command {
 	fl.StringArrayVarP(&f.pairs, "param", "p", nil, "a parameter as key=value (repeatable; JSON values keep their type)")
 	fl.StringVar(&f.trackID, "track-id", "", "the track_id (= workflow ID); a new one when empty. Reusing one never submits twice")
 	fl.StringVar(&f.owner, "owner", "", "who asked, a free label")
-	fl.StringVar(&f.notify, "notify", "", "POST the outcome, signed (Standard Webhooks), to this http(s) URL (default $"+config.EnvNotifyURL+")")
-	fl.BoolVar(&f.store, "store", false, storeFlagUsage)
+	f.outcome.add(cmd, "the outcome", "the outputs")
 	fl.DurationVar(&f.deadline, "deadline", 0, "deadline for the whole generation (default: by category, e.g. 30m for images)")
 	fl.DurationVar(&f.grace, "poll-grace", 0, "wait past the provider's eta before polling (default 30s)")
 	fl.BoolVar(&f.wait, "wait", false, "wait for the result, showing a live status line")
@@ -218,11 +215,7 @@ func runGenerate(ctx context.Context, env *Env, endpoint string, f generateFlags
 			return usageErr("--track-id: %v", err)
 		}
 	}
-	notifyURL, err := notifyURLFor(env, f.notify)
-	if err != nil {
-		return usageErr("%v", err)
-	}
-	store, err := env.storeFor(f.store, f.storeSet)
+	notifyURL, store, err := f.outcome.resolve(env)
 	if err != nil {
 		return err
 	}
@@ -309,16 +302,41 @@ func printStored(w io.Writer, indent string, stored []contract.StoredOutput) {
 	}
 }
 
-const storeFlagUsage = "copy the outputs to the worker's storage (STORE_URL) once done; the result lists the copies (default $" + config.EnvStoreOutputs + ")"
+// outcomeFlags are --notify and --store, which generate, batch and
+// pipeline run share; $NOTIFY_URL and $STORE_OUTPUTS are their defaults.
+type outcomeFlags struct {
+	notify string
+	store  bool
+	flags  *pflag.FlagSet
+}
 
-// storeFor is whether a request stores its outputs: --store when given,
-// else $STORE_OUTPUTS.
-func (env *Env) storeFor(flag, set bool) (bool, error) {
-	if set {
-		return flag, nil
-	}
+// add registers the flags on cmd; what and outputs name what is notified
+// and stored ("the batch's outcome", "every item's outputs").
+func (f *outcomeFlags) add(cmd *cobra.Command, what, outputs string) {
+	f.flags = cmd.Flags()
+	f.flags.StringVar(&f.notify, "notify", "", "POST "+what+", signed (Standard Webhooks), to this http(s) URL (default $"+config.EnvNotifyURL+")")
+	f.flags.BoolVar(&f.store, "store", false, "copy "+outputs+" to the worker's storage (STORE_URL) once done; the results list the copies (default $"+config.EnvStoreOutputs+")")
+}
+
+// resolve returns the notify URL and whether to store: the flags when
+// given, else the configuration's defaults.
+func (f *outcomeFlags) resolve(env *Env) (notifyURL string, store bool, err error) {
 	cfg, err := env.starterConfig()
-	return cfg.StoreOutputs, err
+	if err != nil {
+		return "", false, err
+	}
+	notifyURL, store = cfg.NotifyURL, cfg.StoreOutputs
+	if f.notify != "" {
+		u, err := url.Parse(f.notify)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return "", false, usageErr("--notify: %q is not an http(s) URL", f.notify)
+		}
+		notifyURL = f.notify
+	}
+	if f.flags.Changed("store") {
+		store = f.store
+	}
+	return notifyURL, store, nil
 }
 
 // starterConfig reads the starter's configuration; an error is a usage
@@ -383,22 +401,4 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
-}
-
-// notifyURLFor is the notify URL of a request: the --notify flag, else
-// $NOTIFY_URL, else none. It must be an absolute http(s) URL.
-func notifyURLFor(env *Env, flag string) (string, error) {
-	v, from := flag, "--notify"
-	if v == "" && env.Lookup != nil {
-		v, _ = env.Lookup(config.EnvNotifyURL)
-		v, from = strings.TrimSpace(v), config.EnvNotifyURL
-	}
-	if v == "" {
-		return "", nil
-	}
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("%s: %q is not an http(s) URL", from, v)
-	}
-	return v, nil
 }

@@ -135,9 +135,7 @@ type pipelineRunFlags struct {
 	inputFiles []string
 	id         string
 	owner      string
-	notify     string
-	store      bool
-	storeSet   bool
+	outcome    outcomeFlags
 	wait       bool
 	json       bool
 }
@@ -172,7 +170,6 @@ outputs; the exit code is 1 if the pipeline failed or was cancelled.`,
   starter pipeline run examples/four_views_to_3d.yaml --wait --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f.storeSet = cmd.Flags().Changed("store")
 			return runPipeline(cmd.Context(), env, args[0], f)
 		},
 	}
@@ -181,8 +178,7 @@ outputs; the exit code is 1 if the pipeline failed or was cancelled.`,
 	fl.StringArrayVar(&f.inputFiles, "input-file", nil, "an input as key=PATH: the file's content (repeatable)")
 	fl.StringVar(&f.id, "id", "", "the pipeline ID (= workflow ID; steps' track_ids start with it); a new one when empty")
 	fl.StringVar(&f.owner, "owner", "", "who asked, a free label passed to every generation")
-	fl.StringVar(&f.notify, "notify", "", "POST the pipeline's outcome, signed (Standard Webhooks), to this http(s) URL (default $"+config.EnvNotifyURL+")")
-	fl.BoolVar(&f.store, "store", false, "copy every step's outputs to the worker's storage (STORE_URL) (default $"+config.EnvStoreOutputs+")")
+	f.outcome.add(cmd, "the pipeline's outcome", "every step's outputs")
 	fl.BoolVar(&f.wait, "wait", false, "wait for the pipeline, printing each step's state as it changes")
 	fl.BoolVar(&f.json, "json", false, "print one JSON document for scripts")
 	return cmd
@@ -240,10 +236,7 @@ func runPipeline(ctx context.Context, env *Env, file string, f pipelineRunFlags)
 		return reportProblems(env, file, err)
 	}
 	plan.Owner = f.owner
-	if plan.NotifyURL, err = notifyURLFor(env, f.notify); err != nil {
-		return usageErr("%v", err)
-	}
-	if plan.Store, err = env.storeFor(f.store, f.storeSet); err != nil {
+	if plan.NotifyURL, plan.Store, err = f.outcome.resolve(env); err != nil {
 		return err
 	}
 	if f.id == "" {
