@@ -2,8 +2,11 @@ package e2e
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -38,3 +41,35 @@ func (nilLogger) Warn(string, ...interface{})  {}
 func (nilLogger) Error(string, ...interface{}) {}
 
 var _ log.Logger = nilLogger{}
+
+// received is one request a notification receiver took.
+type received struct {
+	header http.Header
+	body   []byte
+}
+
+// notifyReceiver is an app's notification endpoint: it answers 503 to the
+// first failFirst requests, then 204, and records every request.
+func notifyReceiver(t *testing.T, failFirst int) (url string, got func() []received) {
+	t.Helper()
+	var mu sync.Mutex
+	var reqs []received
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		reqs = append(reqs, received{header: r.Header.Clone(), body: b})
+		n := len(reqs)
+		mu.Unlock()
+		if n <= failFirst {
+			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, func() []received {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]received(nil), reqs...)
+	}
+}

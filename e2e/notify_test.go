@@ -3,10 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,34 +20,14 @@ import (
 // the Standard Webhooks reference library with the worker's secret.
 func TestNotificationEndToEnd(t *testing.T) {
 	s := startStack(t, fakemodelslab.Options{ProcessingTime: 300 * time.Millisecond})
-	type req struct {
-		header http.Header
-		body   []byte
-	}
-	var mu sync.Mutex
-	var reqs []req
-	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		reqs = append(reqs, req{header: r.Header.Clone(), body: b})
-		n := len(reqs)
-		mu.Unlock()
-		if n <= 2 {
-			http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	defer receiver.Close()
+	receiver, received := notifyReceiver(t, 2)
 
 	code, out := s.runStarter(t, "generate", "text2img", "--model", "flux", "--prompt", "tell me when done",
-		"--track-id", "notify-1", "--notify", receiver.URL+"/hooks/genflow", "--wait", "--json")
+		"--track-id", "notify-1", "--notify", receiver+"/hooks/genflow", "--wait", "--json")
 	require.Equal(t, starter.ExitOK, code, "%+v", out)
 	require.Equal(t, "succeeded", out.Status)
 
-	mu.Lock()
-	got := append([]req(nil), reqs...)
-	mu.Unlock()
+	got := received()
 	require.Len(t, got, 3)
 	wh, err := standardwebhooks.NewWebhook(s.notifySecret.String())
 	require.NoError(t, err)

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -60,20 +59,10 @@ func TestStoredOutputsAndNotificationEndToEnd(t *testing.T) {
 		config.EnvStoreOutputs:    "true", // the default --store
 		config.EnvStoreS3Endpoint: s3.Endpoint, config.EnvStoreS3AccessKey: s3.AccessKey, config.EnvStoreS3SecretKey: s3.SecretKey,
 	}
-	var mu sync.Mutex
-	var notes [][]byte
-	var headers []http.Header
-	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		defer mu.Unlock()
-		notes, headers = append(notes, b), append(headers, r.Header.Clone())
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	defer receiver.Close()
+	receiver, received := notifyReceiver(t, 0)
 
 	code, out := s.runStarter(t, "generate", "text2img", "--model", "flux", "--prompt", "keep these", "-p", "samples=2",
-		"--track-id", "store-1", "--notify", receiver.URL, "--wait", "--json")
+		"--track-id", "store-1", "--notify", receiver, "--wait", "--json")
 	require.Equal(t, starter.ExitOK, code, "%+v", out)
 	require.Len(t, out.Result.Output, 2)
 
@@ -93,14 +82,13 @@ func TestStoredOutputsAndNotificationEndToEnd(t *testing.T) {
 	}
 
 	// The notification is signed, and carries the stored copies.
-	mu.Lock()
+	notes := received()
 	require.Len(t, notes, 1)
 	wh, err := standardwebhooks.NewWebhook(s.notifySecret.String())
 	require.NoError(t, err)
-	require.NoError(t, wh.Verify(notes[0], headers[0]))
+	require.NoError(t, wh.Verify(notes[0].body, notes[0].header))
 	var n contract.Notification
-	require.NoError(t, json.Unmarshal(notes[0], &n))
-	mu.Unlock()
+	require.NoError(t, json.Unmarshal(notes[0].body, &n))
 	require.Equal(t, contract.NotifyGenerationSucceeded, n.Type)
 	require.Equal(t, res.Stored, n.Data.Result.Stored)
 
