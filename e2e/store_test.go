@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path"
 	"path/filepath"
@@ -17,40 +16,25 @@ import (
 	"testing"
 	"time"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/fakemodelslab"
+	"github.com/genflow/genflow/internal/s3test"
 	"github.com/genflow/genflow/starter"
 	"github.com/genflow/genflow/storage"
 )
-
-// An S3 protocol server (gofakes3) on loopback stands in for MinIO or
-// AWS; the worker reaches it over HTTP through minio-go, as it would the
-// real thing. GENFLOW_TEST_S3_ENDPOINT (and _ACCESS_KEY, _SECRET_KEY)
-// name a real S3-compatible server to use instead (scripts/s3-check.sh
-// runs SeaweedFS's).
-func startS3(t *testing.T) storage.S3Options {
-	t.Helper()
-	if endpoint := os.Getenv("GENFLOW_TEST_S3_ENDPOINT"); endpoint != "" {
-		return storage.S3Options{Endpoint: endpoint, Region: "us-east-1",
-			AccessKey: os.Getenv("GENFLOW_TEST_S3_ACCESS_KEY"), SecretKey: os.Getenv("GENFLOW_TEST_S3_SECRET_KEY")}
-	}
-	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
-	t.Cleanup(srv.Close)
-	return storage.S3Options{Endpoint: srv.URL, Region: "us-east-1", AccessKey: "genflow", SecretKey: "genflow-secret"}
-}
 
 // A generation with both --store and --notify: the outputs are copied to
 // S3 (the bucket created by the worker), the result and the signed
 // notification carry the copies, and `starter result --download` brings
 // back the same bytes the provider served, checked by SHA-256.
 func TestStoredOutputsAndNotificationEndToEnd(t *testing.T) {
-	s3 := startS3(t)
+	// gofakes3 on loopback stands in for MinIO or AWS, or the real server
+	// scripts/s3-check.sh names; the worker reaches it over HTTP.
+	s3 := s3test.RealOrFake(t)
 	bucket := "genflow-e2e-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	s := startStack(t, fakemodelslab.Options{ProcessingTime: 300 * time.Millisecond}, func(w *config.Worker) {
 		w.Store = config.Store{URL: "s3://" + bucket + "/e2e", MaxBytes: 1 << 20, S3: s3}

@@ -18,10 +18,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/stretchr/testify/require"
 
+	"github.com/genflow/genflow/internal/s3test"
 	"github.com/genflow/genflow/storage"
 )
 
@@ -39,77 +38,48 @@ func randomBytes(n int) []byte {
 	return b
 }
 
-// newS3 starts an S3 protocol server (gofakes3) and opens bucket/prefix
-// on it.
+// newS3 opens bucket/prefix on an S3 protocol server (gofakes3).
 func newS3(t *testing.T, bucket, prefix string) (*storage.S3, storage.S3Options) {
 	t.Helper()
-	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
-	t.Cleanup(srv.Close)
-	return openS3(t, bucket, prefix, storage.S3Options{Endpoint: srv.URL})
-}
-
-// newS3TLS is newS3 over HTTPS, where minio-go sends unsigned payloads
-// (over plain HTTP it signs each chunk, which gofakes3 decodes for single
-// PUTs but not for the parts of a multipart upload).
-func newS3TLS(t *testing.T, bucket, prefix string) (*storage.S3, storage.S3Options) {
-	t.Helper()
-	srv := httptest.NewTLSServer(gofakes3.New(s3mem.New()).Server())
-	t.Cleanup(srv.Close)
-	return openS3(t, bucket, prefix, storage.S3Options{Endpoint: srv.URL, Transport: srv.Client().Transport})
+	return openS3(t, bucket, prefix, s3test.Fake(t))
 }
 
 func openS3(t *testing.T, bucket, prefix string, opts storage.S3Options) (*storage.S3, storage.S3Options) {
 	t.Helper()
-	opts.Region, opts.AccessKey, opts.SecretKey = "us-east-1", "test", "test-secret"
 	s, err := storage.NewS3(bucket, prefix, opts)
 	require.NoError(t, err)
-	require.NoError(t, s.EnsureBucket(context.Background()))
+	require.NoError(t, s.EnsureBucket(context.Background()), "the server at %s", opts.Endpoint)
 	return s, opts
 }
 
-// Environment naming a real S3-compatible server (scripts/s3-check.sh
-// starts SeaweedFS's S3 gateway and sets them): with it, every backend
-// test also runs against that server.
-const (
-	envRealS3Endpoint  = "GENFLOW_TEST_S3_ENDPOINT"
-	envRealS3AccessKey = "GENFLOW_TEST_S3_ACCESS_KEY"
-	envRealS3SecretKey = "GENFLOW_TEST_S3_SECRET_KEY"
-)
-
-// realS3 opens a new bucket on the server envRealS3Endpoint names, if it
-// is set.
+// realS3 opens a new bucket on the real S3-compatible server that
+// s3test.EnvEndpoint names, if it is set.
 func realS3(t *testing.T, prefix string) (*storage.S3, storage.S3Options, bool) {
 	t.Helper()
-	endpoint := os.Getenv(envRealS3Endpoint)
-	if endpoint == "" {
+	opts, ok := s3test.Real()
+	if !ok {
 		return nil, storage.S3Options{}, false
 	}
-	opts := storage.S3Options{Endpoint: endpoint, Region: "us-east-1",
-		AccessKey: os.Getenv(envRealS3AccessKey), SecretKey: os.Getenv(envRealS3SecretKey)}
-	bucket := "genflow-test-" + strconv.FormatUint(rand.Uint64(), 36)
-	s, err := storage.NewS3(bucket, prefix, opts)
-	require.NoError(t, err)
-	require.NoError(t, s.EnsureBucket(context.Background()), "the server at %s", endpoint)
+	s, opts := openS3(t, "genflow-test-"+strconv.FormatUint(rand.Uint64(), 36), prefix, opts)
 	return s, opts, true
 }
 
-// s3Opts reaches the S3 backends that backends made.
-var s3Opts = map[storage.Backend]storage.S3Options{}
-var s3OptsMu sync.Mutex
+// backend is a backend under test, with the S3 options that reach it
+// (zero for the local one).
+type backend struct {
+	storage.Backend
+	s3 storage.S3Options
+}
 
 // backends are a local directory, an S3 protocol server (gofakes3) and,
-// when envRealS3Endpoint is set, a real S3-compatible server.
-func backends(t *testing.T) map[string]storage.Backend {
+// when s3test.EnvEndpoint is set, a real S3-compatible server.
+func backends(t *testing.T) map[string]backend {
 	local, err := storage.NewLocal(t.TempDir())
 	require.NoError(t, err)
 	s3, opts := newS3(t, "outputs", "genflow")
-	s3OptsMu.Lock()
-	defer s3OptsMu.Unlock()
-	s3Opts[s3] = opts
-	out := map[string]storage.Backend{"local": local, "s3": s3}
+	out := map[string]backend{"local": {Backend: local}, "s3": {s3, opts}}
 	if real, opts, ok := realS3(t, "genflow"); ok {
-		s3Opts[real] = opts
-		out["real-s3"] = real
+		out["real-s3"] = backend{real, opts}
 	}
 	return out
 }
@@ -596,10 +566,7 @@ func TestLocationsOfEscapedKeys(t *testing.T) {
 			require.NoError(t, err)
 			_, err = b.Stat(context.Background(), key)
 			require.NoError(t, err)
-			s3OptsMu.Lock()
-			opts := s3Opts[b]
-			s3OptsMu.Unlock()
-			rc, err := storage.OpenLocation(context.Background(), obj.Location, 0, opts)
+			rc, err := storage.OpenLocation(context.Background(), obj.Location, 0, b.s3)
 			require.NoError(t, err)
 			got, _ := io.ReadAll(rc)
 			rc.Close()
@@ -614,7 +581,7 @@ func TestCopyLargeOutputToS3(t *testing.T) {
 	if testing.Short() {
 		t.Skip("copies 20 MiB")
 	}
-	s3, _ := newS3TLS(t, "outputs", "")
+	s3, _ := openS3(t, "outputs", "", s3test.FakeTLS(t))
 	if real, _, ok := realS3(t, ""); ok {
 		s3 = real // over plain HTTP too: a real server decodes signed chunks in parts
 	}
