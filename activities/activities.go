@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -31,12 +32,23 @@ type Provider interface {
 
 var _ Provider = (*modelslab.Client)(nil)
 
-// WebhookURLs builds the per-request webhook URL; *webhookgateway.Signer
-// is the implementation, so the URL handed out is the one the gateway
-// checks.
+// WebhookURLs builds the per-request webhook URL, valid until expires;
+// *webhookurl.Signer is the implementation, so the URL handed out is the
+// one the gateway checks.
 type WebhookURLs interface {
-	URL(trackID string) (string, error)
+	URL(trackID string, expires time.Time) (string, error)
 }
+
+// WebhookURLGrace is how long a webhook URL stays valid after its run's
+// deadline: long enough for a provider's late or retried delivery to
+// reach a run that is still closing, short enough that a leaked URL is
+// soon worthless.
+const WebhookURLGrace = time.Hour
+
+// DefaultWebhookURLLifetime is how long a webhook URL stays valid when the
+// Submit input carries no deadline (a run scheduled by an earlier release):
+// the longest default deadline, training's, plus WebhookURLGrace.
+const DefaultWebhookURLLifetime = 6*time.Hour + WebhookURLGrace
 
 // Metrics counts the calls to the provider; *metrics.Provider is the
 // implementation the worker uses.
@@ -136,6 +148,19 @@ type SubmitInput struct {
 	TrackID  string         `json:"track_id"`
 	Endpoint string         `json:"endpoint"`
 	Params   map[string]any `json:"params,omitempty"`
+	// Deadline is the run's deadline; the webhook URL expires
+	// WebhookURLGrace after it. Zero (an input scheduled by an earlier
+	// release): DefaultWebhookURLLifetime from now.
+	Deadline time.Time `json:"deadline,omitzero"`
+}
+
+// webhookExpiry is when the webhook URL of a submit of in, made at now,
+// expires.
+func (in SubmitInput) webhookExpiry(now time.Time) time.Time {
+	if in.Deadline.IsZero() {
+		return now.Add(DefaultWebhookURLLifetime)
+	}
+	return in.Deadline.Add(WebhookURLGrace)
 }
 
 // Submit sends one generation request with a webhook URL for its track_id.
@@ -146,7 +171,7 @@ func (a *Activities) Submit(ctx context.Context, in SubmitInput) (modelslab.Resu
 	if err != nil {
 		return modelslab.Result{}, temporal.NewNonRetryableApplicationError(err.Error(), modelslab.ErrTypeInvalidRequest, err)
 	}
-	hook, err := a.Webhooks.URL(in.TrackID)
+	hook, err := a.Webhooks.URL(in.TrackID, in.webhookExpiry(time.Now()))
 	if err != nil {
 		return modelslab.Result{}, temporal.NewNonRetryableApplicationError("build webhook URL: "+err.Error(), modelslab.ErrTypeInvalidRequest, err)
 	}

@@ -148,7 +148,7 @@ func (b *bench) ingest(ctx context.Context) (ingestResult, error) {
 	bodies := make([][]byte, len(ids))
 	updates := make([]modelslab.Result, len(ids))
 	for i, id := range ids {
-		if urls[i], err = b.s.signer.URL(id); err != nil {
+		if urls[i], err = b.s.signer.URL(id, time.Now().Add(24*time.Hour)); err != nil {
 			return r, err
 		}
 		bodies[i] = webhookBody(id, modelslab.StatusProcessing, 900000+i)
@@ -280,7 +280,7 @@ func (b *bench) latency(ctx context.Context) (latencyResult, error) {
 			return r, err
 		}
 		time.Sleep(settleAfterQuery)
-		url, err := b.s.signer.URL(id)
+		url, err := b.s.signer.URL(id, time.Now().Add(24*time.Hour))
 		if err != nil {
 			return r, err
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/genflow/genflow/fakemodelslab"
 	"github.com/genflow/genflow/internal/testenv"
 	"github.com/genflow/genflow/webhookgateway"
+	"github.com/genflow/genflow/webhookurl"
 	"github.com/genflow/genflow/worker"
 )
 
@@ -41,7 +42,7 @@ type stack struct {
 	c          client.Client
 	fake       *fakemodelslab.Server
 	gatewayURL string
-	signer     *webhookgateway.Signer
+	signer     *webhookurl.Signer
 	temporal   config.Temporal
 	floor      sdkworker.Worker
 	stops      []func() error
@@ -123,7 +124,7 @@ func startStack(ctx context.Context, dir string, onDisk bool, compression string
 		return nil, err
 	}
 	s.gatewayURL = "http://" + gwLn.Addr().String()
-	if s.signer, err = webhookgateway.NewSigner(s.gatewayURL, []string{benchSecret}); err != nil {
+	if s.signer, err = webhookurl.NewSigner(webhookurl.Options{PublicURL: s.gatewayURL, Secrets: []string{benchSecret}}); err != nil {
 		return nil, err
 	}
 	gwAddr, err := testenv.LoopbackAddr()

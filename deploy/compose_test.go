@@ -26,6 +26,7 @@ import (
 	"github.com/genflow/genflow/fakemodelslab"
 	"github.com/genflow/genflow/modelslab"
 	"github.com/genflow/genflow/webhookgateway"
+	"github.com/genflow/genflow/webhookurl"
 	"github.com/genflow/genflow/worker"
 )
 
@@ -315,7 +316,7 @@ func TestComposeStackWithFakeProvider(t *testing.T) {
 		// What the binaries build from it before dialing Temporal.
 		_, err = worker.NewActivities(w)
 		require.NoError(t, err)
-		_, err = webhookgateway.NewSigner("", g.Secrets)
+		_, err = webhookurl.NewSigner(webhookurl.Options{Secrets: g.Secrets})
 		require.NoError(t, err)
 
 		// One Temporal, namespace and task queue for all of them.

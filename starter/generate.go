@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -19,7 +18,7 @@ import (
 	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/modelslab"
-	"github.com/genflow/genflow/webhookgateway"
+	"github.com/genflow/genflow/trackid"
 	"github.com/genflow/genflow/workflows"
 )
 
@@ -75,18 +74,9 @@ func Start(ctx context.Context, c client.Client, cfg config.Temporal, trackID st
 	return Started{TrackID: trackID, RunID: run.GetRunID(), UIURL: UIURL(cfg, trackID, run.GetRunID())}, nil
 }
 
-// checkTrackID keeps track_ids usable in a URL path and a workflow ID.
+// checkTrackID is genflow's one track_id rule (package trackid).
 func checkTrackID(id string) error {
-	if err := webhookgateway.ValidateTrackID(id); err != nil {
-		return err
-	}
-	if len(id) > 200 {
-		return fmt.Errorf("track_id is %d bytes; the limit is 200", len(id))
-	}
-	if !utf8.ValidString(id) || strings.ContainsAny(id, "/?#%\\ \t\r\n") {
-		return fmt.Errorf("track_id %q may not contain spaces or any of / ? # %% \\", id)
-	}
-	return nil
+	return trackid.Validate(id)
 }
 
 // UIURL is the Temporal Web UI page of a run.

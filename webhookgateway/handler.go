@@ -12,8 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
@@ -21,6 +19,8 @@ import (
 
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/modelslab"
+	"github.com/genflow/genflow/trackid"
+	"github.com/genflow/genflow/webhookurl"
 )
 
 // Signaler sends a signal to a workflow. A client.Client is one.
@@ -64,18 +64,14 @@ const (
 	DefaultRetryAfter    = 5 * time.Second
 )
 
-// MaxTrackIDBytes is the longest track_id the gateway accepts. Temporal
-// allows longer workflow IDs; this keeps URLs, logs and IDs manageable.
-const MaxTrackIDBytes = 255
-
 // readyTimeout bounds the health check behind GET /readyz.
 const readyTimeout = 2 * time.Second
 
 // Options configure NewHandler. The zero value of each optional field
 // means its default.
 type Options struct {
-	// Signer verifies the sig of each webhook URL. Required.
-	Signer *Signer
+	// Signer verifies the exp and sig of each webhook URL. Required.
+	Signer *webhookurl.Signer
 	// Signaler delivers webhooks to workflows. Required; a client.Client.
 	Signaler Signaler
 	// Health backs GET /readyz. Required; a client.Client.
@@ -198,6 +194,10 @@ type handler struct {
 // the path.
 const webhookRoute = WebhookPathPrefix + "*track_id"
 
+// WebhookPathPrefix is the route under which webhooks are received; the
+// track_id follows it.
+const WebhookPathPrefix = webhookurl.PathPrefix
+
 // trackIDKey is the gin context key under which the webhook route leaves
 // the track_id for the access log.
 const trackIDKey = "webhookgateway.track_id"
@@ -209,12 +209,12 @@ func (h *handler) webhook(c *gin.Context) {
 	log := h.opts.Logger.With(slog.String("track_id", trackID))
 	ctx := c.Request.Context()
 
-	if !h.opts.Signer.Verify(trackID, c.Query("sig")) {
-		log.LogAttrs(ctx, slog.LevelInfo, "webhook rejected", slog.String("reason", "invalid signature"))
-		h.abort(c, http.StatusUnauthorized, "invalid signature")
+	if err := h.opts.Signer.Verify(trackID, c.Query("exp"), c.Query("sig"), received); err != nil {
+		log.LogAttrs(ctx, slog.LevelInfo, "webhook rejected", slog.String("reason", err.Error()))
+		h.abort(c, http.StatusUnauthorized, err.Error())
 		return
 	}
-	if err := ValidateTrackID(trackID); err != nil {
+	if err := trackid.Validate(trackID); err != nil {
 		h.reject(c, log, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -309,28 +309,6 @@ func (h *handler) readyz(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
-}
-
-// ValidateTrackID reports whether id can be a track_id: non-empty, at
-// most MaxTrackIDBytes bytes, valid UTF-8 of printable characters
-// (unicode.IsPrint; the ASCII space is allowed). Whoever picks track_ids
-// should check them with it, so that no URL is handed out that the
-// gateway would refuse.
-func ValidateTrackID(id string) error {
-	switch {
-	case id == "":
-		return errors.New("track_id is empty")
-	case len(id) > MaxTrackIDBytes:
-		return fmt.Errorf("track_id is %d bytes; at most %d allowed", len(id), MaxTrackIDBytes)
-	case !utf8.ValidString(id):
-		return errors.New("track_id is not valid UTF-8")
-	}
-	for _, r := range id {
-		if !unicode.IsPrint(r) {
-			return fmt.Errorf("track_id holds the unprintable character %U", r)
-		}
-	}
-	return nil
 }
 
 func isJSON(contentType string) bool {

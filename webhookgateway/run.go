@@ -12,6 +12,7 @@ import (
 
 	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/metrics"
+	"github.com/genflow/genflow/webhookurl"
 )
 
 // Run serves the gateway as cfg says on ln until ctx is done: its
@@ -45,7 +46,7 @@ func Run(ctx context.Context, cfg config.Gateway, logger *slog.Logger, ln net.Li
 	}
 	defer tc.Close()
 
-	signer, err := NewSigner("", cfg.Secrets)
+	signer, err := webhookurl.NewSigner(webhookurl.Options{Secrets: cfg.Secrets})
 	if err != nil {
 		return fmt.Errorf("webhook signer: %w", err)
 	}

@@ -22,7 +22,7 @@ import (
 	"github.com/genflow/genflow/modelslab"
 	"github.com/genflow/genflow/notify"
 	"github.com/genflow/genflow/storage"
-	"github.com/genflow/genflow/webhookgateway"
+	"github.com/genflow/genflow/webhookurl"
 	"github.com/genflow/genflow/workflows"
 )
 
@@ -72,7 +72,7 @@ func NewActivities(cfg config.Worker) (*activities.Activities, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s/%s: %w", config.EnvModelsLabBaseURL, config.EnvModelsLabKey, err)
 	}
-	signer, err := webhookgateway.NewSigner(cfg.PublicURL, cfg.Secrets)
+	signer, err := webhookurl.NewSigner(webhookurl.Options{PublicURL: cfg.PublicURL, Secrets: cfg.Secrets})
 	if err != nil {
 		return nil, fmt.Errorf("%s/%s: %w", config.EnvGatewayPublicURL, config.EnvWebhookSecrets, err)
 	}

@@ -1,0 +1,217 @@
+// Package webhookurl builds and checks genflow's per-request webhook URLs.
+// ModelsLab does not sign webhooks, so each request gets a URL of its own:
+//
+//	{public URL}/webhooks/modelslab/{track_id}?exp={unix seconds}&sig={MAC}
+//
+// where MAC is HMAC-SHA256(secret, "genflow-webhook-v2\n" + track_id +
+// "\n" + exp), base64url without padding. The worker builds URLs with a
+// Signer and the gateway checks them with one, so the two never disagree.
+// exp is the run's deadline plus a margin: a URL that leaks (through the
+// provider's echo of request parameters, a log, a history) cannot be
+// replayed once its run is over.
+//
+// Releases before expiring URLs signed the track_id alone, with no exp;
+// those URLs are still accepted unless Options.RefuseUnexpiring is set,
+// so runs that were waiting when the gateway was upgraded still get their
+// webhooks.
+//
+// The package has no dependency on the gateway's HTTP stack: the worker
+// links it without gin.
+package webhookurl
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// PathPrefix is the route under which webhooks are received; the track_id
+// follows it.
+const PathPrefix = "/webhooks/modelslab/"
+
+// MinSecretLen is the shortest webhook secret NewSigner accepts.
+const MinSecretLen = 16
+
+// Errors of Verify.
+var (
+	// ErrBadSignature: the sig is missing, malformed or made by none of
+	// the secrets for this track_id and exp.
+	ErrBadSignature = errors.New("invalid signature")
+	// ErrExpired: the URL was genuine but its exp has passed.
+	ErrExpired = errors.New("webhook URL expired")
+	// ErrUnexpiring: the URL has no exp and the Signer refuses such URLs.
+	ErrUnexpiring = errors.New("webhook URL has no expiry")
+)
+
+// Options configure NewSigner.
+type Options struct {
+	// PublicURL is the gateway's public root URL (http or https), under
+	// which URL builds webhook URLs. Empty when only verifying.
+	PublicURL string
+	// Secrets are the HMAC keys, newest first, each at least
+	// MinSecretLen bytes. URLs are signed with the first and any of them
+	// verifies, so a secret can be rotated without downtime. Required.
+	Secrets []string
+	// RefuseUnexpiring refuses URLs without exp, the form releases before
+	// expiring URLs handed out. Default false: they are accepted (they
+	// are signed all the same), so runs started before an upgrade still
+	// complete by webhook. Set it once no such run is open.
+	RefuseUnexpiring bool
+}
+
+// Signer builds and checks webhook URLs. It is safe for concurrent use.
+type Signer struct {
+	// macs hold one HMAC-SHA256 per secret, newest first. Pooled: a keyed
+	// HMAC costs allocations to build and is not safe for concurrent use.
+	macs []*sync.Pool
+	// urlPrefix is the public URL's escaped form up to the track_id
+	// (scheme, host, path prefix and PathPrefix); empty without a public
+	// URL.
+	urlPrefix        string
+	refuseUnexpiring bool
+}
+
+// NewSigner returns a Signer for opts.
+func NewSigner(opts Options) (*Signer, error) {
+	s := &Signer{refuseUnexpiring: opts.RefuseUnexpiring}
+	for i, sec := range opts.Secrets {
+		if len(sec) < MinSecretLen {
+			return nil, fmt.Errorf("webhook secret %d is %d bytes; use at least %d random bytes", i+1, len(sec), MinSecretLen)
+		}
+		key := []byte(sec)
+		s.macs = append(s.macs, &sync.Pool{New: func() any { return hmac.New(sha256.New, key) }})
+	}
+	if len(s.macs) == 0 {
+		return nil, errors.New("no webhook secret given")
+	}
+	if opts.PublicURL != "" {
+		u, err := url.Parse(opts.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("public URL %q is not an http(s) URL", opts.PublicURL)
+		}
+		u.Path = strings.TrimSuffix(u.Path, "/") + PathPrefix
+		u.RawPath = ""
+		u.RawPath = u.EscapedPath()
+		u.RawQuery, u.Fragment = "", ""
+		s.urlPrefix = u.String()
+	}
+	return s, nil
+}
+
+// sigLen is the length of a sig: 32 bytes of HMAC-SHA256, base64url
+// without padding.
+var sigLen = base64.RawURLEncoding.EncodedLen(sha256.Size)
+
+// sigEncoding decodes sigs strictly, so that each MAC has one sig.
+var sigEncoding = base64.RawURLEncoding.Strict()
+
+// v2Label starts the signed message of an expiring URL. A track_id holds
+// no newline, so no expiring URL's message is another URL's track_id.
+const v2Label = "genflow-webhook-v2\n"
+
+// mac appends the MAC of the URL for trackID under the secret of pool to
+// dst; exp is empty for an unexpiring URL.
+func mac(pool *sync.Pool, dst []byte, trackID, exp string) []byte {
+	m := pool.Get().(hash.Hash)
+	m.Reset()
+	if exp != "" {
+		io.WriteString(m, v2Label)
+		io.WriteString(m, trackID)
+		io.WriteString(m, "\n")
+		io.WriteString(m, exp)
+	} else {
+		io.WriteString(m, trackID)
+	}
+	dst = m.Sum(dst)
+	pool.Put(m)
+	return dst
+}
+
+// Sign returns the sig of the URL for trackID that expires at expires,
+// under the newest secret.
+func (s *Signer) Sign(trackID string, expires time.Time) string {
+	return s.sign(trackID, formatExp(expires))
+}
+
+func (s *Signer) sign(trackID, exp string) string {
+	var buf [sha256.Size]byte
+	return base64.RawURLEncoding.EncodeToString(mac(s.macs[0], buf[:0], trackID, exp))
+}
+
+// formatExp is expires as exp carries it: Unix seconds, rounded up.
+func formatExp(expires time.Time) string {
+	sec := expires.Unix()
+	if expires.Nanosecond() > 0 {
+		sec++
+	}
+	return strconv.FormatInt(sec, 10)
+}
+
+// maxExpDigits bounds exp: Unix seconds until the year 33658.
+const maxExpDigits = 12
+
+// Verify checks the URL parameters exp and sig of a webhook for trackID
+// at now: nil when sig was made by any of the secrets and exp has not
+// passed; ErrBadSignature, ErrExpired or ErrUnexpiring otherwise. Every
+// secret is tried, and the MACs are compared in constant time. The
+// signature is checked before the expiry, so ErrExpired is only ever
+// said of a genuine URL.
+func (s *Signer) Verify(trackID, exp, sig string, now time.Time) error {
+	var got [sha256.Size]byte
+	if len(sig) != sigLen {
+		return ErrBadSignature
+	}
+	if n, err := sigEncoding.Decode(got[:], []byte(sig)); err != nil || n != sha256.Size {
+		return ErrBadSignature
+	}
+	var expAt int64
+	if exp != "" {
+		if len(exp) > maxExpDigits {
+			return ErrBadSignature
+		}
+		for i := 0; i < len(exp); i++ {
+			if exp[i] < '0' || exp[i] > '9' {
+				return ErrBadSignature
+			}
+		}
+		expAt, _ = strconv.ParseInt(exp, 10, 64)
+	}
+	ok := 0
+	var want [sha256.Size]byte
+	for _, pool := range s.macs {
+		ok |= subtle.ConstantTimeCompare(mac(pool, want[:0], trackID, exp), got[:])
+	}
+	switch {
+	case ok != 1:
+		return ErrBadSignature
+	case exp == "" && s.refuseUnexpiring:
+		return ErrUnexpiring
+	case exp != "" && now.Unix() >= expAt:
+		return ErrExpired
+	}
+	return nil
+}
+
+// URL returns the webhook URL for trackID, valid until expires.
+func (s *Signer) URL(trackID string, expires time.Time) (string, error) {
+	if s.urlPrefix == "" {
+		return "", errors.New("signer has no public URL")
+	}
+	if expires.IsZero() {
+		return "", errors.New("webhook URL needs an expiry")
+	}
+	exp := formatExp(expires)
+	// exp is digits and the sig base64url: nothing in them needs
+	// escaping in a query.
+	return s.urlPrefix + (&url.URL{Path: trackID}).EscapedPath() + "?exp=" + exp + "&sig=" + s.sign(trackID, exp), nil
+}
