@@ -2,6 +2,7 @@ package modelslab
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -14,13 +15,13 @@ var ErrNotWebhook = errors.New("not a ModelsLab webhook payload")
 // ParseWebhook decodes a webhook body of any shape the provider sends
 // (generation, training, workflow run) into a Result. It never panics; a
 // body that is not a JSON object with a recognisable state is an error
-// wrapping ErrNotWebhook.
+// wrapping ErrNotWebhook, as is one with anything after the object.
 func ParseWebhook(body []byte) (Result, error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return Result{}, fmt.Errorf("%w: body is not a JSON object", ErrNotWebhook)
 	}
-	w, err := decodeWire(trimmed)
+	w, err := decodeWebhook(trimmed)
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: %v", ErrNotWebhook, err)
 	}
@@ -40,6 +41,23 @@ func ParseWebhook(body []byte) (Result, error) {
 		return Result{}, fmt.Errorf("%w: success without id or output", ErrNotWebhook)
 	}
 	return r, nil
+}
+
+// decodeWebhook decodes body as decodeWire does, and refuses anything but
+// white space after the JSON object: a body such as
+// {"status":"processing"}{"status":"success"} is no payload the provider
+// sends, and whichever half a parser took would be a guess.
+func decodeWebhook(body []byte) (*wireReply, error) {
+	var w wireReply
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&w); err != nil {
+		return nil, fmt.Errorf("decode reply: %w", err)
+	}
+	if rest := bytes.TrimSpace(body[dec.InputOffset():]); len(rest) > 0 {
+		return nil, fmt.Errorf("trailing data after the JSON object: %s", snippet(rest))
+	}
+	return &w, nil
 }
 
 func knownStatus(s string) bool {

@@ -31,6 +31,9 @@ func TestParseWebhook(t *testing.T) {
 		{name: "queued is processing",
 			body: `{"status":"queued","id":"1"}`,
 			want: Result{Status: StatusProcessing, ID: "1"}},
+		{name: "white space after the object is fine",
+			body: "{\"status\":\"processing\",\"id\":1}\r\n\t ",
+			want: Result{Status: StatusProcessing, ID: "1"}},
 		{name: "status in capitals and padded",
 			body: `  {"status":" SUCCESS ","id":1,"output":"https://x/a.png"}  `,
 			want: Result{Status: StatusSuccess, ID: "1", Output: []string{"https://x/a.png"}}},
@@ -71,6 +74,10 @@ func TestParseWebhook(t *testing.T) {
 		{name: "unknown status", body: `{"status":"weird","id":1}`, wantErr: "no known status"},
 		{name: "empty object", body: `{}`, wantErr: "no known status"},
 		{name: "success without id or output", body: `{"status":"success","output":[]}`, wantErr: "success without id or output"},
+		{name: "a second object after the first", body: `{"status":"processing","id":"1"}{"status":"success"}`,
+			wantErr: `trailing data after the JSON object: "{\"status\":\"success\"}"`},
+		{name: "garbage after the object", body: `{"status":"success","id":1,"output":["u"]} trailing`, wantErr: "trailing data"},
+		{name: "a number after the object", body: "{\"status\":\"failed\",\"id\":1}\n2", wantErr: "trailing data"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
