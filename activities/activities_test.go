@@ -19,7 +19,7 @@ import (
 	"github.com/genflow/genflow/activities"
 	"github.com/genflow/genflow/fakemodelslab"
 	"github.com/genflow/genflow/modelslab"
-	"github.com/genflow/genflow/webhookgateway"
+	"github.com/genflow/genflow/webhookurl"
 )
 
 const (
@@ -69,7 +69,7 @@ func (rc *receiver) next(t *testing.T) hook {
 type stack struct {
 	fake     *fakemodelslab.Server
 	receiver *receiver
-	signer   *webhookgateway.Signer
+	signer   *webhookurl.Signer
 	acts     *activities.Activities
 	env      *testsuite.TestActivityEnvironment
 }
@@ -108,7 +108,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	if o.noPublicURL {
 		publicURL = ""
 	}
-	signer, err := webhookgateway.NewSigner(publicURL, []string{secret})
+	signer, err := webhookurl.NewSigner(webhookurl.Options{PublicURL: publicURL, Secrets: []string{secret}})
 	require.NoError(t, err)
 
 	acts := &activities.Activities{Provider: client, Webhooks: signer}
@@ -197,12 +197,13 @@ func TestSubmitSendsASignedWebhookURL(t *testing.T) {
 			// The fake got the signed URL for this track_id: its webhook
 			// arrives there and passes the gateway's check.
 			h := s.receiver.next(t)
-			require.Equal(t, webhookgateway.WebhookPathPrefix+tt.trackID, h.path)
-			require.True(t, s.signer.Verify(tt.trackID, h.query.Get("sig")), "sig %q", h.query.Get("sig"))
-			require.False(t, s.signer.Verify(tt.trackID+"x", h.query.Get("sig")))
-			other, err := webhookgateway.NewSigner("", []string{"another-secret-of-20"})
+			require.Equal(t, webhookurl.PathPrefix+tt.trackID, h.path)
+			exp, sig, now := h.query.Get("exp"), h.query.Get("sig"), time.Now()
+			require.NoError(t, s.signer.Verify(tt.trackID, exp, sig, now), "exp %q sig %q", exp, sig)
+			require.Error(t, s.signer.Verify(tt.trackID+"x", exp, sig, now))
+			other, err := webhookurl.NewSigner(webhookurl.Options{Secrets: []string{"another-secret-of-20"}})
 			require.NoError(t, err)
-			require.False(t, other.Verify(tt.trackID, h.query.Get("sig")))
+			require.Error(t, other.Verify(tt.trackID, exp, sig, now))
 
 			update, err := modelslab.ParseWebhook(h.body)
 			require.NoError(t, err, "%s", h.body)

@@ -45,7 +45,7 @@ func (u unmocked) Fetch(context.Context, modelslab.Endpoint, string, map[string]
 	return modelslab.Result{}, errors.New("unmocked")
 }
 
-func (u unmocked) URL(string) (string, error) { return "http://gateway.invalid/hook", nil }
+func (u unmocked) URL(string, time.Time) (string, error) { return "http://gateway.invalid/hook", nil }
 
 func text2img() contract.GenerationInput {
 	return contract.GenerationInput{
