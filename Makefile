@@ -57,4 +57,4 @@ s3-check:
 ## bench-go: only the Go benchmarks: the hot pure code, and copying an
 ## output to storage
 bench-go:
-	go test -run='^$$' -bench=. -benchmem ./modelslab/ ./webhookgateway/ ./storage/
+	go test -run='^$$' -bench=. -benchmem ./modelslab/ ./webhookgateway/ ./webhookurl/ ./storage/

@@ -12,7 +12,7 @@ import (
 
 // goBenchPackages hold the hot pure code: webhook parsing, the sig check
 // and URL building, and the gateway handler around them.
-var goBenchPackages = []string{"./modelslab/", "./webhookgateway/"}
+var goBenchPackages = []string{"./modelslab/", "./webhookgateway/", "./webhookurl/"}
 
 // goBenchArgs is the `go test` command run for scenario 5.
 func goBenchArgs() []string {

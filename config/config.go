@@ -41,6 +41,8 @@ const (
 	EnvGatewaySignalTime = "GATEWAY_SIGNAL_TIMEOUT"
 	EnvGatewayTLSCert    = "GATEWAY_TLS_CERT_FILE"
 	EnvGatewayTLSKey     = "GATEWAY_TLS_KEY_FILE"
+	EnvGatewayRunCap     = "GATEWAY_MAX_WEBHOOKS_PER_RUN"
+	EnvWebhookUnexpiring = "WEBHOOK_ACCEPT_UNEXPIRING"
 	EnvWorkerMetrics     = "WORKER_METRICS_ADDR"
 	EnvNotifySecrets     = "NOTIFY_SECRETS"
 	EnvNotifyURL         = "NOTIFY_URL"
@@ -151,6 +153,13 @@ type Gateway struct {
 	// HTTP (behind a TLS-terminating proxy). Default neither.
 	TLSCertFile string
 	TLSKeyFile  string
+	// MaxWebhooksPerRun caps the webhooks one gateway process delivers to
+	// one run; 0 means no cap. Default 100.
+	MaxWebhooksPerRun int
+	// AcceptUnexpiring accepts webhook URLs without exp, which releases
+	// before expiring URLs handed out. Default true; set false once no
+	// run started by such a release is open.
+	AcceptUnexpiring bool
 }
 
 // Starter is the starter CLI's configuration.
@@ -223,6 +232,21 @@ func (r *reader) int64(name string, def int64) int64 {
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n <= 0 {
 		r.fail(name, "%q is not a positive integer", v)
+		return def
+	}
+	return n
+}
+
+// runCap reads a per-run webhook cap: 0 (no cap) to 9000, below
+// Temporal's 10,000 signals per run.
+func (r *reader) runCap(name string, def int) int {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 9000 {
+		r.fail(name, "%q is not a whole number from 0 (no cap) to 9000 (below Temporal's 10,000 signals per run)", v)
 		return def
 	}
 	return n
@@ -386,14 +410,16 @@ func LoadWorker(env Lookup) (Worker, error) {
 func LoadGateway(env Lookup) (Gateway, error) {
 	r := &reader{env: env}
 	c := Gateway{
-		Temporal:      r.temporal(),
-		Log:           r.log(),
-		ListenAddr:    r.hostPort(EnvGatewayListen, "127.0.0.1:8080"),
-		Secrets:       r.secrets(EnvWebhookSecrets),
-		MaxBodyBytes:  r.int64(EnvGatewayMaxBody, 1<<20),
-		SignalTimeout: r.duration(EnvGatewaySignalTime, 5*time.Second),
-		TLSCertFile:   r.str(EnvGatewayTLSCert, ""),
-		TLSKeyFile:    r.str(EnvGatewayTLSKey, ""),
+		Temporal:          r.temporal(),
+		Log:               r.log(),
+		ListenAddr:        r.hostPort(EnvGatewayListen, "127.0.0.1:8080"),
+		Secrets:           r.secrets(EnvWebhookSecrets),
+		MaxBodyBytes:      r.int64(EnvGatewayMaxBody, 1<<20),
+		SignalTimeout:     r.duration(EnvGatewaySignalTime, 5*time.Second),
+		TLSCertFile:       r.str(EnvGatewayTLSCert, ""),
+		TLSKeyFile:        r.str(EnvGatewayTLSKey, ""),
+		MaxWebhooksPerRun: r.runCap(EnvGatewayRunCap, 100),
+		AcceptUnexpiring:  r.bool(EnvWebhookUnexpiring, true),
 	}
 	r.bothOrNeither(EnvGatewayTLSCert, c.TLSCertFile, EnvGatewayTLSKey, c.TLSKeyFile, "")
 	// ModelsLab waits 30 s for a webhook answer; a longer signal timeout

@@ -117,12 +117,14 @@ func TestLoadDefaults(t *testing.T) {
 		got, err := config.LoadGateway(newEnv(gatewayRequired).lookup)
 		require.NoError(t, err)
 		require.Equal(t, config.Gateway{
-			Temporal:      defaultTemporal(),
-			Log:           config.Log{Level: "info", Format: "text"},
-			ListenAddr:    "127.0.0.1:8080",
-			Secrets:       []string{secretA},
-			MaxBodyBytes:  1 << 20,
-			SignalTimeout: 5 * time.Second,
+			Temporal:          defaultTemporal(),
+			Log:               config.Log{Level: "info", Format: "text"},
+			ListenAddr:        "127.0.0.1:8080",
+			Secrets:           []string{secretA},
+			MaxBodyBytes:      1 << 20,
+			SignalTimeout:     5 * time.Second,
+			MaxWebhooksPerRun: 100,
+			AcceptUnexpiring:  true,
 		}, got)
 	})
 
@@ -216,6 +218,8 @@ func TestLoadReadsEveryVariable(t *testing.T) {
 			config.EnvGatewaySignalTime: "25s",
 			config.EnvGatewayTLSCert:    " /etc/genflow/tls.crt ",
 			config.EnvGatewayTLSKey:     "/etc/genflow/tls.key",
+			config.EnvGatewayRunCap:     "0",
+			config.EnvWebhookUnexpiring: "false",
 		}))
 		got, err := config.LoadGateway(e.lookup)
 		require.NoError(t, err)
@@ -233,6 +237,7 @@ func TestLoadReadsEveryVariable(t *testing.T) {
 			config.EnvTemporalAddress, config.EnvTemporalNamespace, config.EnvTaskQueue, config.EnvTemporalUIURL, config.EnvTemporalGRPCZip,
 			config.EnvLogLevel, config.EnvLogFormat, config.EnvGatewayListen, config.EnvWebhookSecrets,
 			config.EnvGatewayMaxBody, config.EnvGatewaySignalTime, config.EnvGatewayTLSCert, config.EnvGatewayTLSKey,
+			config.EnvGatewayRunCap, config.EnvWebhookUnexpiring,
 		})
 	})
 
@@ -307,6 +312,10 @@ func TestLoadMalformedValueNamesTheVariable(t *testing.T) {
 		{"signal timeout negative", loadGateway, gatewayRequired, config.EnvGatewaySignalTime, "-1s", "duration"},
 		{"signal timeout over 25s", loadGateway, gatewayRequired, config.EnvGatewaySignalTime, "26s", "25s limit"},
 		{"signal timeout of minutes", loadGateway, gatewayRequired, config.EnvGatewaySignalTime, "1m", "25s limit"},
+		{"negative run cap", loadGateway, gatewayRequired, config.EnvGatewayRunCap, "-1", "0 (no cap) to 9000"},
+		{"run cap at Temporal's limit", loadGateway, gatewayRequired, config.EnvGatewayRunCap, "10000", "0 (no cap) to 9000"},
+		{"run cap not a number", loadGateway, gatewayRequired, config.EnvGatewayRunCap, "lots", "0 (no cap) to 9000"},
+		{"unexpiring not a bool", loadGateway, gatewayRequired, config.EnvWebhookUnexpiring, "maybe", "true or false"},
 		{"store URL relative", loadWorker, workerRequired, config.EnvStoreURL, "outputs/", "not file or s3"},
 		{"store URL of another scheme", loadWorker, workerRequired, config.EnvStoreURL, "gs://bucket", "not file or s3"},
 		{"store URL without bucket", loadWorker, workerRequired, config.EnvStoreURL, "s3:///x", "names its bucket"},

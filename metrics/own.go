@@ -15,6 +15,7 @@ const (
 	WebhooksTotal         = "genflow_webhooks_total"
 	WebhookSignalLatency  = "genflow_webhook_signal_latency_seconds"
 	WebhooksUnmatched     = "genflow_webhooks_unmatched_total"
+	WebhooksDropped       = "genflow_webhooks_dropped_total"
 	ProviderRequestsTotal = "genflow_provider_requests_total"
 	ProviderErrorsTotal   = "genflow_provider_errors_total"
 	OutputsStoredTotal    = "genflow_outputs_stored_total"
@@ -45,7 +46,15 @@ const (
 const (
 	SignalDelivered = "delivered" // Temporal accepted the signal
 	SignalUnmatched = "unmatched" // no open workflow has the track_id
+	SignalRefused   = "refused"   // Temporal refused it for good: 200, not delivered
 	SignalFailed    = "failed"    // Temporal unreachable or too slow: 503
+)
+
+// Reasons an authentic webhook was answered 200 but not delivered (the
+// reason label of WebhooksDropped).
+const (
+	DropRefused = "refused" // Temporal refused the signal for good (the run's signal limit, say)
+	DropRunCap  = "run_cap" // the run had GATEWAY_MAX_WEBHOOKS_PER_RUN already
 )
 
 // Gateway are the webhook gateway's own metrics. It implements
@@ -54,6 +63,7 @@ type Gateway struct {
 	webhooks  *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
 	unmatched prometheus.Counter
+	dropped   *prometheus.CounterVec
 }
 
 // NewGateway registers the gateway's metrics on reg.
@@ -65,7 +75,7 @@ func NewGateway(reg prometheus.Registerer) (*Gateway, error) {
 		}, []string{"code"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: WebhookSignalLatency,
-			Help: "Time from a webhook's arrival to Temporal's answer to its signal, by outcome (delivered, unmatched, failed).",
+			Help: "Time from a webhook's arrival to Temporal's answer to its signal, by outcome (delivered, unmatched, refused, failed).",
 			// The provider waits 30 s; GATEWAY_SIGNAL_TIMEOUT is at most 25 s.
 			Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25},
 		}, []string{"outcome"}),
@@ -73,8 +83,12 @@ func NewGateway(reg prometheus.Registerer) (*Gateway, error) {
 			Name: WebhooksUnmatched,
 			Help: "Authentic webhooks for which no open workflow exists: late duplicates of a finished generation, or an unknown track_id.",
 		}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: WebhooksDropped,
+			Help: "Authentic webhooks answered 200 but not delivered, by reason (refused: Temporal refused the signal for good; run_cap: the run reached GATEWAY_MAX_WEBHOOKS_PER_RUN). The run learns its result by polling.",
+		}, []string{"reason"}),
 	}
-	if err := register(reg, g.webhooks, g.latency, g.unmatched); err != nil {
+	if err := register(reg, g.webhooks, g.latency, g.unmatched, g.dropped); err != nil {
 		return nil, err
 	}
 	// Series that exist before the first webhook, so that rates and
@@ -82,8 +96,11 @@ func NewGateway(reg prometheus.Registerer) (*Gateway, error) {
 	for _, code := range []int{200, 400, 401, 413, 415, 503} {
 		g.webhooks.WithLabelValues(strconv.Itoa(code))
 	}
-	for _, o := range []string{SignalDelivered, SignalUnmatched, SignalFailed} {
+	for _, o := range []string{SignalDelivered, SignalUnmatched, SignalRefused, SignalFailed} {
 		g.latency.WithLabelValues(o)
+	}
+	for _, r := range []string{DropRefused, DropRunCap} {
+		g.dropped.WithLabelValues(r)
 	}
 	return g, nil
 }
@@ -100,6 +117,11 @@ func (g *Gateway) Signal(outcome string, d time.Duration) {
 	if outcome == SignalUnmatched {
 		g.unmatched.Inc()
 	}
+}
+
+// Dropped records an authentic webhook answered 200 but not delivered.
+func (g *Gateway) Dropped(reason string) {
+	g.dropped.WithLabelValues(reason).Inc()
 }
 
 // Provider are the metrics of the calls the activities make to ModelsLab.

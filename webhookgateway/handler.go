@@ -16,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/grpc/codes"
 
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/modelslab"
@@ -44,9 +45,13 @@ type Metrics interface {
 	// Webhook records one answer of the webhook route, by status code.
 	Webhook(code int)
 	// Signal records a signal's outcome (metrics.SignalDelivered,
-	// SignalUnmatched or SignalFailed) and the time from the webhook's
-	// arrival to Temporal's answer.
+	// SignalUnmatched, SignalRefused or SignalFailed) and the time from
+	// the webhook's arrival to Temporal's answer.
 	Signal(outcome string, d time.Duration)
+	// Dropped records an authentic webhook answered 200 but not
+	// delivered, by reason (DropRefused: Temporal refused the signal for
+	// good; DropRunCap: the run had MaxWebhooksPerRun already).
+	Dropped(reason string)
 }
 
 // Signal outcomes passed to Metrics.Signal; the same strings as package
@@ -54,7 +59,15 @@ type Metrics interface {
 const (
 	signalDelivered = "delivered"
 	signalUnmatched = "unmatched"
+	signalRefused   = "refused"
 	signalFailed    = "failed"
+)
+
+// Reasons passed to Metrics.Dropped; the same strings as package
+// metrics' Drop* constants.
+const (
+	DropRefused = "refused"
+	DropRunCap  = "run_cap"
 )
 
 // Defaults of Options.
@@ -62,6 +75,11 @@ const (
 	DefaultMaxBodyBytes  = 1 << 20
 	DefaultSignalTimeout = 5 * time.Second
 	DefaultRetryAfter    = 5 * time.Second
+	// DefaultMaxWebhooksPerRun is the default of Options.MaxWebhooksPerRun:
+	// far above what one generation gets (a result, its duplicates, a
+	// training's eight stages), far below Temporal's 10,000 signals per
+	// run.
+	DefaultMaxWebhooksPerRun = 100
 )
 
 // readyTimeout bounds the health check behind GET /readyz.
@@ -87,6 +105,15 @@ type Options struct {
 	// RetryAfter is the Retry-After of a 503, rounded up to whole
 	// seconds. Default DefaultRetryAfter (5 s).
 	RetryAfter time.Duration
+	// MaxWebhooksPerRun caps the webhooks this process delivers to one
+	// track_id; later ones are answered 200 with delivered false, and
+	// counted, so that a leaked URL replayed until it expires cannot push
+	// a run to Temporal's limit of 10,000 signals (after which the run
+	// could take no webhook at all). The run still learns its result by
+	// polling. Each gateway process counts on its own, so a run gets at
+	// most this many times the number of gateways (and of their
+	// restarts). Default DefaultMaxWebhooksPerRun; negative: no cap.
+	MaxWebhooksPerRun int
 	// Now is the clock that stamps contract.Webhook.ReceivedAt. Default
 	// time.Now.
 	Now func() time.Time
@@ -134,6 +161,9 @@ func (o Options) withDefaults() Options {
 	if o.RetryAfter == 0 {
 		o.RetryAfter = DefaultRetryAfter
 	}
+	if o.MaxWebhooksPerRun == 0 {
+		o.MaxWebhooksPerRun = DefaultMaxWebhooksPerRun
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -151,6 +181,9 @@ func NewHandler(opts Options) (http.Handler, error) {
 		return nil, fmt.Errorf("webhook gateway options: %w", err)
 	}
 	h := &handler{opts: opts.withDefaults()}
+	if h.opts.MaxWebhooksPerRun > 0 {
+		h.perRun = newRunCounter(runCounterSize)
+	}
 	// Release mode only silences gin's debug output (route listing and
 	// warnings on stdout); the engine is otherwise configured explicitly.
 	gin.SetMode(gin.ReleaseMode)
@@ -188,6 +221,9 @@ func NewHandler(opts Options) (http.Handler, error) {
 
 type handler struct {
 	opts Options
+	// perRun counts the webhooks delivered per track_id; nil without a
+	// cap.
+	perRun *runCounter
 }
 
 // webhookRoute is the webhook route's pattern: the track_id is the rest of
@@ -218,7 +254,10 @@ func (h *handler) webhook(c *gin.Context) {
 		h.reject(c, log, http.StatusBadRequest, err.Error())
 		return
 	}
-	if !isJSON(c.GetHeader("Content-Type")) {
+	// ModelsLab documents no headers for its webhooks: no Content-Type
+	// is taken as JSON (the body must parse as such); an explicit other
+	// type is refused.
+	if ct := c.GetHeader("Content-Type"); ct != "" && !isJSON(ct) {
 		h.reject(c, log, http.StatusUnsupportedMediaType, "content type must be application/json")
 		return
 	}
@@ -250,17 +289,28 @@ func (h *handler) webhook(c *gin.Context) {
 	// verified path does, so the workflow always sees it.
 	update.TrackID = trackID
 
-	sctx, cancel := context.WithTimeout(ctx, h.opts.SignalTimeout)
-	defer cancel()
-	err = h.opts.Signaler.SignalWorkflow(sctx, trackID, "", contract.WebhookSignal,
-		contract.Webhook{Update: update, ReceivedAt: received})
 	outcome := []slog.Attr{
 		slog.String("status", string(update.Status)),
 		slog.String("provider_id", update.ID),
 	}
+	if h.perRun != nil && h.perRun.get(trackID) >= h.opts.MaxWebhooksPerRun {
+		h.opts.Metrics.Dropped(DropRunCap)
+		log.LogAttrs(ctx, slog.LevelWarn, "webhook dropped: the run reached its webhook cap",
+			append(outcome, slog.Int("cap", h.opts.MaxWebhooksPerRun))...)
+		c.JSON(http.StatusOK, gin.H{"matched": true, "delivered": false, "reason": "this run took its maximum number of webhooks"})
+		return
+	}
+
+	sctx, cancel := context.WithTimeout(ctx, h.opts.SignalTimeout)
+	defer cancel()
+	err = h.opts.Signaler.SignalWorkflow(sctx, trackID, "", contract.WebhookSignal,
+		contract.Webhook{Update: update, ReceivedAt: received})
 	var notFound *serviceerror.NotFound
 	switch {
 	case err == nil:
+		if h.perRun != nil {
+			h.perRun.add(trackID)
+		}
 		h.opts.Metrics.Signal(signalDelivered, h.opts.Now().Sub(received))
 		log.LogAttrs(ctx, slog.LevelInfo, "webhook delivered", outcome...)
 		c.JSON(http.StatusOK, gin.H{"matched": true})
@@ -269,6 +319,15 @@ func (h *handler) webhook(c *gin.Context) {
 		log.LogAttrs(ctx, slog.LevelInfo, "webhook matched no open workflow",
 			append(outcome, slog.String("error", err.Error()))...)
 		c.JSON(http.StatusOK, gin.H{"matched": false})
+	case !Retryable(err):
+		// Retrying cannot help (the run's signal limit, a payload
+		// Temporal will never take): tell the provider not to, and
+		// leave the result to the run's polls.
+		h.opts.Metrics.Signal(signalRefused, h.opts.Now().Sub(received))
+		h.opts.Metrics.Dropped(DropRefused)
+		log.LogAttrs(ctx, slog.LevelError, "webhook refused by Temporal for good; the run will poll",
+			append(outcome, slog.String("error", err.Error()))...)
+		c.JSON(http.StatusOK, gin.H{"matched": true, "delivered": false, "reason": "temporal refused the signal: " + err.Error()})
 	default:
 		h.opts.Metrics.Signal(signalFailed, h.opts.Now().Sub(received))
 		log.LogAttrs(ctx, slog.LevelWarn, "signal workflow failed; asking the provider to retry",
@@ -276,6 +335,25 @@ func (h *handler) webhook(c *gin.Context) {
 		c.Header("Retry-After", strconv.FormatInt(retryAfterSeconds(h.opts.RetryAfter), 10))
 		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "temporal unavailable, retry later"})
 	}
+}
+
+// Retryable reports whether a failed SignalWorkflow call may succeed
+// later, so that the webhook is answered 503 and the provider retries:
+// Temporal unreachable, unavailable, overloaded or too slow, or refusing
+// this gateway's own connection settings (credentials, namespace), which
+// an operator can fix while the provider retries. Anything else is a
+// refusal of this signal that no retry changes: the run's limit of
+// signals, a payload over the size limit (InvalidArgument), a run in a
+// state that takes no signal (FailedPrecondition).
+func Retryable(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return true
+	}
+	switch serviceerror.ToStatus(err).Code() {
+	case codes.InvalidArgument, codes.FailedPrecondition, codes.OutOfRange, codes.AlreadyExists, codes.Unimplemented:
+		return false
+	}
+	return true
 }
 
 func (h *handler) reject(c *gin.Context, log *slog.Logger, status int, reason string) {

@@ -2,6 +2,9 @@ package webhookgateway
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +25,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/webhookurl"
 )
 
 // Secrets used across the tests: newSecret is current, oldSecret is being
@@ -34,9 +39,15 @@ const (
 // fixedNow is the test clock: every webhook is received at this instant.
 var fixedNow = time.Date(2025, 6, 1, 10, 1, 13, 0, time.UTC)
 
-func newTestSigner(t testing.TB, publicURL string, secrets ...string) *Signer {
+// testExpiry is when the test URLs expire: an hour after fixedNow.
+var testExpiry = fixedNow.Add(time.Hour)
+
+// testExp is testExpiry as the URL's exp parameter carries it.
+var testExp = strconv.FormatInt(testExpiry.Unix(), 10)
+
+func newTestSigner(t testing.TB, publicURL string, secrets ...string) *webhookurl.Signer {
 	t.Helper()
-	s, err := NewSigner(publicURL, secrets)
+	s, err := webhookurl.NewSigner(webhookurl.Options{PublicURL: publicURL, Secrets: secrets})
 	require.NoError(t, err)
 	return s
 }
@@ -140,16 +151,64 @@ func newTestHandler(t testing.TB, opts Options) http.Handler {
 	return h
 }
 
-// webhookRequest builds a POST to the webhook route for trackID. The path
-// is set decoded, as net/http's server leaves it, so that any track_id,
-// however odd, reaches the router unchanged.
+// webhookRequest builds a POST to the webhook route for trackID, with
+// exp=testExp and sig unless sig is empty. The path is set decoded, as
+// net/http's server leaves it, so that any track_id, however odd, reaches
+// the router unchanged.
 func webhookRequest(trackID, sig, contentType string, body io.Reader) *http.Request {
+	q := url.Values{}
+	if sig != "" {
+		q = url.Values{"exp": {testExp}, "sig": {sig}}
+	}
+	return webhookRequestQuery(trackID, q, contentType, body)
+}
+
+// webhookurlSigner shortens the signer's type in test tables.
+type webhookurlSigner = webhookurl.Signer
+
+// newStrictSigner is a signer over newSecret that refuses unexpiring
+// URLs when strict.
+func newStrictSigner(t testing.TB, strict bool) *webhookurl.Signer {
+	t.Helper()
+	s, err := webhookurl.NewSigner(webhookurl.Options{Secrets: []string{newSecret}, RefuseUnexpiring: strict})
+	require.NoError(t, err)
+	return s
+}
+
+// legacySig is the sig of releases before expiring URLs:
+// HMAC-SHA256(secret, track_id), base64url without padding.
+func legacySig(secret, trackID string) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(trackID))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// signedQuery is the query of the webhook URL s makes for trackID,
+// expiring at expires.
+func signedQuery(s *webhookurl.Signer, trackID string, expires time.Time) url.Values {
+	expires = expires.Truncate(time.Second)
+	raw, err := (&url.URL{}).Parse(mustURL(s, trackID, expires))
+	if err != nil {
+		panic(err)
+	}
+	return raw.Query()
+}
+
+func mustURL(s *webhookurl.Signer, trackID string, expires time.Time) string {
+	u, err := s.URL(trackID, expires)
+	if err != nil {
+		// The test signers have no public URL: sign by hand.
+		return "/?exp=" + strconv.FormatInt(expires.Unix(), 10) + "&sig=" + s.Sign(trackID, expires)
+	}
+	return u
+}
+
+// webhookRequestQuery is webhookRequest with the query q as it is.
+func webhookRequestQuery(trackID string, q url.Values, contentType string, body io.Reader) *http.Request {
 	req := httptest.NewRequest(http.MethodPost, "/", body)
 	req.URL.Path = WebhookPathPrefix + trackID
 	req.URL.RawPath = ""
-	if sig != "" {
-		req.URL.RawQuery = url.Values{"sig": {sig}}.Encode()
-	}
+	req.URL.RawQuery = q.Encode()
 	req.RequestURI = req.URL.RequestURI()
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)

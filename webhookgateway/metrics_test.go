@@ -59,16 +59,16 @@ func TestMetricsCountEveryAnswerAndSignal(t *testing.T) {
 		return serve(h, webhookRequest("t-1", sig, contentType, strings.NewReader(body))).Code
 	}
 
-	require.Equal(t, http.StatusOK, post(signer.Sign("t-1"), "application/json"))
-	require.Equal(t, http.StatusOK, post(signer.Sign("t-1"), "application/json"))
+	require.Equal(t, http.StatusOK, post(signer.Sign("t-1", testExpiry), "application/json"))
+	require.Equal(t, http.StatusOK, post(signer.Sign("t-1", testExpiry), "application/json"))
 	setAnswer(serviceerror.NewNotFound("workflow execution already completed"))
-	require.Equal(t, http.StatusOK, post(signer.Sign("t-1"), "application/json"))
+	require.Equal(t, http.StatusOK, post(signer.Sign("t-1", testExpiry), "application/json"))
 	setAnswer(serviceerror.NewUnavailable("down"))
-	require.Equal(t, http.StatusServiceUnavailable, post(signer.Sign("t-1"), "application/json"))
+	require.Equal(t, http.StatusServiceUnavailable, post(signer.Sign("t-1", testExpiry), "application/json"))
 	setAnswer(errors.New("panic"))
-	require.Equal(t, http.StatusInternalServerError, post(signer.Sign("t-1"), "application/json"))
+	require.Equal(t, http.StatusInternalServerError, post(signer.Sign("t-1", testExpiry), "application/json"))
 	require.Equal(t, http.StatusUnauthorized, post("forged", "application/json"))
-	require.Equal(t, http.StatusUnsupportedMediaType, post(signer.Sign("t-1"), "text/plain"))
+	require.Equal(t, http.StatusUnsupportedMediaType, post(signer.Sign("t-1", testExpiry), "text/plain"))
 	// Other routes are not webhooks.
 	require.Equal(t, http.StatusOK, serve(h, httptest.NewRequest(http.MethodGet, "/healthz", nil)).Code)
 
@@ -102,7 +102,7 @@ func TestNoMetricsRouteUnlessAsked(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, serve(h, httptest.NewRequest(http.MethodGet, "/metrics", nil)).Code)
 	// And no metrics recorder is needed to serve webhooks.
 	signer := newTestSigner(t, "", newSecret)
-	rec := serve(h, webhookRequest("t-1", signer.Sign("t-1"), "application/json",
+	rec := serve(h, webhookRequest("t-1", signer.Sign("t-1", testExpiry), "application/json",
 		strings.NewReader(`{"status":"success","id":"1","output":[]}`)))
 	require.Equal(t, http.StatusOK, rec.Code)
 }

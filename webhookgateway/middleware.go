@@ -41,6 +41,7 @@ type noMetrics struct{}
 
 func (noMetrics) Webhook(int)                  {}
 func (noMetrics) Signal(string, time.Duration) {}
+func (noMetrics) Dropped(string)               {}
 
 // recover turns a panic in a handler into a logged error and a 500, so
 // that one bad request neither crashes the process nor leaves the

@@ -46,19 +46,20 @@ func Run(ctx context.Context, cfg config.Gateway, logger *slog.Logger, ln net.Li
 	}
 	defer tc.Close()
 
-	signer, err := webhookurl.NewSigner(webhookurl.Options{Secrets: cfg.Secrets})
+	signer, err := webhookurl.NewSigner(webhookurl.Options{Secrets: cfg.Secrets, RefuseUnexpiring: !cfg.AcceptUnexpiring})
 	if err != nil {
 		return fmt.Errorf("webhook signer: %w", err)
 	}
 	h, err := NewHandler(Options{
-		Signer:         signer,
-		Signaler:       tc,
-		Health:         tc,
-		Logger:         logger,
-		MaxBodyBytes:   cfg.MaxBodyBytes,
-		SignalTimeout:  cfg.SignalTimeout,
-		Metrics:        gm,
-		MetricsHandler: reg.Handler(logger),
+		Signer:            signer,
+		Signaler:          tc,
+		Health:            tc,
+		Logger:            logger,
+		MaxBodyBytes:      cfg.MaxBodyBytes,
+		SignalTimeout:     cfg.SignalTimeout,
+		MaxWebhooksPerRun: runCap(cfg.MaxWebhooksPerRun),
+		Metrics:           gm,
+		MetricsHandler:    reg.Handler(logger),
 	})
 	if err != nil {
 		return err
@@ -81,4 +82,12 @@ func Run(ctx context.Context, cfg config.Gateway, logger *slog.Logger, ln net.Li
 		return ServeTLS(ctx, ln, h, logger, cfg.TLSCertFile, cfg.TLSKeyFile)
 	}
 	return Serve(ctx, ln, h, logger)
+}
+
+// runCap turns config's "0 means no cap" into Options' negative.
+func runCap(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
 }

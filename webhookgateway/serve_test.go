@@ -51,7 +51,7 @@ func TestServeShutsDownGracefully(t *testing.T) {
 	answered := make(chan answer, 1)
 	payload := readPayload(t, "generation_success.json")
 	go func() {
-		resp, err := http.Post(base+WebhookPathPrefix+"video_001?sig="+s.Sign("video_001"),
+		resp, err := http.Post(base+WebhookPathPrefix+"video_001?exp="+testExp+"&sig="+s.Sign("video_001", testExpiry),
 			"application/json", bytes.NewReader(payload))
 		if err != nil {
 			answered <- answer{err: err}
