@@ -361,7 +361,8 @@ func parseInputs(c *collector, p *Pipeline, n *yaml.Node) {
 	mapping(c, n, "inputs", func(name string, k, v *yaml.Node) {
 		field := "inputs." + name
 		if !validName(name) {
-			c.add(pos(k), field, "bad input name %q: a letter, then letters, digits, _ or -", name)
+			c.add(pos(k), field, "bad input name %q: %sa name is a letter, then letters, digits, _ or -, at most %d bytes",
+				name, nameProblem(name), maxNameBytes)
 			return
 		}
 		in := &Input{Name: name, Pos: pos(k)}
@@ -502,7 +503,8 @@ func parseSteps(c *collector, p *Pipeline, n *yaml.Node) {
 	mapping(c, n, "steps", func(name string, k, v *yaml.Node) {
 		field := "steps." + name
 		if !validName(name) {
-			c.add(pos(k), field, "bad step name %q: a letter, then letters, digits, _ or - (it becomes part of track_ids)", name)
+			c.add(pos(k), field, "bad step name %q: %sa name is a letter, then letters, digits, _ or -, at most %d bytes "+
+				"(it becomes part of track_ids)", name, nameProblem(name), maxNameBytes)
 			return
 		}
 		s := &Step{Name: name, Pos: pos(k), paramsPos: pos(k)}

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/trackid"
 )
 
 // ParseInput reads a run-time value of the input called name from text
@@ -146,4 +147,37 @@ func StepSummary(step string, index int, endpoint string, params map[string]any)
 		prompt = strings.TrimSpace(string(r[:max])) + "…"
 	}
 	return s + ": " + prompt
+}
+
+// CheckID reports why id cannot be the ID of a pipeline that runs plan.
+// The generation of each step has the track_id
+// contract.PipelineStepTrackID(id, step, index), and each must be a
+// track_id as package trackid rules, so the ID must leave room for the
+// longest step name and, for a mapped step, the largest item index
+// (MaxMapItems-1).
+func CheckID(id string, plan contract.PipelinePlan) error {
+	if err := trackid.Validate(id); err != nil {
+		return fmt.Errorf("pipeline ID: %w", err)
+	}
+	var longest, step string
+	for _, s := range plan.Steps {
+		index := -1
+		if s.Mapped() {
+			index = MaxMapItems - 1
+		}
+		if tid := contract.PipelineStepTrackID(id, s.Name, index); len(tid) > len(longest) {
+			longest, step = tid, s.Name
+		}
+	}
+	if len(longest) > trackid.MaxLen {
+		suffix := longest[len(id):]
+		return fmt.Errorf("pipeline ID is %d bytes; step %q's track_ids add %q and would be %d bytes, past the track_id limit of %d: "+
+			"use a pipeline ID of at most %d bytes", len(id), step, suffix, len(longest), trackid.MaxLen, trackid.MaxLen-len(suffix))
+	}
+	for _, s := range plan.Steps {
+		if err := trackid.Validate(contract.PipelineStepTrackID(id, s.Name, -1)); err != nil {
+			return fmt.Errorf("step %q: %w", s.Name, err)
+		}
+	}
+	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // RefKind says what a reference names.
@@ -153,21 +155,33 @@ func parseRef(raw string) (Ref, error) {
 	}
 }
 
+// maxNameBytes is the longest input or step name.
+const maxNameBytes = 64
+
 // validName reports whether s can name an input or a step: a letter,
-// then letters, digits, _ or -, at most 64 in all.
-func validName(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
+// then letters, digits, _ or -, at most maxNameBytes in all.
+func validName(s string) bool { return nameProblem(s) == "" }
+
+// nameProblem says what in s breaks the rule of validName ("it is
+// empty; ", "holds 'ü' (U+00FC) at byte 1; "), or "" when s is a name.
+func nameProblem(s string) string {
+	switch {
+	case s == "":
+		return "it is empty; "
+	case len(s) > maxNameBytes:
+		return fmt.Sprintf("it is %d bytes; ", len(s))
 	}
 	for i, r := range s {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
 		case i > 0 && (r >= '0' && r <= '9' || r == '_' || r == '-'):
+		case r < utf8.RuneSelf && unicode.IsPrint(r):
+			return fmt.Sprintf("holds %q at byte %d; ", r, i+1)
 		default:
-			return false
+			return fmt.Sprintf("holds %q (%U) at byte %d; ", r, r, i+1)
 		}
 	}
-	return true
+	return ""
 }
 
 // Scope is what references resolve against while a pipeline runs.

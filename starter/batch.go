@@ -18,6 +18,7 @@ import (
 	"github.com/genflow/genflow/activities"
 	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/trackid"
 )
 
 // BatchSpec is a batch to start.
@@ -49,14 +50,14 @@ func StartBatch(ctx context.Context, c client.Client, cfg config.Temporal, spec 
 	if spec.ID == "" {
 		spec.ID = NewBatchID()
 	}
-	if err := checkTrackID(spec.ID); err != nil {
-		return Started{}, fmt.Errorf("batch id: %w", err)
-	}
 	if len(spec.Items) == 0 {
 		return Started{}, errors.New("batch has no items")
 	}
 	pages, err := SplitPages(spec.ID, spec.Items, spec.PageSize)
 	if err != nil {
+		return Started{}, err
+	}
+	if err := checkBatchID(spec.ID, len(spec.Items), len(pages)); err != nil {
 		return Started{}, err
 	}
 	if err := startPages(ctx, c, cfg, pages); err != nil {
@@ -85,6 +86,29 @@ func StartBatch(ctx context.Context, c client.Client, cfg config.Temporal, spec 
 		return Started{}, fmt.Errorf("start batch %s: %w", spec.ID, err)
 	}
 	return Started{TrackID: spec.ID, RunID: run.GetRunID(), UIURL: UIURL(cfg, spec.ID, "")}, nil
+}
+
+// checkBatchID reports why id cannot be the ID of a batch of items items
+// held in pages pages. The Batch workflow derives IDs from it, its page
+// holders' (<id>-page-0000) and its items' track_ids when they set none
+// (<id>-00000), and each must be a track_id as package trackid rules, so
+// the ID must leave room for those suffixes.
+func checkBatchID(id string, items, pages int) error {
+	if err := trackid.Validate(id); err != nil {
+		return fmt.Errorf("batch ID: %w", err)
+	}
+	page := contract.PageWorkflowID(id, max(pages-1, 0))
+	item := contract.ItemTrackID(id, max(items-1, 0))
+	longest, what := page, "its page holders' IDs"
+	if len(item) > len(page) {
+		longest, what = item, "its items' track_ids"
+	}
+	if len(longest) > trackid.MaxLen {
+		suffix := longest[len(id):]
+		return fmt.Errorf("batch ID is %d bytes; %s add %q and would be %d bytes, past the track_id limit of %d: "+
+			"use a batch ID of at most %d bytes", len(id), what, suffix, len(longest), trackid.MaxLen, trackid.MaxLen-len(suffix))
+	}
+	return nil
 }
 
 // batchAttributes are a Batch run's search attributes at start; the

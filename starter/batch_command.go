@@ -97,6 +97,17 @@ func runBatch(ctx context.Context, env *Env, file string, f batchFlags) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
+	if f.id != "" {
+		// Refuse an ID the batch could not derive its IDs from before
+		// anything starts (StartBatch checks again, for other callers).
+		pages, err := SplitPages(f.id, items, f.pageSize)
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		if err := checkBatchID(f.id, len(items), len(pages)); err != nil {
+			return usageErr("--id: %v", err)
+		}
+	}
 	notifyURL, store, err := f.outcome.resolve(env)
 	if err != nil {
 		return err
@@ -246,7 +257,7 @@ func newBatchStatusCommand(env *Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status BATCH_ID",
 		Short: "Show a batch's counts, throughput and failures",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneID,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tcfg, c, err := env.connect()
 			if err != nil {
@@ -288,7 +299,7 @@ func newBatchResultsCommand(env *Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "results BATCH_ID",
 		Short: "Write one JSON line per item: track_id, status, output, error",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneID,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, c, err := env.connect()
 			if err != nil {

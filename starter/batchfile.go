@@ -12,6 +12,7 @@ import (
 
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/modelslab"
+	"github.com/genflow/genflow/trackid"
 )
 
 // BatchDefaults apply to every item of a batch file: the endpoint and
@@ -118,8 +119,8 @@ func ParseBatchFile(name string, r io.Reader, def BatchDefaults) ([]contract.Bat
 			continue
 		}
 		if item.TrackID != "" {
-			if err := checkTrackID(item.TrackID); err != nil {
-				fail(line, "track_id: %v", err)
+			if err := trackid.Validate(item.TrackID); err != nil {
+				fail(line, "%v", err)
 				continue
 			}
 			if prev, dup := seen[item.TrackID]; dup {

@@ -23,6 +23,7 @@ import (
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/modelslab"
 	"github.com/genflow/genflow/storage"
+	"github.com/genflow/genflow/trackid"
 )
 
 // Exit codes.
@@ -110,6 +111,19 @@ func Main(ctx context.Context, args []string, env Env) int {
 		return ExitUsage
 	}
 	return ExitFailed
+}
+
+// oneID takes exactly one argument, the ID of a run, and refuses one
+// that breaks the track_id rule (package trackid): no run can have it,
+// and Temporal's gRPC headers could not carry it.
+func oneID(cmd *cobra.Command, args []string) error {
+	if err := cobra.ExactArgs(1)(cmd, args); err != nil {
+		return err
+	}
+	if err := trackid.Validate(args[0]); err != nil {
+		return usageErr("%v: no run can have this ID", err)
+	}
+	return nil
 }
 
 // IsTerminal reports whether w is a terminal.
@@ -211,7 +225,7 @@ func runGenerate(ctx context.Context, env *Env, endpoint string, f generateFlags
 		return usageErr("%v", err)
 	}
 	if f.trackID != "" {
-		if err := checkTrackID(f.trackID); err != nil {
+		if err := trackid.Validate(f.trackID); err != nil {
 			return usageErr("--track-id: %v", err)
 		}
 	}
@@ -354,7 +368,7 @@ func newWaitCommand(env *Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "wait TRACK_ID",
 		Short: "Wait for a generation to end and print its result",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneID,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tcfg, c, err := env.connect()
 			if err != nil {

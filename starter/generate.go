@@ -50,7 +50,7 @@ func Start(ctx context.Context, c client.Client, cfg config.Temporal, trackID st
 	if trackID == "" {
 		trackID = NewTrackID()
 	}
-	if err := checkTrackID(trackID); err != nil {
+	if err := trackid.Validate(trackID); err != nil {
 		return Started{}, err
 	}
 	opts := client.StartWorkflowOptions{
@@ -72,11 +72,6 @@ func Start(ctx context.Context, c client.Client, cfg config.Temporal, trackID st
 		return Started{}, fmt.Errorf("start generation %s: %w", trackID, err)
 	}
 	return Started{TrackID: trackID, RunID: run.GetRunID(), UIURL: UIURL(cfg, trackID, run.GetRunID())}, nil
-}
-
-// checkTrackID is genflow's one track_id rule (package trackid).
-func checkTrackID(id string) error {
-	return trackid.Validate(id)
 }
 
 // UIURL is the Temporal Web UI page of a run.

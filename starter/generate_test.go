@@ -229,44 +229,6 @@ func TestUIURL(t *testing.T) {
 	}
 }
 
-func TestCheckTrackID(t *testing.T) {
-	t.Parallel()
-
-	tests := []struct {
-		name string
-		id   string
-		want string // error fragment; empty for a valid id
-	}{
-		{"generated", NewTrackID(), ""},
-		{"plain", "my-song_1.v2", ""},
-		{"unicode", "renard-été-狐", ""},
-		{"200 bytes", strings.Repeat("a", 200), ""},
-		{"empty", "", "empty"},
-		{"201 bytes", strings.Repeat("a", 201), "201 bytes"},
-		{"over the gateway limit", strings.Repeat("a", 300), "300 bytes"},
-		{"space", "a b", "may not contain"},
-		{"slash", "a/b", "may not contain"},
-		{"question mark", "a?b", "may not contain"},
-		{"hash", "a#b", "may not contain"},
-		{"percent", "a%2Fb", "may not contain"},
-		{"backslash", `a\b`, "may not contain"},
-		{"tab", "a\tb", "unprintable"},
-		{"newline", "a\nb", "unprintable"},
-		{"invalid UTF-8", "a\xffb", "UTF-8"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			err := checkTrackID(tt.id)
-			if tt.want == "" {
-				require.NoError(t, err)
-				return
-			}
-			require.ErrorContains(t, err, tt.want)
-		})
-	}
-}
-
 func TestDescribeFailure(t *testing.T) {
 	t.Parallel()
 

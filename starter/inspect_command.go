@@ -259,7 +259,7 @@ its status, search attributes and summary; while it runs, its live state from
 its query (phase, provider request ID, eta, webhooks received, polls made, next
 poll, deadline); once closed, its result or error. It ends with the run's
 Temporal UI link.`,
-		Args: cobra.ExactArgs(1),
+		Args: oneID,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tcfg, c, err := env.connect()
 			if err != nil {
@@ -398,7 +398,7 @@ already there.`,
 		Example: `  starter result 0b6e...c1
   starter result 0b6e...c1 --download ./outputs
   starter result pipe-7 --download ./promo --json`,
-		Args: cobra.ExactArgs(1),
+		Args: oneID,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tcfg, c, err := env.connect()
 			if err != nil {
@@ -532,7 +532,7 @@ func newCancelCommandFor(env *Env, use, short string) *cobra.Command {
 and ends canceled (ModelsLab has no cancel call: a request already submitted
 may still be processed, and billed, by the provider). A batch or a pipeline
 cancels its running generations too.`,
-		Args: cobra.ExactArgs(1),
+		Args: oneID,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tcfg, c, err := env.connect()
 			if err != nil {

@@ -23,10 +23,6 @@ import (
 	"github.com/genflow/genflow/workflows"
 )
 
-// maxPipelineIDBytes leaves room in the steps' track_ids
-// (<pipeline>_<step>_<index>) for a 64-character step name.
-const maxPipelineIDBytes = 120
-
 // NewPipelineID returns a fresh pipeline ID.
 func NewPipelineID() string { return "pipe-" + uuid.NewString() }
 
@@ -176,7 +172,7 @@ outputs; the exit code is 1 if the pipeline failed or was cancelled.`,
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&f.inputs, "input", "i", nil, "an input as key=value (repeatable); typed as the file declares it")
 	fl.StringArrayVar(&f.inputFiles, "input-file", nil, "an input as key=PATH: the file's content (repeatable)")
-	fl.StringVar(&f.id, "id", "", "the pipeline ID (= workflow ID; steps' track_ids start with it); a new one when empty")
+	fl.StringVar(&f.id, "id", "", "the pipeline ID (= workflow ID; steps' track_ids <id>_<step>[_<index>] start with it, so it leaves them room); a new one when empty")
 	fl.StringVar(&f.owner, "owner", "", "who asked, a free label passed to every generation")
 	f.outcome.add(cmd, "the pipeline's outcome", "every step's outputs")
 	fl.BoolVar(&f.wait, "wait", false, "wait for the pipeline, printing each step's state as it changes")
@@ -242,7 +238,7 @@ func runPipeline(ctx context.Context, env *Env, file string, f pipelineRunFlags)
 	if f.id == "" {
 		f.id = NewPipelineID()
 	}
-	if err := checkPipelineID(f.id); err != nil {
+	if err := pipeline.CheckID(f.id, plan); err != nil {
 		return usageErr("--id: %v", err)
 	}
 	tcfg, c, err := env.connect()
@@ -272,20 +268,13 @@ func runPipeline(ctx context.Context, env *Env, file string, f pipelineRunFlags)
 	return followPipeline(ctx, env, c, out, f.json)
 }
 
-func checkPipelineID(id string) error {
-	if err := checkTrackID(id); err != nil {
-		return err
-	}
-	if len(id) > maxPipelineIDBytes {
-		return fmt.Errorf("pipeline ID is %d bytes; the limit is %d (steps' track_ids add to it)", len(id), maxPipelineIDBytes)
-	}
-	return nil
-}
-
 // StartPipeline starts a Pipeline workflow whose ID is id. An ID that was
 // used before, running or finished, is never started again: StartPipeline
 // reports the existing run instead.
 func StartPipeline(ctx context.Context, c client.Client, cfg config.Temporal, id string, plan contract.PipelinePlan) (PipelineOutput, error) {
+	if err := pipeline.CheckID(id, plan); err != nil {
+		return PipelineOutput{}, err
+	}
 	var sas []temporal.SearchAttributeUpdate
 	if plan.Owner != "" {
 		sas = append(sas, contract.SAOwner.ValueSet(plan.Owner))
@@ -515,7 +504,7 @@ func newPipelineStatusCommand(env *Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status PIPELINE_ID",
 		Short: "Show a pipeline's steps: state, track_id, outputs or error",
-		Args:  cobra.ExactArgs(1),
+		Args:  oneID,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			tcfg, c, err := env.connect()
 			if err != nil {

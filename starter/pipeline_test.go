@@ -118,9 +118,9 @@ steps:
 		{name: "unreadable input file", args: []string{"run", required, "--input-file", "script=/no/such/file"},
 			want: []string{"--input-file script: open /no/such/file: no such file or directory"}},
 		{name: "bad pipeline ID", args: []string{"run", required, "--input", "script=x", "--id", "a/b"},
-			want: []string{"--id: track_id \"a/b\" may not contain spaces"}},
-		{name: "pipeline ID too long", args: []string{"run", required, "--input", "script=x", "--id", strings.Repeat("p", 121)},
-			want: []string{"--id: pipeline ID is 121 bytes; the limit is 120"}},
+			want: []string{`--id: pipeline ID: track_id "a/b" holds '/' at byte 2`}},
+		{name: "pipeline ID too long", args: []string{"run", required, "--input", "script=x", "--id", strings.Repeat("p", 197)},
+			want: []string{`--id: pipeline ID is 197 bytes; step "say"'s track_ids add "_say" and would be 201 bytes`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
