@@ -137,6 +137,9 @@ func startStack(ctx context.Context, dir string, onDisk bool, compression string
 		Secrets:       []string{benchSecret},
 		MaxBodyBytes:  webhookgateway.DefaultMaxBodyBytes,
 		SignalTimeout: webhookgateway.DefaultSignalTimeout,
+		// The per-run cap's counter stays on the measured path, as in
+		// production, set high enough that no bench webhook is dropped.
+		MaxWebhooksPerRun: 9000,
 	}
 	if err := s.run("gateway", func(ctx context.Context, l *slog.Logger) error {
 		return webhookgateway.Run(ctx, gcfg, l, gwLn)
