@@ -23,6 +23,7 @@ const (
 	EnvKeys            = "FAKE_KEYS"
 	EnvFaultRates      = "FAKE_FAULT_RATES"
 	EnvFaultDelay      = "FAKE_FAULT_DELAY"
+	EnvSubmitDelay     = "FAKE_SUBMIT_DELAY"
 	EnvAuthErrorStatus = "FAKE_AUTH_ERROR_STATUS"
 	EnvWebhookAttempts = "FAKE_WEBHOOK_ATTEMPTS"
 	EnvLogLevel        = "LOG_LEVEL"
@@ -67,6 +68,7 @@ var settings = []setting{
 	{"keys", EnvKeys, "comma-separated valid API keys (default: any non-empty key)"},
 	{"fault-rates", EnvFaultRates, "fault rates by track_id, e.g. drop=0.1,fail=0.05 (faults: " + faultNames() + ")"},
 	{"fault-delay", EnvFaultDelay, "webhook delay of the delay fault (default 5s)"},
+	{"submit-delay", EnvSubmitDelay, "how long the slow-submit fault holds a submit's reply (default 5s)"},
 	{"auth-error-status", EnvAuthErrorStatus, "HTTP status of the invalid-key error (default 200)"},
 	{"webhook-attempts", EnvWebhookAttempts, "tries per webhook delivery (default 3)"},
 	{"log-level", EnvLogLevel, "debug, info, warn or error (default info)"},
@@ -134,6 +136,7 @@ func ParseConfig(args []string, env func(string) (string, bool), out io.Writer) 
 		c.Options.Faults.Rates = rates
 	}
 	c.Options.Faults.Delay = r.duration(get("fault-delay"))
+	c.Options.Faults.SubmitDelay = r.duration(get("submit-delay"))
 	if v, name := get("auth-error-status"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 200 || n > 599 {

@@ -24,12 +24,13 @@ func TestParseConfig(t *testing.T) {
 		{name: "everything from the environment", env: map[string]string{
 			EnvListenAddr: "127.0.0.1:9000", EnvPublicURL: "http://fake.local:9000/", EnvProcessingTime: "250ms",
 			EnvQueueLimit: "10", EnvRetryAfter: "1", EnvKeys: "a, b,,", EnvFaultRates: "drop=0.1,fail=0.2",
-			EnvFaultDelay: "2s", EnvAuthErrorStatus: "401", EnvWebhookAttempts: "5", EnvLogLevel: "debug", EnvLogFormat: "JSON",
+			EnvFaultDelay: "2s", EnvSubmitDelay: "3s", EnvAuthErrorStatus: "401", EnvWebhookAttempts: "5", EnvLogLevel: "debug", EnvLogFormat: "JSON",
 		}, want: Config{
 			ListenAddr: "127.0.0.1:9000",
 			Options: Options{PublicURL: "http://fake.local:9000", ProcessingTime: 250 * time.Millisecond, QueueLimit: 10,
 				RetryAfter: time.Second, Keys: []string{"a", "b"}, AuthErrorStatus: 401, WebhookAttempts: 5,
-				Faults: Faults{Rates: map[Fault]float64{FaultDrop: 0.1, FaultFail: 0.2}, Delay: 2 * time.Second}},
+				Faults: Faults{Rates: map[Fault]float64{FaultDrop: 0.1, FaultFail: 0.2}, Delay: 2 * time.Second,
+					SubmitDelay: 3 * time.Second}},
 			LogLevel: slog.LevelDebug, LogJSON: true,
 		}},
 		{name: "flags win over the environment",

@@ -58,14 +58,19 @@
 // [Faults] injects the misbehaviour the provider documents or that a
 // robust client must survive: dropped, duplicated, delayed and reordered
 // webhooks, failed generations, immediate success, 5xx or 429 on
-// submit, output downloads that break half-way (cut-files) and output
-// links that have expired while their proxy links still serve (expire).
+// submit, output downloads that break half-way (cut-files), output
+// links that have expired while their proxy links still serve (expire),
+// and a submit accepted at once whose reply is held (slow-submit, for
+// SubmitDelay): the window in which a client that dies submits twice.
 // Rules select requests by track_id; Rates select a fixed fraction
 // of track_ids by hash, which [Faults.Picks] computes in advance.
 //
 // # Control API
 //
-// For the binary: GET /_fake/healthz, GET /_fake/stats ([Stats] as JSON),
+// For the binary: GET /_fake/healthz, GET /_fake/stats ([Stats] as JSON:
+// the counters, the submit calls in flight and their track_ids, and per
+// track_id the accepted submits with their times, which is how the fault
+// suite counts double submissions),
 // GET and PUT /_fake/faults ([Faults] as JSON, for example
 // {"rules":[{"match":"lost-","fault":"drop"}],"rates":{"duplicate":0.1},"delay":"2s"}).
 //

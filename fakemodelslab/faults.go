@@ -18,7 +18,7 @@ type Fault string
 // The faults. Drop, Duplicate, Delay and Reorder change how the webhook is
 // delivered; Fail and Immediate change the outcome; Fault5xx and Fault429
 // reject the submit itself; CutFiles and Expire change how the output
-// files are served.
+// files are served; SlowSubmit holds the reply to an accepted submit.
 const (
 	// FaultDrop sends no webhook; fetch still answers. ModelsLab documents
 	// generation webhooks as best-effort.
@@ -47,15 +47,26 @@ const (
 	// FaultExpire makes the output links answer 404, as expired
 	// temporary links do; the proxy_links (under /cdn/) still serve.
 	FaultExpire Fault = "expire"
+	// FaultSlowSubmit accepts the submit at once (the request is
+	// recorded and starts processing, its webhook follows as usual) but
+	// holds the reply for Faults.SubmitDelay: the provider has the
+	// request while the client still waits, the window in which a client
+	// that dies and retries submits twice. The reply is held even if the
+	// client hangs up.
+	FaultSlowSubmit Fault = "slow-submit"
 )
 
 // allFaults lists the known faults in a stable order.
 var allFaults = []Fault{FaultDrop, FaultDuplicate, FaultDelay, FaultReorder, FaultFail, FaultImmediate, Fault5xx, Fault429,
-	FaultCutFiles, FaultExpire}
+	FaultCutFiles, FaultExpire, FaultSlowSubmit}
 
 // DefaultFaultDelay is the webhook delay of FaultDelay when Faults.Delay is
 // zero.
 const DefaultFaultDelay = 5 * time.Second
+
+// DefaultSubmitDelay is how long FaultSlowSubmit holds a reply when
+// Faults.SubmitDelay is zero.
+const DefaultSubmitDelay = 5 * time.Second
 
 // failureMessage is the message of FaultFail, the one the provider's docs
 // show in their failure webhook.
@@ -93,6 +104,7 @@ func (r Rule) matches(trackID string) bool {
 // win over the rest; FaultFail wins over FaultImmediate, which wins over
 // the webhook faults; FaultDrop wins over the other webhook faults, and
 // Delay, Duplicate and Reorder combine (a delayed pair, say).
+// FaultSlowSubmit combines with any accepted outcome.
 type Faults struct {
 	// Rules apply in order.
 	Rules []Rule
@@ -105,6 +117,9 @@ type Faults struct {
 	// Delay is how late FaultDelay sends the webhook. Default
 	// DefaultFaultDelay (5 s).
 	Delay time.Duration
+	// SubmitDelay is how long FaultSlowSubmit holds the reply to an
+	// accepted submit. Default DefaultSubmitDelay (5 s).
+	SubmitDelay time.Duration
 }
 
 // Picks returns the faults Rates selects for trackID, in a stable order.
@@ -156,6 +171,9 @@ func (f Faults) Validate() error {
 	if f.Delay < 0 {
 		errs = append(errs, fmt.Errorf("delay is %s; want 0 or more", f.Delay))
 	}
+	if f.SubmitDelay < 0 {
+		errs = append(errs, fmt.Errorf("submit_delay is %s; want 0 or more", f.SubmitDelay))
+	}
 	return errors.Join(errs...)
 }
 
@@ -164,6 +182,13 @@ func (f Faults) delay() time.Duration {
 		return f.Delay
 	}
 	return DefaultFaultDelay
+}
+
+func (f Faults) submitDelay() time.Duration {
+	if f.SubmitDelay > 0 {
+		return f.SubmitDelay
+	}
+	return DefaultSubmitDelay
 }
 
 func faultNames() string {
@@ -188,19 +213,26 @@ type faultsWire struct {
 	Rules []Rule            `json:"rules,omitempty"`
 	Rates map[Fault]float64 `json:"rates,omitempty"`
 	Delay json.RawMessage   `json:"delay,omitempty"`
+	// SubmitDelay is Faults.SubmitDelay, in the same forms as Delay.
+	SubmitDelay json.RawMessage `json:"submit_delay,omitempty"`
 }
 
-// MarshalJSON encodes f as {"rules":[...],"rates":{...},"delay":"5s"}.
+// MarshalJSON encodes f as {"rules":[...],"rates":{...},"delay":"5s",
+// "submit_delay":"3s"}.
 func (f Faults) MarshalJSON() ([]byte, error) {
 	w := faultsWire{Rules: f.Rules, Rates: f.Rates}
 	if f.Delay != 0 {
 		w.Delay = json.RawMessage(strconv.Quote(f.Delay.String()))
 	}
+	if f.SubmitDelay != 0 {
+		w.SubmitDelay = json.RawMessage(strconv.Quote(f.SubmitDelay.String()))
+	}
 	return json.Marshal(w)
 }
 
-// UnmarshalJSON decodes the form MarshalJSON writes. Delay may be a
-// duration string ("250ms") or a number of nanoseconds. Unknown fields are
+// UnmarshalJSON decodes the form MarshalJSON writes. Delay and
+// SubmitDelay may be a duration string ("250ms") or a number of
+// nanoseconds. Unknown fields are
 // an error, so a typo in a control request does not pass silently.
 func (f *Faults) UnmarshalJSON(b []byte) error {
 	var w faultsWire
@@ -210,27 +242,40 @@ func (f *Faults) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("decode faults: %w", err)
 	}
 	out := Faults{Rules: w.Rules, Rates: w.Rates}
-	if d := bytes.TrimSpace(w.Delay); len(d) > 0 && !bytes.Equal(d, []byte("null")) {
-		if d[0] == '"' {
-			var s string
-			if err := json.Unmarshal(d, &s); err != nil {
-				return fmt.Errorf("decode faults: delay: %w", err)
-			}
-			v, err := time.ParseDuration(s)
-			if err != nil {
-				return fmt.Errorf("decode faults: delay %q is not a duration such as 5s", s)
-			}
-			out.Delay = v
-		} else {
-			n, err := strconv.ParseInt(string(d), 10, 64)
-			if err != nil {
-				return fmt.Errorf("decode faults: delay %s is not a duration string or nanoseconds", d)
-			}
-			out.Delay = time.Duration(n)
-		}
+	var err error
+	if out.Delay, err = decodeDuration("delay", w.Delay); err != nil {
+		return err
+	}
+	if out.SubmitDelay, err = decodeDuration("submit_delay", w.SubmitDelay); err != nil {
+		return err
 	}
 	*f = out
 	return nil
+}
+
+// decodeDuration reads a duration string ("250ms") or a number of
+// nanoseconds; absent or null is zero.
+func decodeDuration(name string, raw json.RawMessage) (time.Duration, error) {
+	d := bytes.TrimSpace(raw)
+	if len(d) == 0 || bytes.Equal(d, []byte("null")) {
+		return 0, nil
+	}
+	if d[0] == '"' {
+		var s string
+		if err := json.Unmarshal(d, &s); err != nil {
+			return 0, fmt.Errorf("decode faults: %s: %w", name, err)
+		}
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return 0, fmt.Errorf("decode faults: %s %q is not a duration such as 5s", name, s)
+		}
+		return v, nil
+	}
+	n, err := strconv.ParseInt(string(d), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("decode faults: %s %s is not a duration string or nanoseconds", name, d)
+	}
+	return time.Duration(n), nil
 }
 
 // ParseFaultRates parses "drop=0.1,fail=0.05" into Faults.Rates. An empty

@@ -117,6 +117,65 @@ func TestImmediateFault(t *testing.T) {
 	rc.none(t)
 }
 
+// TestSlowSubmitFault checks that slow-submit accepts the request at once
+// (it is recorded, counted in flight and its webhook comes, here before
+// the reply) while the reply waits SubmitDelay, and that a client that
+// hangs up does not undo the submit.
+func TestSlowSubmitFault(t *testing.T) {
+	t.Parallel()
+	const hold = 600 * time.Millisecond
+	srv := newFake(t, Options{ProcessingTime: 50 * time.Millisecond, Faults: Faults{
+		Rules: []Rule{{Match: "slow-", Fault: FaultSlowSubmit}}, SubmitDelay: hold,
+	}})
+	rc := newReceiver(t, nil)
+	c := newClient(t, srv, "k")
+
+	type reply struct {
+		res modelslab.Result
+		err error
+		at  time.Time
+	}
+	start := time.Now()
+	done := make(chan reply, 1)
+	go func() {
+		res, err := c.Submit(context.Background(), modelslab.SubmitRequest{Endpoint: endpoint(t, "text2img"),
+			Params: text2img(), WebhookURL: rc.URL + "/hook", TrackID: "slow-1"})
+		done <- reply{res, err, time.Now()}
+	}()
+	st := waitStats(t, srv, func(st Stats) bool { return st.SubmitsInFlight == 1 && st.Accepted == 1 })
+	require.Equal(t, []string{"slow-1"}, st.Submitting)
+	require.Len(t, st.Tracks["slow-1"].SubmittedAt, 1)
+	require.WithinDuration(t, start, st.Tracks["slow-1"].SubmittedAt[0], hold/2, "accepted at once")
+
+	h := rc.next(t)
+	require.Equal(t, modelslab.StatusSuccess, h.result(t).Status, "the webhook does not wait for the reply")
+	r := <-done
+	require.NoError(t, r.err)
+	require.Equal(t, modelslab.StatusProcessing, r.res.Status)
+	require.GreaterOrEqual(t, r.at.Sub(start), hold)
+	require.True(t, h.At.Before(r.at), "webhook at %s, reply at %s", h.At, r.at)
+	st = srv.Stats()
+	require.Zero(t, st.SubmitsInFlight)
+	require.Empty(t, st.Submitting)
+
+	// A client that gives up mid-wait: the provider still has the
+	// request, so a retry submits a second time.
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := c.Submit(ctx, modelslab.SubmitRequest{Endpoint: endpoint(t, "text2img"),
+		Params: text2img(), WebhookURL: rc.URL + "/hook", TrackID: "slow-2"})
+	require.Error(t, err)
+	require.Equal(t, 1, srv.Submissions("slow-2"))
+	waitStats(t, srv, func(st Stats) bool { return st.SubmitsInFlight == 0 })
+
+	// Other track_ids are answered at once.
+	start = time.Now()
+	_, err = c.Submit(context.Background(), modelslab.SubmitRequest{Endpoint: endpoint(t, "text2img"),
+		Params: text2img(), TrackID: "fast-1"})
+	require.NoError(t, err)
+	require.Less(t, time.Since(start), hold)
+}
+
 func TestSubmitRejectFaults(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -258,6 +317,7 @@ func TestFaultsValidate(t *testing.T) {
 		{"unknown rate fault", Faults{Rates: map[Fault]float64{"boom": 0.1}}, `rate of unknown fault "boom"`},
 		{"rate above one", Faults{Rates: map[Fault]float64{FaultDrop: 1.5}}, "rate of drop is 1.5"},
 		{"negative delay", Faults{Delay: -time.Second}, "delay is -1s"},
+		{"negative submit delay", Faults{SubmitDelay: -time.Second}, "submit_delay is -1s"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -275,10 +335,11 @@ func TestFaultsValidate(t *testing.T) {
 
 func TestFaultsJSON(t *testing.T) {
 	t.Parallel()
-	in := Faults{Rules: []Rule{{Match: "x", Fault: FaultDrop, Times: 2}}, Rates: map[Fault]float64{FaultFail: 0.1}, Delay: 1500 * time.Millisecond}
+	in := Faults{Rules: []Rule{{Match: "x", Fault: FaultDrop, Times: 2}}, Rates: map[Fault]float64{FaultFail: 0.1}, Delay: 1500 * time.Millisecond,
+		SubmitDelay: 3 * time.Second}
 	b, err := json.Marshal(in)
 	require.NoError(t, err)
-	require.JSONEq(t, `{"rules":[{"match":"x","fault":"drop","times":2}],"rates":{"fail":0.1},"delay":"1.5s"}`, string(b))
+	require.JSONEq(t, `{"rules":[{"match":"x","fault":"drop","times":2}],"rates":{"fail":0.1},"delay":"1.5s","submit_delay":"3s"}`, string(b))
 	var out Faults
 	require.NoError(t, json.Unmarshal(b, &out))
 	require.Equal(t, in, out)
@@ -293,6 +354,9 @@ func TestFaultsJSON(t *testing.T) {
 		{"empty", `{}`, Faults{}, ""},
 		{"unknown field", `{"rulez":[]}`, Faults{}, `unknown field "rulez"`},
 		{"bad delay", `{"delay":"soon"}`, Faults{}, `delay "soon" is not a duration`},
+		{"slow submit", `{"rules":[{"fault":"slow-submit"}],"submit_delay":"250ms"}`,
+			Faults{Rules: []Rule{{Fault: FaultSlowSubmit}}, SubmitDelay: 250 * time.Millisecond}, ""},
+		{"bad submit delay", `{"submit_delay":true}`, Faults{}, `submit_delay true is not a duration`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

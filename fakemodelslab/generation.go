@@ -19,6 +19,7 @@ func (s *Server) handleSubmit(ep modelslab.Endpoint) http.HandlerFunc {
 			writeJSON(w, http.StatusOK, invalidAPIRequest())
 			return
 		}
+		defer s.submitCall(scalarString(params["track_id"]))()
 		key := scalarString(params["key"])
 		delete(params, "key")
 		if msg := s.authError(key); msg != "" {
@@ -43,6 +44,7 @@ func (s *Server) handleSubmit(ep modelslab.Endpoint) http.HandlerFunc {
 		}
 		s.opts.Logger.Info("submit accepted", "endpoint", ep.Name, "id", req.id, "track_id", req.track,
 			"webhook", req.webhook != "", "faults", req.faults.list())
+		s.holdReply(req)
 		switch {
 		case ep.Protocol == modelslab.ProtocolTraining:
 			writeJSON(w, http.StatusOK, map[string]any{

@@ -30,9 +30,11 @@ type request struct {
 	trainingID string
 	faults     faultSet
 	delay      time.Duration
-	submitted  time.Time
-	processing time.Duration
-	publicURL  string
+	// submitDelay is how long FaultSlowSubmit holds the reply.
+	submitDelay time.Duration
+	submitted   time.Time
+	processing  time.Duration
+	publicURL   string
 	// files are the output file names under /files/.
 	files []string
 	// cut are the files whose first download FaultCutFiles broke.

@@ -58,8 +58,10 @@ type Server struct {
 	requests map[int64]*request
 	training map[string]*request
 	inflight map[string]int
-	stats    Stats
-	tracks   map[string]*TrackStats
+	// submitting counts the submit calls being answered, by track_id.
+	submitting map[string]int
+	stats      Stats
+	tracks     map[string]*TrackStats
 }
 
 // Stats counts what the fake has seen since it started.
@@ -79,6 +81,13 @@ type Stats struct {
 	InvalidRequest int `json:"invalid_request"`
 	// InFlight is the number of requests processing now.
 	InFlight int `json:"in_flight"`
+	// SubmitsInFlight is the number of submit calls being answered now:
+	// read and not yet replied to (FaultSlowSubmit holds them), whether
+	// accepted or not.
+	SubmitsInFlight int `json:"submits_in_flight"`
+	// Submitting lists the track_ids of the submit calls in flight,
+	// sorted, once per call; calls without a track_id are not listed.
+	Submitting []string `json:"submitting,omitempty"`
 	// Succeeded counts requests that finished with success.
 	Succeeded int `json:"succeeded"`
 	// Failed counts requests that finished failed (FaultFail).
@@ -111,6 +120,8 @@ type TrackStats struct {
 	WebhooksSent int `json:"webhooks_sent"`
 	// IDs are the provider ids of the accepted submits, oldest first.
 	IDs []string `json:"ids,omitempty"`
+	// SubmittedAt are the times the submits were accepted, oldest first.
+	SubmittedAt []time.Time `json:"submitted_at,omitempty"`
 }
 
 // New returns a Server that serves opts but does not listen; serve its
@@ -133,6 +144,7 @@ func New(opts Options) *Server {
 		requests:   map[int64]*request{},
 		training:   map[string]*request{},
 		inflight:   map[string]int{},
+		submitting: map[string]int{},
 		tracks:     map[string]*TrackStats{},
 	}
 	s.handler = s.routes()
@@ -247,13 +259,50 @@ func (s *Server) Stats() Stats {
 	for k, v := range s.tracks {
 		t := *v
 		t.IDs = slices.Clone(v.IDs)
+		t.SubmittedAt = slices.Clone(v.SubmittedAt)
 		out.Tracks[k] = t
 	}
+	for track, n := range s.submitting {
+		for range n {
+			out.Submitting = append(out.Submitting, track)
+		}
+	}
+	slices.Sort(out.Submitting)
 	return out
 }
 
+// submitCall counts a submit call of track as in flight until the
+// returned func is called.
+func (s *Server) submitCall(track string) (done func()) {
+	s.mu.Lock()
+	s.stats.SubmitsInFlight++
+	if track != "" {
+		s.submitting[track]++
+	}
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.stats.SubmitsInFlight--
+		if track != "" {
+			if s.submitting[track]--; s.submitting[track] <= 0 {
+				delete(s.submitting, track)
+			}
+		}
+	}
+}
+
+// holdReply waits out FaultSlowSubmit's hold of req's reply, or until
+// Close. The client hanging up does not end it: the provider has the
+// request either way.
+func (s *Server) holdReply(req *request) {
+	if req.faults.has(FaultSlowSubmit) {
+		s.sleep(req.submitDelay)
+	}
+}
+
 func cloneFaults(f Faults) Faults {
-	return Faults{Rules: slices.Clone(f.Rules), Rates: maps.Clone(f.Rates), Delay: f.Delay}
+	return Faults{Rules: slices.Clone(f.Rules), Rates: maps.Clone(f.Rates), Delay: f.Delay, SubmitDelay: f.SubmitDelay}
 }
 
 func (s *Server) routes() http.Handler {
@@ -436,18 +485,19 @@ func (s *Server) accept(sub submission) (*request, rejection) {
 	id := s.nextID
 	s.nextID++
 	req := &request{
-		id:         id,
-		ep:         sub.ep,
-		key:        sub.key,
-		track:      track,
-		trackRaw:   sub.params["track_id"],
-		params:     sub.params,
-		workflowID: sub.workflowID,
-		faults:     faults,
-		delay:      s.faults.delay(),
-		submitted:  now,
-		processing: s.opts.ProcessingTime,
-		publicURL:  sub.publicURL,
+		id:          id,
+		ep:          sub.ep,
+		key:         sub.key,
+		track:       track,
+		trackRaw:    sub.params["track_id"],
+		params:      sub.params,
+		workflowID:  sub.workflowID,
+		faults:      faults,
+		delay:       s.faults.delay(),
+		submitDelay: s.faults.submitDelay(),
+		submitted:   now,
+		processing:  s.opts.ProcessingTime,
+		publicURL:   sub.publicURL,
 	}
 	for i := range sub.outputs {
 		req.files = append(req.files, fmt.Sprintf("%d-%d.%s", id, i, sub.ext))
@@ -468,6 +518,7 @@ func (s *Server) accept(sub submission) (*request, rejection) {
 	if t := s.trackLocked(track); t != nil {
 		t.Submissions++
 		t.IDs = append(t.IDs, req.idString())
+		t.SubmittedAt = append(t.SubmittedAt, now)
 	}
 	if faults.has(FaultImmediate) {
 		req.done, req.doneAt = true, now

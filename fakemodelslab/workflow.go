@@ -26,6 +26,7 @@ func (s *Server) handleWorkflowRun(ep modelslab.Endpoint) http.HandlerFunc {
 			writeJSON(w, http.StatusUnprocessableEntity, errorBody("The request body must be a JSON object."))
 			return
 		}
+		defer s.submitCall("")()
 		wf := r.PathValue("workflow_id")
 		check := maps.Clone(params)
 		check["workflow_id"] = wf
@@ -44,6 +45,7 @@ func (s *Server) handleWorkflowRun(ep modelslab.Endpoint) http.HandlerFunc {
 		}
 		s.opts.Logger.Info("workflow run accepted", "workflow_id", wf, "execution_id", req.id,
 			"webhook", req.webhook != "", "faults", req.faults.list())
+		s.holdReply(req)
 		writeJSON(w, http.StatusAccepted, map[string]any{
 			"status":       "success",
 			"message":      "Workflow execution started.",
