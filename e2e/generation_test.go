@@ -16,6 +16,7 @@ import (
 	"github.com/genflow/genflow/internal/testenv"
 	"github.com/genflow/genflow/starter"
 	"github.com/genflow/genflow/webhookgateway"
+	"github.com/genflow/genflow/webhookurl"
 	"github.com/genflow/genflow/workflows"
 )
 
@@ -118,8 +119,8 @@ func TestGenerationEndToEnd(t *testing.T) {
 		body := `{"status":"success","id":"1","output":["https://cdn.example/forged.png"],"track_id":"quiet-1"}`
 
 		forged := []string{
-			"not-a-sig",
-			s.signer.Sign("another-track"),
+			"sig=not-a-sig",
+			s.sign(t, "another-track"),
 			"",
 		}
 		for _, sig := range forged {
@@ -131,14 +132,14 @@ func TestGenerationEndToEnd(t *testing.T) {
 		require.Zero(t, st.WebhooksReceived, "a forged webhook reached the workflow")
 		require.Equal(t, contract.PhaseWaitingWebhook, st.Phase)
 
-		resp := s.postWebhook(t, "quiet-1", s.signer.Sign("quiet-1"), body)
+		resp := s.postWebhook(t, "quiet-1", s.sign(t, "quiet-1"), body)
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		res, err := starter.Wait(ctx, s.client, "quiet-1", out.RunID, time.Second, nil)
 		require.NoError(t, err)
 		require.Equal(t, []string{"https://cdn.example/forged.png"}, res.Output)
 
 		// Late: the run is closed, the gateway answers 200 unmatched.
-		resp = s.postWebhook(t, "quiet-1", s.signer.Sign("quiet-1"), body)
+		resp = s.postWebhook(t, "quiet-1", s.sign(t, "quiet-1"), body)
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		finished = append(finished, "quiet-1")
 	})
@@ -165,7 +166,7 @@ func TestGatewayAnswers503WhenTemporalIsDown(t *testing.T) {
 	c, err := client.NewLazyClient(client.Options{HostPort: testenv.FreeAddr(t), Logger: nilLogger{}})
 	require.NoError(t, err)
 	defer c.Close()
-	signer, err := webhookgateway.NewSigner("", []string{secret})
+	signer, err := webhookurl.NewSigner(webhookurl.Options{PublicURL: "http://gateway.invalid", Secrets: []string{secret}})
 	require.NoError(t, err)
 	h, err := webhookgateway.NewHandler(webhookgateway.Options{Signer: signer, Signaler: c, Health: c,
 		Logger: quietLogger(), SignalTimeout: 2 * time.Second})
@@ -174,7 +175,7 @@ func TestGatewayAnswers503WhenTemporalIsDown(t *testing.T) {
 	srv := newLoopbackServer(t, h)
 	s.gatewayURL = srv
 
-	resp := s.postWebhook(t, "any-1", signer.Sign("any-1"), `{"status":"success","id":"1","output":["https://x/y.png"]}`)
+	resp := s.postWebhook(t, "any-1", s.sign(t, "any-1"), `{"status":"success","id":"1","output":["https://x/y.png"]}`)
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	require.NotEmpty(t, resp.Header.Get("Retry-After"))
 

@@ -207,7 +207,7 @@ func TestObservability(t *testing.T) {
 
 	t.Run("metrics", func(t *testing.T) {
 		// A late webhook for a finished run: the gateway's unmatched.
-		resp := s.postWebhook(t, "obs-ok-1", s.signer.Sign("obs-ok-1"),
+		resp := s.postWebhook(t, "obs-ok-1", s.sign(t, "obs-ok-1"),
 			`{"status":"success","id":"1","output":["https://x/y.png"],"track_id":"obs-ok-1"}`)
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		s.postWebhook(t, "obs-ok-1", "forged", `{}`)

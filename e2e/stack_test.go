@@ -27,6 +27,7 @@ import (
 	"github.com/genflow/genflow/notify"
 	"github.com/genflow/genflow/starter"
 	"github.com/genflow/genflow/webhookgateway"
+	"github.com/genflow/genflow/webhookurl"
 	"github.com/genflow/genflow/worker"
 )
 
@@ -42,7 +43,7 @@ type stack struct {
 	client     client.Client
 	fake       *fakemodelslab.Server
 	gatewayURL string
-	signer     *webhookgateway.Signer
+	signer     *webhookurl.Signer
 	temporal   config.Temporal
 	// workerMetrics and gatewayMetrics are the /metrics URLs of the
 	// worker and the gateway.
@@ -65,6 +66,24 @@ func quietLogger() *slog.Logger {
 // configure, if given, edits the worker's configuration first.
 func startStack(t *testing.T, fakeOpts fakemodelslab.Options, configure ...func(*config.Worker)) *stack {
 	t.Helper()
+	return startStackWith(t, stackOptions{fake: fakeOpts, configure: configure})
+}
+
+// stackOptions shape a stack beyond the fake's options.
+type stackOptions struct {
+	fake fakemodelslab.Options
+	// devArgs are further flags of `temporal server start-dev` (dynamic
+	// config values, say).
+	devArgs []string
+	// gateway edits the gateway's options before its handler is built.
+	gateway   func(*webhookgateway.Options)
+	configure []func(*config.Worker)
+}
+
+// startStackWith is startStack with more to set.
+func startStackWith(t *testing.T, so stackOptions) *stack {
+	t.Helper()
+	fakeOpts, configure := so.fake, so.configure
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	logger := quietLogger()
@@ -76,6 +95,7 @@ func startStack(t *testing.T, fakeOpts fakemodelslab.Options, configure ...func(
 		},
 		LogLevel:         "error",
 		SearchAttributes: contract.SearchAttributes(),
+		ExtraArgs:        so.devArgs,
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = dev.Stop() })
@@ -90,7 +110,7 @@ func startStack(t *testing.T, fakeOpts fakemodelslab.Options, configure ...func(
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	gatewayURL := "http://" + ln.Addr().String()
-	signer, err := webhookgateway.NewSigner(gatewayURL, []string{secret})
+	signer, err := webhookurl.NewSigner(webhookurl.Options{PublicURL: gatewayURL, Secrets: []string{secret}})
 	require.NoError(t, err)
 	greg, err := metrics.New()
 	require.NoError(t, err)
@@ -100,8 +120,12 @@ func startStack(t *testing.T, fakeOpts fakemodelslab.Options, configure ...func(
 		MetricsHandler: greg.TemporalHandler(logger)})
 	require.NoError(t, err)
 	t.Cleanup(gc.Close)
-	h, err := webhookgateway.NewHandler(webhookgateway.Options{Signer: signer, Signaler: gc, Health: gc, Logger: logger,
-		Metrics: gm, MetricsHandler: greg.Handler(logger)})
+	gopts := webhookgateway.Options{Signer: signer, Signaler: gc, Health: gc, Logger: logger,
+		Metrics: gm, MetricsHandler: greg.Handler(logger)}
+	if so.gateway != nil {
+		so.gateway(&gopts)
+	}
+	h, err := webhookgateway.NewHandler(gopts)
 	require.NoError(t, err)
 	served := make(chan error, 1)
 	go func() { served <- webhookgateway.Serve(ctx, ln, h, logger) }()
@@ -199,10 +223,21 @@ func (s *stack) lookup(k string) (string, bool) {
 	return v, ok
 }
 
-// postWebhook sends a webhook to the gateway by hand.
-func (s *stack) postWebhook(t *testing.T, trackID, sig string, body string) *http.Response {
+// sign returns the query of a valid webhook URL for trackID (an hour to
+// live), as the worker hands it out.
+func (s *stack) sign(t *testing.T, trackID string) string {
 	t.Helper()
-	u := s.gatewayURL + webhookgateway.WebhookPathPrefix + trackID + "?sig=" + sig
+	raw, err := s.signer.URL(trackID, time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	_, q, _ := strings.Cut(raw, "?")
+	return q
+}
+
+// postWebhook sends a webhook to the gateway by hand, with query as the
+// URL's query (exp and sig).
+func (s *stack) postWebhook(t *testing.T, trackID, query string, body string) *http.Response {
+	t.Helper()
+	u := s.gatewayURL + webhookgateway.WebhookPathPrefix + trackID + "?" + query
 	resp, err := http.Post(u, "application/json", strings.NewReader(body))
 	require.NoError(t, err)
 	t.Cleanup(func() { resp.Body.Close() })
