@@ -86,6 +86,14 @@ type SubmitRequest struct {
 
 // Submit validates and sends a request. A reply of "processing" or
 // "success" is a Result; a provider error is an *Error.
+//
+// After a 2xx reply the provider may have accepted (and charged) the
+// request, so a reply Submit cannot follow (not JSON, no status, no
+// request id) is never worth a retry: Submit takes the id from wherever
+// the reply has one (fetch_result, status_url, request_id), and otherwise
+// fails with ErrTypeUnusableReply, which is not retryable and carries the
+// reply, redacted. Only transport errors, 5xx and 429 (and status "error"
+// replies that say so) are retryable.
 func (c *Client) Submit(ctx context.Context, req SubmitRequest) (Result, error) {
 	ep := req.Endpoint
 	if err := ep.Validate(req.Params); err != nil {
@@ -127,7 +135,11 @@ func (c *Client) Submit(ctx context.Context, req SubmitRequest) (Result, error) 
 			body["track_id"] = req.TrackID
 		}
 	}
-	w, err := c.do(ctx, ep, http.MethodPost, path, body)
+	w, got, err := c.do(ctx, ep, http.MethodPost, path, body)
+	if pe := (*Error)(nil); errors.As(err, &pe) && pe.Type == ErrTypeBadReply {
+		// do answers ErrTypeBadReply only to a 2xx reply it cannot decode.
+		return Result{}, c.unusableReply(ep, got, "cannot be decoded", req.WebhookURL)
+	}
 	if err != nil {
 		return Result{}, err
 	}
@@ -136,14 +148,19 @@ func (c *Client) Submit(ctx context.Context, req SubmitRequest) (Result, error) 
 		return Result{}, &Error{Type: classify(http.StatusOK, msg), Endpoint: ep.Name, HTTPStatus: http.StatusOK,
 			Message: orDefault(msg, "provider answered status "+s), RetryAfter: seconds(float64(w.RetryAfter))}
 	}
-	if err := checkStatus(ep, w); err != nil {
-		return Result{}, err
-	}
 	r := w.normalise(ep.Protocol, true)
-	if r.ID == "" && r.Status != StatusSuccess {
-		return Result{}, &Error{Type: ErrTypeBadReply, Endpoint: ep.Name, HTTPStatus: http.StatusOK,
-			Message: "reply has status " + w.Status + " but no request id to follow"}
+	noStatus := checkStatus(ep, w) != nil
+	if r.ID == "" && (noStatus || r.Status != StatusSuccess) {
+		r.ID = w.followableID()
 	}
+	switch {
+	case r.ID == "" && noStatus:
+		return Result{}, c.unusableReply(ep, got, "has no status and no request id", req.WebhookURL)
+	case r.ID == "" && r.Status != StatusSuccess:
+		return Result{}, c.unusableReply(ep, got, "has status "+strconv.Quote(w.Status)+" and no request id to follow", req.WebhookURL)
+	}
+	// A reply with no status but an id (normalised as processing) is
+	// followed like any accepted request: by webhook, else by polling.
 	if r.TrackID == "" {
 		r.TrackID = req.TrackID
 	}
@@ -165,7 +182,7 @@ func (c *Client) Fetch(ctx context.Context, ep Endpoint, id string, params map[s
 	if ep.Protocol == ProtocolWorkflow {
 		method, body = http.MethodGet, nil
 	}
-	w, err := c.do(ctx, ep, method, path, body)
+	w, _, err := c.do(ctx, ep, method, path, body)
 	if err != nil {
 		return Result{}, err
 	}
@@ -195,26 +212,34 @@ func checkStatus(ep Endpoint, w *wireReply) error {
 	return nil
 }
 
-func (c *Client) do(ctx context.Context, ep Endpoint, method, path string, body map[string]any) (*wireReply, error) {
+// httpReply is a 2xx reply as it came: its status code and body.
+type httpReply struct {
+	status int
+	raw    []byte
+}
+
+// do sends one request. A 2xx reply that is not a JSON object is an
+// ErrTypeBadReply error, with the reply in httpReply.
+func (c *Client) do(ctx context.Context, ep Endpoint, method, path string, body map[string]any) (*wireReply, httpReply, error) {
 	// path is already escaped (ids and workflow ids go through
 	// url.PathEscape), so it is parsed rather than set as URL.Path, which
 	// would escape it a second time.
 	ref, err := url.Parse(path)
 	if err != nil {
-		return nil, &Error{Type: ErrTypeInvalidRequest, Endpoint: ep.Name, Message: "build request path", Err: err}
+		return nil, httpReply{}, &Error{Type: ErrTypeInvalidRequest, Endpoint: ep.Name, Message: "build request path", Err: err}
 	}
 	u := c.base.ResolveReference(ref)
 	var rdr io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return nil, &Error{Type: ErrTypeInvalidRequest, Endpoint: ep.Name, Message: "encode parameters", Err: err}
+			return nil, httpReply{}, &Error{Type: ErrTypeInvalidRequest, Endpoint: ep.Name, Message: "encode parameters", Err: err}
 		}
 		rdr = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), rdr)
 	if err != nil {
-		return nil, &Error{Type: ErrTypeInvalidRequest, Endpoint: ep.Name, Message: "build request", Err: err}
+		return nil, httpReply{}, &Error{Type: ErrTypeInvalidRequest, Endpoint: ep.Name, Message: "build request", Err: err}
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
@@ -227,17 +252,17 @@ func (c *Client) do(ctx context.Context, ep Endpoint, method, path string, body 
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, httpReply{}, ctx.Err()
 		}
-		return nil, &Error{Type: ErrTypeTransport, Endpoint: ep.Name, Message: method + " " + redact(u), Err: err}
+		return nil, httpReply{}, &Error{Type: ErrTypeTransport, Endpoint: ep.Name, Message: method + " " + redact(u), Err: err}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes))
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, httpReply{}, ctx.Err()
 		}
-		return nil, &Error{Type: ErrTypeTransport, Endpoint: ep.Name, HTTPStatus: resp.StatusCode, Message: "read reply", Err: err}
+		return nil, httpReply{}, &Error{Type: ErrTypeTransport, Endpoint: ep.Name, HTTPStatus: resp.StatusCode, Message: "read reply", Err: err}
 	}
 	w, decodeErr := decodeWire(raw)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -250,14 +275,15 @@ func (c *Client) do(ctx context.Context, ep Endpoint, method, path string, body 
 		if retryAfter == 0 {
 			retryAfter = retryAfterHeader(resp.Header.Get("Retry-After"), time.Now())
 		}
-		return nil, &Error{Type: classify(resp.StatusCode, msg), Endpoint: ep.Name, HTTPStatus: resp.StatusCode,
+		return nil, httpReply{}, &Error{Type: classify(resp.StatusCode, msg), Endpoint: ep.Name, HTTPStatus: resp.StatusCode,
 			Message: msg, RetryAfter: retryAfter}
 	}
+	got := httpReply{status: resp.StatusCode, raw: raw}
 	if decodeErr != nil {
-		return nil, &Error{Type: ErrTypeBadReply, Endpoint: ep.Name, HTTPStatus: resp.StatusCode,
+		return nil, got, &Error{Type: ErrTypeBadReply, Endpoint: ep.Name, HTTPStatus: resp.StatusCode,
 			Message: "reply is not JSON: " + snippet(raw), Err: decodeErr}
 	}
-	return w, nil
+	return w, got, nil
 }
 
 // retryAfterHeader reads a Retry-After header: delay-seconds or an
@@ -314,13 +340,70 @@ func redact(u *url.URL) string {
 	return c.String()
 }
 
-func snippet(b []byte) string {
-	const n = 120
-	s := strings.TrimSpace(string(b))
+func snippet(b []byte) string { return quoteSnippet(string(b), 120) }
+
+// quoteSnippet is s, trimmed, cut after n bytes and quoted.
+func quoteSnippet(s string, n int) string {
+	s = strings.TrimSpace(s)
 	if len(s) > n {
 		s = s[:n] + "..."
 	}
 	return strconv.Quote(s)
+}
+
+// unusableReply is the error of a 2xx submit reply that cannot be
+// followed, why saying what is wrong with it.
+func (c *Client) unusableReply(ep Endpoint, got httpReply, why, webhookURL string) *Error {
+	return &Error{Type: ErrTypeUnusableReply, Endpoint: ep.Name, HTTPStatus: got.status,
+		Message: "the provider may have accepted (and charged) the request, but its reply " + why +
+			"; it is not submitted again. Reply: " + c.redactReply(got.raw, webhookURL)}
+}
+
+// replySnippetLen bounds the reply an ErrTypeUnusableReply carries.
+const replySnippetLen = 600
+
+// redactReply is a reply as an error may show it: without the API key
+// and the webhook URL (whose sig lets anyone signal the run), which the
+// provider echoes at the top or in meta, and quoted.
+func (c *Client) redactReply(raw []byte, webhookURL string) string {
+	s := string(bytes.TrimSpace(raw))
+	var obj map[string]any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&obj); err == nil && obj != nil && !dec.More() {
+		dropEchoes(obj)
+		if meta, ok := obj["meta"].(map[string]any); ok {
+			dropEchoes(meta)
+		}
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if enc.Encode(obj) == nil {
+			s = b.String()
+		}
+	}
+	// Whatever is left, anywhere in the reply (a non-JSON one too).
+	secrets := []string{c.key}
+	if webhookURL != "" {
+		secrets = append(secrets, webhookURL, strings.ReplaceAll(webhookURL, "/", `\/`))
+		if u, err := url.Parse(webhookURL); err == nil {
+			secrets = append(secrets, u.Query().Get("sig"))
+		}
+	}
+	for _, secret := range secrets {
+		if len(secret) >= 8 {
+			s = strings.ReplaceAll(s, secret, "[redacted]")
+		}
+	}
+	return quoteSnippet(s, replySnippetLen)
+}
+
+// dropEchoes removes the request fields a reply may echo that must not be
+// shown: the key and the webhook URL.
+func dropEchoes(m map[string]any) {
+	for _, k := range []string{"key", "webhook", "webhook_url"} {
+		delete(m, k)
+	}
 }
 
 // maxRetryAfter caps a provider's retry hint: a larger one is nonsense, and

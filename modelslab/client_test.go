@@ -519,8 +519,10 @@ func TestNon2xxReplies(t *testing.T) {
 			wantType: ErrTypeServer, wantMessage: "Service temporarily unavailable", wantRetryable: true, wantRetry: 5 * time.Second},
 		{name: "200 non-JSON", status: 200, header: map[string]string{"Content-Type": "text/html"},
 			body:     `<html>maintenance</html>`,
-			wantType: ErrTypeBadReply, wantMessage: `reply is not JSON: "<html>maintenance</html>"`, wantRetryable: true},
-		{name: "200 empty body", status: 200, wantType: ErrTypeBadReply, wantMessage: `reply is not JSON: ""`, wantRetryable: true},
+			wantType: ErrTypeUnusableReply, wantMessage: "the provider may have accepted (and charged) the request, but its reply " +
+				`cannot be decoded; it is not submitted again. Reply: "<html>maintenance</html>"`},
+		{name: "200 empty body", status: 200, wantType: ErrTypeUnusableReply, wantMessage: "the provider may have accepted " +
+			`(and charged) the request, but its reply cannot be decoded; it is not submitted again. Reply: ""`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -778,8 +780,8 @@ func TestSubmitReplies(t *testing.T) {
 		{name: "sync success without id is accepted",
 			reply: `{"status":"success","output":["https://x/0.png"]}`,
 			want:  Result{Status: StatusSuccess, TrackID: "t", Output: []string{"https://x/0.png"}}},
-		{name: "processing without any id cannot be followed",
-			reply: `{"status":"processing","eta":3}`, wantErrType: ErrTypeBadReply},
+		{name: "processing without any id cannot be followed (nor retried)",
+			reply: `{"status":"processing","eta":3}`, wantErrType: ErrTypeUnusableReply},
 		{name: "processing with id only in meta",
 			reply: `{"status":"processing","meta":{"id":"77"}}`,
 			want:  Result{Status: StatusProcessing, ID: "77", TrackID: "t", Meta: map[string]any{"id": "77"}}},
@@ -887,4 +889,106 @@ func TestErrorText(t *testing.T) {
 	require.False(t, IsRetryable(errors.New("plain")))
 	require.True(t, IsRetryable(errors.Join(errors.New("x"), &Error{Type: ErrTypeRateLimited})))
 	require.True(t, strings.HasPrefix(ErrTypeInvalidKey, "ModelsLab"))
+}
+
+// After any 2xx the provider may have accepted (and charged) the request:
+// Submit follows whatever id the reply holds, and otherwise fails with a
+// non-retryable ErrTypeUnusableReply that carries the reply, redacted.
+// Explicit error replies keep their classification.
+func TestSubmitNeverRetriedAfter2xx(t *testing.T) {
+	t.Parallel()
+	const hook = "https://gw.example/webhooks/modelslab/t?exp=1900000000&sig=SIGSECRETSIGSECRET"
+	escapedHook := strings.ReplaceAll(hook, "/", `\/`)
+	tests := []struct {
+		name      string
+		status    int
+		body      string
+		endpoint  string
+		want      Result // when the id is recovered
+		wantType  string // when it fails
+		wantReply string // a part of the reply the message must keep
+	}{
+		{name: "processing without id, id in fetch_result", status: 200,
+			body: `{"status":"processing","eta":3,"fetch_result":"https://modelslab.com/api/v6/images/fetch/134701497","output":[]}`,
+			want: Result{Status: StatusProcessing, ID: "134701497", TrackID: "t", ETA: 3,
+				FetchURL: "https://modelslab.com/api/v6/images/fetch/134701497"}},
+		{name: "fetch_result with a trailing slash and a query", status: 200,
+			body: `{"status":"processing","fetch_result":"https:\/\/modelslab.com\/api\/v6\/images\/fetch\/99\/?x=1"}`,
+			want: Result{Status: StatusProcessing, ID: "99", TrackID: "t", FetchURL: "https://modelslab.com/api/v6/images/fetch/99/?x=1"}},
+		{name: "processing without id, request_id", status: 200,
+			body: `{"status":"processing","request_id":"abc-1"}`,
+			want: Result{Status: StatusProcessing, ID: "abc-1", TrackID: "t"}},
+		{name: "processing without id, request_id in meta", status: 200,
+			body: `{"status":"processing","meta":{"request_id":42,"prompt":"p"}}`,
+			want: Result{Status: StatusProcessing, ID: "42", TrackID: "t", Meta: map[string]any{"request_id": json.Number("42"), "prompt": "p"}}},
+		{name: "no status but an id to follow", status: 200,
+			body: `{"fetch_result":"https://modelslab.com/api/v6/images/fetch/7","eta":5}`,
+			want: Result{Status: StatusProcessing, ID: "7", TrackID: "t", ETA: 5, FetchURL: "https://modelslab.com/api/v6/images/fetch/7"}},
+		{name: "workflow run with only status_url", status: 202, endpoint: "workflows/run",
+			body: `{"status":"success","message":"Workflow execution started.","status_url":"https://modelslab.com/api/v1/workflows/wf-1/runs/12345"}`,
+			want: Result{Status: StatusProcessing, ID: "12345", TrackID: "t", Stage: "pending", Message: "Workflow execution started."}},
+
+		{name: "processing without any id", status: 200, body: `{"status":"processing","eta":3}`,
+			wantType: ErrTypeUnusableReply, wantReply: `\"eta\":3`},
+		{name: "201 processing without any id", status: 201, body: `{"status":"processing"}`,
+			wantType: ErrTypeUnusableReply, wantReply: "processing"},
+		{name: "fetch_result without an id", status: 200,
+			body:     `{"status":"processing","fetch_result":"https://modelslab.com/api/v6/images/fetch"}`,
+			wantType: ErrTypeUnusableReply, wantReply: "images/fetch"},
+		{name: "no status", status: 200, body: `{"output":[],"tip":"try later"}`,
+			wantType: ErrTypeUnusableReply, wantReply: "try later"},
+		{name: "JSON null", status: 200, body: `null`, wantType: ErrTypeUnusableReply, wantReply: "null"},
+		{name: "not JSON", status: 200, body: `<html>maintenance</html>`,
+			wantType: ErrTypeUnusableReply, wantReply: "<html>maintenance</html>"},
+		{name: "empty body", status: 200, body: ``, wantType: ErrTypeUnusableReply},
+		{name: "truncated JSON", status: 200, body: `{"status":"processing","id":1347`,
+			wantType: ErrTypeUnusableReply, wantReply: `\"id\":1347`},
+		{name: "echoed key and webhook are redacted", status: 200,
+			body: `{"status":"processing","key":"` + testKey + `","meta":{"key":"` + testKey + `","webhook":"` + escapedHook +
+				`","webhook_url":"` + hook + `","prompt":"a red fox"}}`,
+			wantType: ErrTypeUnusableReply, wantReply: "a red fox"},
+		{name: "key and webhook in a non-JSON reply are redacted", status: 200,
+			body:     `Fatal error: key=` + testKey + ` webhook=` + escapedHook + ` hook=` + hook,
+			wantType: ErrTypeUnusableReply, wantReply: "Fatal error"},
+
+		{name: "error reply with a rate limit stays retryable", status: 200,
+			body: `{"status":"error","message":"Rate limit exceeded.","retry_after":3}`, wantType: ErrTypeRateLimited},
+		{name: "error reply with a validation message", status: 200,
+			body: `{"status":"error","message":"prompt is required"}`, wantType: ErrTypeInvalidRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := newProvider(t, answer(tt.status, tt.body))
+			ep := "images/text2img"
+			params := map[string]any{"model_id": "m", "prompt": "p"}
+			if tt.endpoint != "" {
+				ep = tt.endpoint
+				params = map[string]any{"workflow_id": "wf-1"}
+			}
+			res, err := p.client(t).Submit(context.Background(), SubmitRequest{
+				Endpoint: mustLookup(t, ep), Params: params, TrackID: "t", WebhookURL: hook,
+			})
+			require.Len(t, p.requests(), 1)
+			if tt.wantType == "" {
+				require.NoError(t, err)
+				require.Equal(t, tt.want, res)
+				return
+			}
+			pe := providerError(t, err)
+			require.Equal(t, tt.wantType, pe.Type)
+			require.Equal(t, tt.status, pe.HTTPStatus)
+			if tt.wantType != ErrTypeUnusableReply {
+				return
+			}
+			require.False(t, pe.Retryable())
+			require.False(t, IsRetryable(err))
+			require.Contains(t, NonRetryableErrorTypes, pe.Type)
+			require.Contains(t, pe.Message, "may have accepted (and charged)")
+			require.Contains(t, pe.Message, tt.wantReply)
+			for _, secret := range []string{testKey, "SIGSECRET", "exp=1900000000"} {
+				require.NotContains(t, err.Error(), secret)
+			}
+		})
+	}
 }

@@ -21,6 +21,12 @@ const (
 	ErrTypeServer              = "ModelsLabServerError"
 	ErrTypeTransport           = "ModelsLabTransportError"
 	ErrTypeBadReply            = "ModelsLabBadReply"
+	// ErrTypeUnusableReply: a submit was answered 2xx, so the provider
+	// may have accepted (and charged) it, but the reply cannot be
+	// followed (not JSON, no status, no request id). Never retried: a
+	// retry could submit and charge twice. The message carries the
+	// reply, redacted.
+	ErrTypeUnusableReply = "ModelsLabUnusableReply"
 )
 
 // NonRetryableErrorTypes are the error types no retry can fix.
@@ -30,6 +36,7 @@ var NonRetryableErrorTypes = []string{
 	ErrTypeForbidden,
 	ErrTypeInvalidRequest,
 	ErrTypeNotFound,
+	ErrTypeUnusableReply,
 }
 
 var _ error = (*Error)(nil)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -71,6 +72,8 @@ type wireReply struct {
 	Links          flexStrings `json:"links"`
 	ETA            flexFloat   `json:"eta"`
 	FetchResult    string      `json:"fetch_result"`
+	StatusURL      flexString  `json:"status_url"`
+	RequestID      flexString  `json:"request_id"`
 	Message        flexMessage `json:"message"`
 	Messege        flexMessage `json:"messege"`
 	Error          flexMessage `json:"error"`
@@ -183,6 +186,43 @@ func (w *wireReply) normalise(p Protocol, isSubmit bool) Result {
 		r.Status = generationStatus(w.Status)
 	}
 	return r
+}
+
+// followableID is the request id of a reply that has none where it
+// belongs (id, meta.id, training_id, execution_id), from the places a
+// provider reply may still name it: the fetch_result URL (…/fetch/{id}),
+// the workflow API's status_url (…/runs/{id}), request_id at the top or
+// in meta. Empty when there is none.
+func (w *wireReply) followableID() string {
+	if id := idAfter(w.FetchResult, "fetch"); id != "" {
+		return id
+	}
+	if id := idAfter(string(w.StatusURL), "runs"); id != "" {
+		return id
+	}
+	if w.RequestID != "" {
+		return string(w.RequestID)
+	}
+	return scalarString(w.Meta["request_id"])
+}
+
+// idAfter is the last segment of the path of URL raw when the segment
+// before it is parent, such as 134701497 of
+// https://modelslab.com/api/v6/images/fetch/134701497.
+func idAfter(raw, parent string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return ""
+	}
+	segs := strings.Split(strings.Trim(u.EscapedPath(), "/"), "/")
+	if len(segs) < 2 || segs[len(segs)-2] != parent {
+		return ""
+	}
+	id, err := url.PathUnescape(segs[len(segs)-1])
+	if err != nil || strings.TrimSpace(id) == "" || checkSegment("request id", id) != nil {
+		return ""
+	}
+	return id
 }
 
 func generationStatus(s string) Status {
