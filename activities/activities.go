@@ -166,6 +166,11 @@ func (in SubmitInput) webhookExpiry(now time.Time) time.Time {
 // Submit sends one generation request with a webhook URL for its track_id.
 // The reply is "processing" (wait for the webhook) or "success" (the
 // provider finished at once).
+//
+// It heartbeats while the request is in flight, so that with a heartbeat
+// timeout an attempt lost with its worker is retried within seconds
+// rather than at the end of its start-to-close timeout, and so that a
+// cancellation by the workflow (its webhook came first) reaches the call.
 func (a *Activities) Submit(ctx context.Context, in SubmitInput) (modelslab.Result, error) {
 	ep, err := modelslab.Lookup(in.Endpoint)
 	if err != nil {
@@ -177,12 +182,54 @@ func (a *Activities) Submit(ctx context.Context, in SubmitInput) (modelslab.Resu
 	}
 	info := activity.GetInfo(ctx)
 	activity.GetLogger(ctx).Info("submitting to ModelsLab", "track_id", in.TrackID, "endpoint", ep.Name, "attempt", info.Attempt)
+	stop := keepHeartbeating(ctx, heartbeatEvery(info.HeartbeatTimeout))
 	res, err := a.Provider.Submit(ctx, modelslab.SubmitRequest{Endpoint: ep, Params: in.Params, WebhookURL: hook, TrackID: in.TrackID})
+	stop()
 	a.record(OpSubmit, err)
 	if err != nil {
 		return modelslab.Result{}, toTemporal(err)
 	}
 	return res, nil
+}
+
+// maxHeartbeatEvery is how often Submit heartbeats at most: a third of a
+// 10 s heartbeat timeout, and the interval when the activity has none.
+const maxHeartbeatEvery = 3 * time.Second
+
+// heartbeatEvery is the heartbeat interval under heartbeat timeout t: a
+// third of it, so that two may be lost, and at most maxHeartbeatEvery.
+func heartbeatEvery(t time.Duration) time.Duration {
+	if t <= 0 {
+		return maxHeartbeatEvery
+	}
+	return max(min(t/3, maxHeartbeatEvery), 10*time.Millisecond)
+}
+
+// keepHeartbeating records a heartbeat now and every interval until stop
+// is called; stop returns once no more will be recorded. The SDK throttles
+// what it sends to the server.
+func keepHeartbeating(ctx context.Context, every time.Duration) (stop func()) {
+	done, exited := make(chan struct{}), make(chan struct{})
+	activity.RecordHeartbeat(ctx)
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-exited
+	}
 }
 
 // FetchInput is the Fetch activity's input.
