@@ -78,8 +78,8 @@ func startStack(ctx context.Context, dir string, onDisk bool, compression string
 	}
 	devOpts := testsuite.DevServerOptions{
 		ExistingPath: cli,
-		ClientOptions: &client.Options{HostPort: hostPort, Namespace: "default", Logger: tlog.NewStructuredLogger(logger),
-			ConnectionOptions: config.Temporal{Compression: compression}.ConnectionOptions()},
+		ClientOptions: ptr(config.Temporal{Address: hostPort, Namespace: "default", Compression: compression}.
+			ClientOptions(tlog.NewStructuredLogger(logger), nil)),
 		LogLevel:         "warn",
 		SearchAttributes: contract.SearchAttributes(),
 		// Eager activities, as scripts/stack.sh.
@@ -244,3 +244,5 @@ func fileLogger(path string) (*slog.Logger, func() error, error) {
 	}
 	return slog.New(slog.NewJSONHandler(f, nil)), f.Close, nil
 }
+
+func ptr[T any](v T) *T { return &v }

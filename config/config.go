@@ -6,18 +6,22 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/contrib/envconfig"
+	"go.temporal.io/sdk/log"
 
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/modelslab"
@@ -32,29 +36,40 @@ const (
 	EnvTaskQueue         = "TEMPORAL_TASK_QUEUE"
 	EnvTemporalUIURL     = "TEMPORAL_UI_URL"
 	EnvTemporalGRPCZip   = "TEMPORAL_GRPC_COMPRESSION"
-	EnvModelsLabKey      = "MODELSLAB_API_KEY"
-	EnvModelsLabBaseURL  = "MODELSLAB_BASE_URL"
-	EnvGatewayListen     = "GATEWAY_LISTEN_ADDR"
-	EnvGatewayPublicURL  = "GATEWAY_PUBLIC_URL"
-	EnvWebhookSecrets    = "WEBHOOK_SECRETS"
-	EnvGatewayMaxBody    = "GATEWAY_MAX_BODY_BYTES"
-	EnvGatewaySignalTime = "GATEWAY_SIGNAL_TIMEOUT"
-	EnvGatewayTLSCert    = "GATEWAY_TLS_CERT_FILE"
-	EnvGatewayTLSKey     = "GATEWAY_TLS_KEY_FILE"
-	EnvGatewayRunCap     = "GATEWAY_MAX_WEBHOOKS_PER_RUN"
-	EnvWebhookUnexpiring = "WEBHOOK_ACCEPT_UNEXPIRING"
-	EnvWorkerMetrics     = "WORKER_METRICS_ADDR"
-	EnvNotifySecrets     = "NOTIFY_SECRETS"
-	EnvNotifyURL         = "NOTIFY_URL"
-	EnvStoreURL          = "STORE_URL"
-	EnvStoreMaxBytes     = "STORE_MAX_BYTES"
-	EnvStoreS3Endpoint   = "STORE_S3_ENDPOINT"
-	EnvStoreS3Region     = "STORE_S3_REGION"
-	EnvStoreS3AccessKey  = "STORE_S3_ACCESS_KEY"
-	EnvStoreS3SecretKey  = "STORE_S3_SECRET_KEY"
-	EnvStoreOutputs      = "STORE_OUTPUTS"
-	EnvLogLevel          = "LOG_LEVEL"
-	EnvLogFormat         = "LOG_FORMAT"
+	// The connection settings the Temporal CLI and SDKs share
+	// (go.temporal.io/sdk/contrib/envconfig reads them).
+	EnvTemporalAPIKey      = "TEMPORAL_API_KEY"
+	EnvTemporalTLS         = "TEMPORAL_TLS"
+	EnvTemporalTLSCert     = "TEMPORAL_TLS_CLIENT_CERT_PATH"
+	EnvTemporalTLSKey      = "TEMPORAL_TLS_CLIENT_KEY_PATH"
+	EnvTemporalTLSCA       = "TEMPORAL_TLS_SERVER_CA_CERT_PATH"
+	EnvTemporalTLSName     = "TEMPORAL_TLS_SERVER_NAME"
+	EnvTemporalTLSNoVerify = "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION"
+	EnvTemporalProfile     = "TEMPORAL_PROFILE"
+	EnvTemporalConfigFile  = "TEMPORAL_CONFIG_FILE"
+	EnvModelsLabKey        = "MODELSLAB_API_KEY"
+	EnvModelsLabBaseURL    = "MODELSLAB_BASE_URL"
+	EnvGatewayListen       = "GATEWAY_LISTEN_ADDR"
+	EnvGatewayPublicURL    = "GATEWAY_PUBLIC_URL"
+	EnvWebhookSecrets      = "WEBHOOK_SECRETS"
+	EnvGatewayMaxBody      = "GATEWAY_MAX_BODY_BYTES"
+	EnvGatewaySignalTime   = "GATEWAY_SIGNAL_TIMEOUT"
+	EnvGatewayTLSCert      = "GATEWAY_TLS_CERT_FILE"
+	EnvGatewayTLSKey       = "GATEWAY_TLS_KEY_FILE"
+	EnvGatewayRunCap       = "GATEWAY_MAX_WEBHOOKS_PER_RUN"
+	EnvWebhookUnexpiring   = "WEBHOOK_ACCEPT_UNEXPIRING"
+	EnvWorkerMetrics       = "WORKER_METRICS_ADDR"
+	EnvNotifySecrets       = "NOTIFY_SECRETS"
+	EnvNotifyURL           = "NOTIFY_URL"
+	EnvStoreURL            = "STORE_URL"
+	EnvStoreMaxBytes       = "STORE_MAX_BYTES"
+	EnvStoreS3Endpoint     = "STORE_S3_ENDPOINT"
+	EnvStoreS3Region       = "STORE_S3_REGION"
+	EnvStoreS3AccessKey    = "STORE_S3_ACCESS_KEY"
+	EnvStoreS3SecretKey    = "STORE_S3_SECRET_KEY"
+	EnvStoreOutputs        = "STORE_OUTPUTS"
+	EnvLogLevel            = "LOG_LEVEL"
+	EnvLogFormat           = "LOG_FORMAT"
 )
 
 // Lookup reads one variable; os.LookupEnv in binaries, a map in tests.
@@ -66,6 +81,16 @@ type Temporal struct {
 	Address string
 	// Namespace. Default "default".
 	Namespace string
+	// Connection holds what else the Temporal CLI's settings ask for: an
+	// API key (sent as "Authorization: Bearer ..."), TLS (mTLS with a
+	// client certificate, a server CA, a server name), gRPC metadata.
+	// LoadWorker and the others fill it from the variables and the
+	// profile of the config file (TEMPORAL_CONFIG_FILE, TEMPORAL_PROFILE)
+	// through the SDK's envconfig; zero connects in plain text.
+	Connection client.Options
+	// Profile is the config file's profile in use, for messages; empty
+	// for the default one.
+	Profile string
 	// TaskQueue. Default contract.DefaultTaskQueue.
 	TaskQueue string
 	// UIURL is the Web UI's root, for the links the starter prints.
@@ -84,12 +109,41 @@ const (
 	CompressionNone = "none"
 )
 
-// ConnectionOptions are the SDK connection options t asks for.
-func (t Temporal) ConnectionOptions() client.ConnectionOptions {
+// ClientOptions are the SDK client options t asks for, with logger and
+// metrics (either may be nil): the one place every genflow binary, the
+// bench and the tests build their connection to Temporal.
+func (t Temporal) ClientOptions(logger log.Logger, metrics client.MetricsHandler) client.Options {
+	o := t.Connection
+	o.HostPort, o.Namespace = t.Address, t.Namespace
+	o.Logger, o.MetricsHandler = logger, metrics
 	if t.Compression == CompressionNone {
-		return client.ConnectionOptions{GrpcCompression: &client.GrpcCompressionNone{}}
+		o.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
 	}
-	return client.ConnectionOptions{}
+	return o
+}
+
+// Describe says where t connects and how, without secrets, for logs and
+// error messages: "localhost:7233 namespace default (plain)".
+func (t Temporal) Describe() string {
+	var how []string
+	if t.Connection.Credentials != nil {
+		how = append(how, "API key")
+	}
+	if tc := t.Connection.ConnectionOptions.TLS; tc != nil {
+		if len(tc.Certificates) > 0 || tc.GetClientCertificate != nil {
+			how = append(how, "mTLS")
+		} else {
+			how = append(how, "TLS")
+		}
+	}
+	if len(how) == 0 {
+		how = append(how, "plain")
+	}
+	d := fmt.Sprintf("%s namespace %s (%s)", t.Address, t.Namespace, strings.Join(how, ", "))
+	if t.Profile != "" {
+		d += " profile " + t.Profile
+	}
+	return d
 }
 
 // Log is how to log.
@@ -201,7 +255,11 @@ func (r *reader) fail(name, format string, args ...any) {
 }
 
 func (r *reader) hostPort(name, def string) string {
-	v := r.str(name, def)
+	return r.hostPortValue(name, r.str(name, def))
+}
+
+// hostPortValue checks v, read from the variable name, is host:port.
+func (r *reader) hostPortValue(name, v string) string {
 	_, port, err := net.SplitHostPort(v)
 	if err != nil {
 		r.fail(name, "%q is not host:port", v)
@@ -285,13 +343,68 @@ func (r *reader) secrets(name string) []string {
 }
 
 func (r *reader) temporal() Temporal {
-	return Temporal{
-		Address:     r.hostPort(EnvTemporalAddress, "localhost:7233"),
-		Namespace:   r.str(EnvTemporalNamespace, "default"),
+	t := Temporal{
 		TaskQueue:   r.str(EnvTaskQueue, contract.DefaultTaskQueue),
 		UIURL:       strings.TrimSuffix(r.httpURL(EnvTemporalUIURL, "http://localhost:8233"), "/"),
 		Compression: r.oneOf(EnvTemporalGRPCZip, CompressionGzip, CompressionNone),
+		Profile:     r.str(EnvTemporalProfile, ""),
 	}
+	before := len(r.errs)
+	for _, name := range []string{EnvTemporalTLSCert, EnvTemporalTLSKey, EnvTemporalTLSCA, EnvTemporalConfigFile} {
+		if p := r.str(name, ""); p != "" {
+			if _, err := os.Stat(p); err != nil {
+				r.fail(name, "%v", err)
+			}
+		}
+	}
+	for _, name := range []string{EnvTemporalTLS, EnvTemporalTLSNoVerify} {
+		r.bool(name, false)
+	}
+	r.bothOrNeither(EnvTemporalTLSCert, r.str(EnvTemporalTLSCert, ""), EnvTemporalTLSKey, r.str(EnvTemporalTLSKey, ""), "")
+	if len(r.errs) == before {
+		// The file's profile first, the variables over it, as the
+		// Temporal CLI does. envconfig takes an empty variable as set;
+		// genflow treats empty as unset everywhere, so it sees only
+		// non-empty ones.
+		conn, err := envconfig.LoadClientOptions(envconfig.LoadClientOptionsRequest{
+			ConfigFilePath:    r.str(EnvTemporalConfigFile, ""),
+			ConfigFileProfile: t.Profile,
+			EnvLookup:         envLookup{r},
+		})
+		if err != nil {
+			r.fail(EnvTemporalConfigFile+"/"+EnvTemporalProfile+"/TEMPORAL_TLS_*", "%v", err)
+		}
+		t.Connection = conn
+	}
+	addr := cmp.Or(t.Connection.HostPort, r.str(EnvTemporalAddress, ""), "localhost:7233")
+	t.Address = r.hostPortValue(EnvTemporalAddress, addr)
+	t.Namespace = cmp.Or(t.Connection.Namespace, r.str(EnvTemporalNamespace, ""), "default")
+	t.Connection.HostPort, t.Connection.Namespace = "", ""
+	return t
+}
+
+// envLookup shows envconfig the variables through r, non-empty ones only.
+// Its Environ lists the TEMPORAL_GRPC_META_* variables of the process that
+// r's lookup also has, so a test's map sees none it did not set.
+type envLookup struct{ r *reader }
+
+func (e envLookup) LookupEnv(name string) (string, bool) {
+	v := e.r.str(name, "")
+	return v, v != ""
+}
+
+func (e envLookup) Environ() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "TEMPORAL_GRPC_META_") {
+			continue
+		}
+		if v, ok := e.r.env(name); ok {
+			out = append(out, name+"="+v)
+		}
+	}
+	return out
 }
 
 // oneOf reads a variable that must hold one of values (case-insensitive);

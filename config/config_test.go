@@ -544,11 +544,11 @@ func TestLogLogger(t *testing.T) {
 	})
 }
 
-func TestConnectionOptions(t *testing.T) {
+func TestClientOptionsCompression(t *testing.T) {
 	t.Parallel()
-	require.Nil(t, config.Temporal{Compression: config.CompressionGzip}.ConnectionOptions().GrpcCompression,
+	require.Nil(t, config.Temporal{Compression: config.CompressionGzip}.ClientOptions(nil, nil).ConnectionOptions.GrpcCompression,
 		"gzip is the SDK's default")
-	require.IsType(t, &client.GrpcCompressionNone{}, config.Temporal{Compression: config.CompressionNone}.ConnectionOptions().GrpcCompression)
+	require.IsType(t, &client.GrpcCompressionNone{}, config.Temporal{Compression: config.CompressionNone}.ClientOptions(nil, nil).ConnectionOptions.GrpcCompression)
 }
 
 func TestNotifySecrets(t *testing.T) {

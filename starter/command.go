@@ -140,16 +140,13 @@ func (env *Env) connect() (config.Temporal, client.Client, error) {
 	dial := env.Dial
 	if dial == nil {
 		dial = func(t config.Temporal) (client.Client, error) {
-			return client.Dial(client.Options{
-				HostPort: t.Address, Namespace: t.Namespace, ConnectionOptions: t.ConnectionOptions(),
-				Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
-			})
+			return client.Dial(t.ClientOptions(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))), nil))
 		}
 	}
 	c, err := dial(cfg.Temporal)
 	if err != nil {
 		return cfg.Temporal, nil, &ExitError{Code: ExitFailed,
-			Err: fmt.Errorf("cannot reach Temporal at %s (set %s): %w", cfg.Temporal.Address, config.EnvTemporalAddress, err)}
+			Err: fmt.Errorf("cannot reach Temporal at %s (set %s or --address): %w", cfg.Temporal.Describe(), config.EnvTemporalAddress, err)}
 	}
 	return cfg.Temporal, c, nil
 }

@@ -34,15 +34,9 @@ func Run(ctx context.Context, cfg config.Gateway, logger *slog.Logger, ln net.Li
 	}
 	// Lazy: the first call connects, so the gateway starts while Temporal
 	// is down and answers 503 until it is up.
-	tc, err := client.NewLazyClient(client.Options{
-		HostPort:          cfg.Temporal.Address,
-		Namespace:         cfg.Temporal.Namespace,
-		Logger:            tlog.NewStructuredLogger(logger),
-		MetricsHandler:    reg.TemporalHandler(logger),
-		ConnectionOptions: cfg.Temporal.ConnectionOptions(),
-	})
+	tc, err := client.NewLazyClient(cfg.Temporal.ClientOptions(tlog.NewStructuredLogger(logger), reg.TemporalHandler(logger)))
 	if err != nil {
-		return fmt.Errorf("temporal client for %s: %w", cfg.Temporal.Address, err)
+		return fmt.Errorf("temporal client for %s: %w", cfg.Temporal.Describe(), err)
 	}
 	defer tc.Close()
 

@@ -113,15 +113,9 @@ func prepareStore(ctx context.Context, c *storage.Copier, logger *slog.Logger) {
 // Dial connects to Temporal as configured. A nil metrics records no SDK
 // metrics.
 func Dial(cfg config.Temporal, logger *slog.Logger, metrics client.MetricsHandler) (client.Client, error) {
-	c, err := client.Dial(client.Options{
-		HostPort:          cfg.Address,
-		Namespace:         cfg.Namespace,
-		Logger:            tlog.NewStructuredLogger(logger),
-		MetricsHandler:    metrics,
-		ConnectionOptions: cfg.ConnectionOptions(),
-	})
+	c, err := client.Dial(cfg.ClientOptions(tlog.NewStructuredLogger(logger), metrics))
 	if err != nil {
-		return nil, fmt.Errorf("connect to Temporal at %s (%s): %w", cfg.Address, config.EnvTemporalAddress, err)
+		return nil, fmt.Errorf("connect to Temporal at %s (%s): %w", cfg.Describe(), config.EnvTemporalAddress, err)
 	}
 	return c, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/webhookgateway"
+	"github.com/genflow/genflow/webhookurl"
 )
 
 // TestGatewayWithTemporalDown starts the gateway against an address where
@@ -63,9 +64,9 @@ func TestGatewayWithTemporalDown(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, code)
 	require.JSONEq(t, `{"status":"temporal unreachable"}`, body)
 
-	signer, err := webhookgateway.NewSigner("http://"+ln.Addr().String(), []string{secret})
+	signer, err := webhookurl.NewSigner(webhookurl.Options{PublicURL: "http://" + ln.Addr().String(), Secrets: []string{secret}})
 	require.NoError(t, err)
-	url, err := signer.URL("track-1")
+	url, err := signer.URL("track-1", time.Now().Add(time.Hour))
 	require.NoError(t, err)
 	start := time.Now()
 	resp, err := http.Post(url, "application/json",

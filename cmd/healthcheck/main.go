@@ -171,14 +171,9 @@ func checkWorker(ctx context.Context, env config.Lookup, o options) error {
 	if err != nil {
 		return fmt.Errorf("hostname: %w", err)
 	}
-	c, err := client.Dial(client.Options{
-		HostPort:          cfg.Temporal.Address,
-		Namespace:         cfg.Temporal.Namespace,
-		Logger:            tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)),
-		ConnectionOptions: cfg.Temporal.ConnectionOptions(),
-	})
+	c, err := client.Dial(cfg.Temporal.ClientOptions(tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)), nil))
 	if err != nil {
-		return fmt.Errorf("%w: temporal at %s: %w", errUnhealthy, cfg.Temporal.Address, err)
+		return fmt.Errorf("%w: temporal at %s: %w", errUnhealthy, cfg.Temporal.Describe(), err)
 	}
 	defer c.Close()
 
