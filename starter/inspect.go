@@ -411,26 +411,3 @@ func failureDetails(err error, d *contract.FailureDetails) bool {
 	var appErr *temporal.ApplicationError
 	return errors.As(err, &appErr) && appErr.HasDetails() && appErr.Details(d) == nil && d.TrackID != ""
 }
-
-// Cancel asks a running run to cancel; a generation stops waiting, a batch
-// or a pipeline cancels its running generations too. It returns the run
-// that was asked, or an error if none is running under id.
-func Cancel(ctx context.Context, c client.Client, id string) (RunInfo, error) {
-	d, err := c.DescribeWorkflow(ctx, id, "")
-	var nf *serviceerror.NotFound
-	switch {
-	case errors.As(err, &nf):
-		return RunInfo{}, fmt.Errorf("%s: %w", id, ErrNotFound)
-	case err != nil:
-		return RunInfo{}, fmt.Errorf("describe %s: %w", id, err)
-	}
-	r := RunInfo{TrackID: id, RunID: d.WorkflowExecution.RunID, Type: d.WorkflowType.Name, Status: statusName(d.Status)}
-	if d.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		return r, fmt.Errorf("%s is not running (%s): nothing to cancel", id, r.Status)
-	}
-	// The latest run: a batch continues as new between pages.
-	if err := c.CancelWorkflow(ctx, id, ""); err != nil {
-		return r, fmt.Errorf("cancel %s: %w", id, err)
-	}
-	return r, nil
-}

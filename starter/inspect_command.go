@@ -525,22 +525,35 @@ func newCancelCommand(env *Env) *cobra.Command {
 // cancel and pipeline cancel are the same operation on their IDs.
 func newCancelCommandFor(env *Env, use, short string) *cobra.Command {
 	var wait, asJSON bool
+	var grace time.Duration
 	cmd := &cobra.Command{
 		Use:   use,
 		Short: short,
 		Long: `cancel asks a running run to stop. A generation stops waiting for its webhook
 and ends canceled (ModelsLab has no cancel call: a request already submitted
-may still be processed, and billed, by the provider). A batch or a pipeline
-cancels its running generations too.`,
+may still be processed, and billed, by the provider).
+
+A batch or a pipeline cancels its running generations too, and cancel makes
+sure every one of them ends, whatever its state: it waits up to --grace for
+them to close, then terminates those still open (a generation whose workflow
+tasks keep failing never acts on a cancel request) with a reason naming the
+batch or pipeline, and reports how many were cancelled and how many
+terminated. A batch or pipeline that has already ended but left generations
+open gets the same treatment. Terminating a generation while it submits its
+request may lose track of a request ModelsLab accepted: it may still be
+processed, and billed, with no run waiting for its result.`,
 		Args: oneID,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if grace <= 0 {
+				return usageErr("--grace %s: want a positive duration", grace)
+			}
 			tcfg, c, err := env.connect()
 			if err != nil {
 				return err
 			}
 			defer c.Close()
 			ctx := cmd.Context()
-			r, err := Cancel(ctx, c, args[0])
+			r, err := Cancel(ctx, c, tcfg, args[0], CancelOptions{Grace: grace})
 			if err != nil {
 				return &ExitError{Code: ExitFailed, Err: err}
 			}
@@ -552,7 +565,7 @@ cancels its running generations too.`,
 				if err != nil {
 					return &ExitError{Code: ExitFailed, Err: errors.Join(werr, err)}
 				}
-				r = d.RunInfo
+				r.RunInfo = d.RunInfo
 			}
 			if asJSON {
 				return writeJSON(env.Stdout, r)
@@ -562,11 +575,20 @@ cancels its running generations too.`,
 			} else {
 				fmt.Fprintf(env.Stdout, "cancel requested: %s %s (`starter show %s` to follow)\n", r.Type, r.TrackID, r.TrackID)
 			}
+			if r.Type == contract.BatchWorkflow || r.Type == contract.PipelineWorkflow {
+				fmt.Fprintf(env.Stdout, "  %d generation(s) open: %d cancelled, %d terminated (still open %s after the request)\n",
+					r.Children, r.ChildrenCanceled, r.ChildrenTerminated, grace)
+				if r.ChildrenTerminated > 0 {
+					fmt.Fprintln(env.Stdout, "  a terminated generation may leave a request ModelsLab still processes, and bills")
+				}
+			}
 			fmt.Fprintf(env.Stdout, "  Temporal UI: %s\n", r.UIURL)
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the run has stopped")
+	cmd.Flags().DurationVar(&grace, "grace", DefaultCancelGrace,
+		"for a batch or pipeline: how long its generations get to close before they are terminated")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document for scripts")
 	return cmd
 }
