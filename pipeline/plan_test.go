@@ -134,3 +134,18 @@ func TestStepSummary(t *testing.T) {
 	require.True(t, strings.HasSuffix(long, "…"))
 	require.Equal(t, len("s: voice/music_gen: ")+len(strings.TrimSpace(strings.Repeat("word ", 12)))+len("…"), len(long))
 }
+
+func TestCheckID(t *testing.T) {
+	t.Parallel()
+	long := "s" + strings.Repeat("x", 63)
+	plan := contract.PipelinePlan{Steps: []contract.PipelineStep{
+		{Name: "a"},
+		{Name: long, Map: []any{"x"}},
+	}}
+	// The longest step track_id is <id>_<long>_99: 68 bytes past the ID.
+	require.NoError(t, CheckID(strings.Repeat("p", 132), plan))
+	require.ErrorContains(t, CheckID(strings.Repeat("p", 133), plan),
+		`pipeline ID is 133 bytes; step "`+long+`"'s track_ids add "_`+long+`_99" and would be 201 bytes, past the track_id limit of 200: use a pipeline ID of at most 132 bytes`)
+	require.ErrorContains(t, CheckID("ünï-1", plan), `pipeline ID: track_id "ünï-1" holds 'ü' (U+00FC) at byte 1`)
+	require.ErrorContains(t, CheckID("p", contract.PipelinePlan{Steps: []contract.PipelineStep{{Name: "ü"}}}), `step "ü": track_id "p_ü" holds 'ü'`)
+}
