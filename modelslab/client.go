@@ -136,9 +136,14 @@ func (c *Client) Submit(ctx context.Context, req SubmitRequest) (Result, error) 
 		}
 	}
 	w, got, err := c.do(ctx, ep, http.MethodPost, path, body)
-	if pe := (*Error)(nil); errors.As(err, &pe) && pe.Type == ErrTypeBadReply {
-		// do answers ErrTypeBadReply only to a 2xx reply it cannot decode.
-		return Result{}, c.unusableReply(ep, got, "cannot be decoded", req.WebhookURL)
+	if pe := (*Error)(nil); errors.As(err, &pe) && got.status != 0 {
+		// do sets got only for a 2xx reply: one it could not read to the
+		// end (ErrTypeTransport) or not decode (ErrTypeBadReply).
+		why := "cannot be decoded"
+		if pe.Type == ErrTypeTransport {
+			why = "was cut off (" + pe.Err.Error() + ")"
+		}
+		return Result{}, c.unusableReply(ep, got, why, req.WebhookURL)
 	}
 	if err != nil {
 		return Result{}, err
@@ -219,7 +224,8 @@ type httpReply struct {
 }
 
 // do sends one request. A 2xx reply that is not a JSON object is an
-// ErrTypeBadReply error, with the reply in httpReply.
+// ErrTypeBadReply error, and one whose body breaks off an ErrTypeTransport
+// error, each with the reply (as much as came) in httpReply.
 func (c *Client) do(ctx context.Context, ep Endpoint, method, path string, body map[string]any) (*wireReply, httpReply, error) {
 	// path is already escaped (ids and workflow ids go through
 	// url.PathEscape), so it is parsed rather than set as URL.Path, which
@@ -262,7 +268,11 @@ func (c *Client) do(ctx context.Context, ep Endpoint, method, path string, body 
 		if ctx.Err() != nil {
 			return nil, httpReply{}, ctx.Err()
 		}
-		return nil, httpReply{}, &Error{Type: ErrTypeTransport, Endpoint: ep.Name, HTTPStatus: resp.StatusCode, Message: "read reply", Err: err}
+		var got httpReply
+		if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+			got = httpReply{status: resp.StatusCode, raw: raw}
+		}
+		return nil, got, &Error{Type: ErrTypeTransport, Endpoint: ep.Name, HTTPStatus: resp.StatusCode, Message: "read reply", Err: err}
 	}
 	w, decodeErr := decodeWire(raw)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {

@@ -64,7 +64,10 @@ func (p *provider) requests() []seenRequest {
 
 func (p *provider) client(t *testing.T) *Client {
 	t.Helper()
-	c, err := New(Options{BaseURL: p.srv.URL + "/api/", APIKey: testKey})
+	// The server's own client: httptest's Close closes the idle
+	// connections of http.DefaultTransport, which broke the requests of
+	// parallel tests now and then.
+	c, err := New(Options{BaseURL: p.srv.URL + "/api/", APIKey: testKey, HTTPClient: p.srv.Client()})
 	require.NoError(t, err)
 	return c
 }
@@ -991,4 +994,31 @@ func TestSubmitNeverRetriedAfter2xx(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A 2xx reply whose body breaks off is not retried either: the provider
+// had answered, so it may have taken the request.
+func TestSubmitReplyCutAfter2xxIsNotRetried(t *testing.T) {
+	t.Parallel()
+	p := newProvider(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", "200")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, `{"status":"processing","id":`)
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler) // cut the connection mid-body
+	})
+	_, err := p.client(t).Submit(context.Background(), SubmitRequest{
+		Endpoint: mustLookup(t, "images/text2img"), Params: map[string]any{"model_id": "m", "prompt": "p"},
+	})
+	pe := providerError(t, err)
+	require.Equal(t, ErrTypeUnusableReply, pe.Type)
+	require.False(t, pe.Retryable())
+	require.Equal(t, http.StatusOK, pe.HTTPStatus)
+	require.Contains(t, pe.Message, "was cut off")
+	require.Contains(t, pe.Message, `{\"status\":\"processing\",\"id\":`)
+
+	// Fetch, which is safe to repeat, still retries it.
+	_, err = p.client(t).Fetch(context.Background(), mustLookup(t, "images/text2img"), "1", nil)
+	require.True(t, IsRetryable(err), "%v", err)
 }
