@@ -23,6 +23,24 @@ const (
 	defaultETA = 10 * time.Second
 )
 
+// generationChange is the workflow.GetVersion change ID of this release's
+// Generation changes, read once at the start of a run: a version marker
+// and a TemporalChangeVersion upsert per run, whatever the number of
+// changes behind it. Runs started earlier (no marker) read
+// workflow.DefaultVersion and keep their commands.
+const generationChange = "submit-races-webhook"
+
+// submitRacesWebhook is the version of generationChange whose runs wait
+// for the Submit activity and the webhook together (a webhook cancels the
+// submit and settles it), heartbeat Submit, and fetch once at a deadline
+// that comes before the first poll.
+const submitRacesWebhook workflow.Version = 1
+
+// submitHeartbeatTimeout is the Submit activity's heartbeat timeout (from
+// submitRacesWebhook on): an attempt lost with its worker is retried after
+// this, not after the minute of its start-to-close timeout.
+const submitHeartbeatTimeout = 10 * time.Second
+
 // acts is only used for method references; activities run on the worker.
 var acts *activities.Activities
 
@@ -123,6 +141,8 @@ type generation struct {
 	// attributed is whether the endpoint, model and owner attributes
 	// have been checked.
 	attributed bool
+	// version is the run's generationChange version, read at its start.
+	version workflow.Version
 	// metrics records through the SDK, tagged with the endpoint.
 	metrics client.MetricsHandler
 }
@@ -205,16 +225,26 @@ func (g *generation) recordOutcome(ctx workflow.Context, outcome string, by cont
 }
 
 func (g *generation) run(ctx workflow.Context) (contract.GenerationResult, error) {
+	g.version = workflow.GetVersion(ctx, generationChange, workflow.DefaultVersion, submitRacesWebhook)
 	g.setPhase(ctx, contract.PhaseSubmitting, "submitting to "+g.endpoint.Name)
-	sub, err := g.submit(ctx)
+	sub, hook, err := g.submit(ctx)
 	g.v1 = startedAsV1(ctx)
-	if err != nil {
+	if err != nil && hook == nil {
 		return g.fail(ctx, err)
+	}
+	if hook != nil {
+		sub = hook.Update
 	}
 	g.state.ProviderID = sub.ID
 	g.state.ETA = sub.ETA
 	g.result.Timings.SubmittedAt = workflow.Now(ctx)
-	if sub.Status == modelslab.StatusSuccess {
+	if hook != nil {
+		// The provider took the request: its webhook came while Submit
+		// ran or waited to be retried, and stands for Submit's reply.
+		if done, res, err := g.onUpdate(ctx, hook.Update, contract.LearnedWebhook); done {
+			return res, err
+		}
+	} else if sub.Status == modelslab.StatusSuccess {
 		return g.succeed(ctx, sub, contract.LearnedImmediate)
 	}
 
@@ -223,6 +253,11 @@ func (g *generation) run(ctx workflow.Context) (contract.GenerationResult, error
 		eta = defaultETA
 	}
 	nextPoll := workflow.Now(ctx).Add(eta + g.in.PollGrace)
+	if g.version >= submitRacesWebhook && g.state.ProviderID == "" {
+		// A progress webhook without an id: nothing to poll, the
+		// webhooks alone can settle the run.
+		nextPoll = g.state.Deadline
+	}
 	g.state.PollAfter = nextPoll
 	g.setPhase(ctx, contract.PhaseWaitingWebhook, fmt.Sprintf("waiting for the webhook of provider request %s; polling after %s",
 		sub.ID, nextPoll.UTC().Format(time.RFC3339)))
@@ -232,7 +267,7 @@ func (g *generation) run(ctx workflow.Context) (contract.GenerationResult, error
 	for {
 		now := workflow.Now(ctx)
 		if !now.Before(g.state.Deadline) {
-			return g.fail(ctx, g.timeoutError())
+			return g.atDeadline(ctx)
 		}
 		if webhooks.Len() > 0 && !g.v1 {
 			// A webhook is already here (a provider that answers at
@@ -287,7 +322,7 @@ func (g *generation) run(ctx workflow.Context) (contract.GenerationResult, error
 			continue
 		}
 		if !workflow.Now(ctx).Before(g.state.Deadline) {
-			return g.fail(ctx, g.timeoutError())
+			return g.atDeadline(ctx)
 		}
 
 		if g.state.Phase != contract.PhasePolling {
@@ -348,9 +383,39 @@ func (g *generation) onUpdate(ctx workflow.Context, u modelslab.Result, by contr
 	return false, res, nil
 }
 
-func (g *generation) submit(ctx workflow.Context) (modelslab.Result, error) {
+// atDeadline ends a run whose deadline has come, with the timeout error.
+// A run of submitRacesWebhook that has a provider id and never polled (its
+// deadline came before eta + grace) asks the provider once first, and
+// takes a terminal result rather than throwing it away.
+func (g *generation) atDeadline(ctx workflow.Context) (contract.GenerationResult, error) {
+	if g.version < submitRacesWebhook || g.state.Polls > 0 || g.state.ProviderID == "" {
+		return g.fail(ctx, g.timeoutError())
+	}
+	g.metrics.Counter(MetricPollFallbacks).Inc(1)
+	workflow.GetLogger(ctx).Info("deadline before the first poll: fetching once", "provider_id", g.state.ProviderID)
+	upd, err := g.fetch(ctx)
+	g.state.Polls++
+	switch {
+	case ctx.Err() != nil:
+		return g.fail(ctx, temporal.NewCanceledError("generation cancelled"))
+	case err != nil:
+		workflow.GetLogger(ctx).Warn("poll failed", "error", err)
+	case upd.Status.Terminal():
+		_, res, err := g.onUpdate(ctx, upd, contract.LearnedPoll)
+		return res, err
+	}
+	return g.fail(ctx, g.timeoutError())
+}
+
+// submit runs the Submit activity. From submitRacesWebhook on, it waits
+// for the activity and the webhook signal together: a webhook that comes
+// while Submit runs or waits to be retried proves the provider took the
+// request, so it cancels the activity (no further attempt) and is
+// returned as hook, standing for Submit's reply. A webhook already here
+// when Submit fails for good is taken the same way.
+func (g *generation) submit(ctx workflow.Context) (res modelslab.Result, hook *contract.Webhook, err error) {
 	left := g.state.Deadline.Sub(workflow.Now(ctx))
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	opts := workflow.ActivityOptions{
 		StartToCloseTimeout:    time.Minute,
 		ScheduleToCloseTimeout: left,
 		RetryPolicy: &temporal.RetryPolicy{
@@ -360,13 +425,44 @@ func (g *generation) submit(ctx workflow.Context) (modelslab.Result, error) {
 			NonRetryableErrorTypes: modelslab.NonRetryableErrorTypes,
 		},
 		Summary: "submit " + g.endpoint.Name,
-	})
+	}
+	in := activities.SubmitInput{
+		TrackID: g.state.TrackID, Endpoint: g.endpoint.Name, Params: g.in.Params, Deadline: g.state.Deadline,
+	}
 	g.flushState(ctx)
-	var res modelslab.Result
-	err := workflow.ExecuteActivity(actx, acts.Submit, activities.SubmitInput{
-		TrackID: g.state.TrackID, Endpoint: g.endpoint.Name, Params: g.in.Params,
-	}).Get(ctx, &res)
-	return res, err
+	if g.version < submitRacesWebhook {
+		err = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), acts.Submit, in).Get(ctx, &res)
+		return res, nil, err
+	}
+	// The attempt is one HTTP call with nothing to undo: the workflow
+	// need not wait for a cancelled one to stop.
+	opts.HeartbeatTimeout = submitHeartbeatTimeout
+	opts.WaitForCancellation = false
+	sctx, cancel := workflow.WithCancel(ctx)
+	f := workflow.ExecuteActivity(workflow.WithActivityOptions(sctx, opts), acts.Submit, in)
+	webhooks := workflow.GetSignalChannel(ctx, contract.WebhookSignal)
+	sel := workflow.NewSelector(ctx)
+	// The future first: a reply and a webhook at hand together take the
+	// reply, then the webhook, as before this change.
+	sel.AddFuture(f, func(f workflow.Future) { err = f.Get(ctx, &res) })
+	sel.AddReceive(webhooks, func(c workflow.ReceiveChannel, _ bool) {
+		var w contract.Webhook
+		c.Receive(ctx, &w)
+		hook = &w
+	})
+	sel.Select(ctx)
+	if hook != nil {
+		workflow.GetLogger(ctx).Info("webhook during submit: submit cancelled", "provider_id", hook.Update.ID)
+		cancel()
+		return modelslab.Result{}, hook, nil
+	}
+	if err != nil && ctx.Err() == nil {
+		var w contract.Webhook
+		if webhooks.ReceiveAsync(&w) {
+			return modelslab.Result{}, &w, nil
+		}
+	}
+	return res, nil, err
 }
 
 func (g *generation) fetch(ctx workflow.Context) (modelslab.Result, error) {

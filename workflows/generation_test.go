@@ -99,9 +99,10 @@ func queryState(t *testing.T, env *testsuite.TestWorkflowEnvironment) contract.S
 func TestImmediateSuccess(t *testing.T) {
 	t.Parallel()
 	env := newEnv(t)
-	env.OnActivity(acts.Submit, mock.Anything, activities.SubmitInput{
-		TrackID: testTrackID, Endpoint: "images/text2img", Params: text2img().Params,
-	}).Return(success("https://cdn.example/a.png"), nil).Once()
+	env.OnActivity(acts.Submit, mock.Anything, mock.MatchedBy(func(in activities.SubmitInput) bool {
+		return in.TrackID == testTrackID && in.Endpoint == "images/text2img" && !in.Deadline.IsZero() &&
+			in.Params["prompt"] == text2img().Params["prompt"]
+	})).Return(success("https://cdn.example/a.png"), nil).Once()
 
 	env.ExecuteWorkflow(Generation, text2img())
 

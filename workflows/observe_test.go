@@ -139,19 +139,28 @@ func countTimers(env *testsuite.TestWorkflowEnvironment) *atomic.Int32 {
 // upserting every phase as it moves, and waits with a timer even when the
 // webhook is already there: the commands its history holds. (The test
 // environment sets start search attributes only on child workflows, so
-// the run is a child here.)
+// the run is a child here. Such a run has no generationChange marker, so
+// it reads DefaultVersion; the test environment's GetVersion rewrites
+// TemporalChangeVersion from the versions asked in the run, so the child
+// asks upsert-state-sa first, as the v1 worker did.)
 func TestGenerationStartedAsV1KeepsItsCommands(t *testing.T) {
 	t.Parallel()
 	const childID = "started-as-v1"
+	v1Generation := func(ctx workflow.Context, in contract.GenerationInput) (contract.GenerationResult, error) {
+		workflow.GetVersion(ctx, upsertStateChange, workflow.DefaultVersion, stateUpserts)
+		return Generation(ctx, in)
+	}
 	parent := func(ctx workflow.Context, in contract.GenerationInput) (contract.GenerationResult, error) {
 		ctx = workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: childID,
 			TypedSearchAttributes: temporal.NewSearchAttributes(changeVersionKey.ValueSet([]string{"upsert-state-sa-1"}))})
 		var res contract.GenerationResult
-		err := workflow.ExecuteChildWorkflow(ctx, Generation, in).Get(ctx, &res)
+		err := workflow.ExecuteChildWorkflow(ctx, "v1-generation", in).Get(ctx, &res)
 		return res, err
 	}
 	env := newEnv(t)
 	env.RegisterWorkflow(parent)
+	env.RegisterWorkflowWithOptions(v1Generation, workflow.RegisterOptions{Name: "v1-generation"})
+	oldRun(env)
 	u := recordUpserts(env)
 	timers := countTimers(env)
 	env.OnActivity(acts.Submit, mock.Anything, mock.Anything).Return(
@@ -165,11 +174,13 @@ func TestGenerationStartedAsV1KeepsItsCommands(t *testing.T) {
 	require.EqualValues(t, 1, timers.Load())
 }
 
-// A Generation run records no version marker: GetVersion would cost each
-// run a TemporalChangeVersion upsert.
-func TestGenerationAsksNoVersion(t *testing.T) {
+// A Generation run records one version marker, generationChange's, read
+// once at its start: each GetVersion costs a run a marker and a
+// TemporalChangeVersion upsert.
+func TestGenerationAsksOneVersion(t *testing.T) {
 	t.Parallel()
 	env := newEnv(t)
+	env.OnGetVersion(generationChange, workflow.DefaultVersion, submitRacesWebhook).Return(submitRacesWebhook).Once()
 	env.OnGetVersion(mock.Anything, workflow.DefaultVersion, stateUpserts).Return(workflow.DefaultVersion).Never()
 	recordUpserts(env)
 	env.OnActivity(acts.Submit, mock.Anything, mock.Anything).Return(processing(5), nil).Once()
