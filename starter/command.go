@@ -61,6 +61,27 @@ type Env struct {
 	// IsTerminal says whether Stdout is a terminal: a live status line
 	// and colour; otherwise one line per change and no colour.
 	IsTerminal bool
+
+	// connFlags are --address, --namespace and --profile, which win over
+	// their variables as the temporal CLI's do.
+	connFlags struct{ address, namespace, profile string }
+}
+
+// lookup is Lookup with the connection flags over it.
+func (env *Env) lookup(name string) (string, bool) {
+	for _, f := range []struct{ name, v string }{
+		{config.EnvTemporalAddress, env.connFlags.address},
+		{config.EnvTemporalNamespace, env.connFlags.namespace},
+		{config.EnvTemporalProfile, env.connFlags.profile},
+	} {
+		if name == f.name && f.v != "" {
+			return f.v, true
+		}
+	}
+	if env.Lookup == nil {
+		return "", false
+	}
+	return env.Lookup(name)
 }
 
 // NewCommand returns the starter's root command.
@@ -71,13 +92,19 @@ func NewCommand(env Env) *cobra.Command {
 		Long: `starter starts ModelsLab generations as Temporal workflows (one per track_id),
 waits for them and prints their results and Temporal UI links.
 
-Configuration comes from the environment: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE,
+Temporal is reached as the temporal CLI reaches it: TEMPORAL_ADDRESS,
+TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_*, TEMPORAL_PROFILE and
+TEMPORAL_CONFIG_FILE (or --address, --namespace and --profile); then
 TEMPORAL_TASK_QUEUE and TEMPORAL_UI_URL (see the README).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
+	pf := root.PersistentFlags()
+	pf.StringVar(&env.connFlags.address, "address", "", "Temporal frontend host:port (default $TEMPORAL_ADDRESS, else the profile's, else localhost:7233)")
+	pf.StringVarP(&env.connFlags.namespace, "namespace", "n", "", "Temporal namespace (default $TEMPORAL_NAMESPACE, else the profile's, else default)")
+	pf.StringVar(&env.connFlags.profile, "profile", "", "profile of the Temporal config file ($TEMPORAL_CONFIG_FILE or the temporal CLI's) (default $TEMPORAL_PROFILE, else default)")
 	// A flag that does not parse (an unknown flag, a bad value, a missing
 	// argument) is a usage error; subcommands inherit this.
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
@@ -133,7 +160,7 @@ func IsTerminal(w io.Writer) bool {
 }
 
 func (env *Env) connect() (config.Temporal, client.Client, error) {
-	cfg, err := config.LoadStarter(env.Lookup)
+	cfg, err := config.LoadStarter(env.lookup)
 	if err != nil {
 		return config.Temporal{}, nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("configuration:\n%w", err)}
 	}
@@ -353,7 +380,7 @@ func (f *outcomeFlags) resolve(env *Env) (notifyURL string, store bool, err erro
 // starterConfig reads the starter's configuration; an error is a usage
 // error naming every bad variable.
 func (env *Env) starterConfig() (config.Starter, error) {
-	cfg, err := config.LoadStarter(env.Lookup)
+	cfg, err := config.LoadStarter(env.lookup)
 	if err != nil {
 		return cfg, &ExitError{Code: ExitUsage, Err: fmt.Errorf("configuration:\n%w", err)}
 	}
