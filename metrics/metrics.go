@@ -33,6 +33,8 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/opentelemetry"
+
+	"github.com/genflow/genflow/internal/version"
 )
 
 // Histogram buckets, in seconds.
@@ -61,9 +63,17 @@ type Registry struct {
 // an OpenTelemetry meter provider that exports into it.
 func New() (*Registry, error) {
 	reg := prometheus.NewRegistry()
+	v := version.Get()
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        BuildInfo,
+		Help:        "Always 1; the labels say which build of genflow this process runs (version, VCS revision, Go release).",
+		ConstLabels: prometheus.Labels{"version": v.Version, "revision": v.Revision, "goversion": v.GoVersion},
+	})
+	buildInfo.Set(1)
 	if err := errors.Join(
 		reg.Register(collectors.NewGoCollector()),
 		reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})),
+		reg.Register(buildInfo),
 	); err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}

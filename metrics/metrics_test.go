@@ -102,3 +102,29 @@ func TestRegistryServesSDKAndOwnMetrics(t *testing.T) {
 		t.Fatal("metrics server did not stop")
 	}
 }
+
+func TestBuildInfo(t *testing.T) {
+	t.Parallel()
+	reg, err := metrics.New()
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = reg.Shutdown(context.Background()) })
+	mfs, err := reg.Gatherer().Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != metrics.BuildInfo {
+			continue
+		}
+		require.Len(t, mf.GetMetric(), 1)
+		m := mf.GetMetric()[0]
+		require.Equal(t, 1.0, m.GetGauge().GetValue())
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		require.NotEmpty(t, labels["version"])
+		require.Contains(t, labels["goversion"], "go1.")
+		require.Contains(t, labels, "revision")
+		return
+	}
+	t.Fatalf("no %s series", metrics.BuildInfo)
+}

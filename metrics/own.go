@@ -16,6 +16,7 @@ const (
 	WebhookSignalLatency  = "genflow_webhook_signal_latency_seconds"
 	WebhooksUnmatched     = "genflow_webhooks_unmatched_total"
 	WebhooksDropped       = "genflow_webhooks_dropped_total"
+	BuildInfo             = "genflow_build_info"
 	ProviderRequestsTotal = "genflow_provider_requests_total"
 	ProviderErrorsTotal   = "genflow_provider_errors_total"
 	OutputsStoredTotal    = "genflow_outputs_stored_total"

@@ -21,6 +21,7 @@ import (
 
 	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/internal/version"
 	"github.com/genflow/genflow/modelslab"
 	"github.com/genflow/genflow/storage"
 	"github.com/genflow/genflow/trackid"
@@ -98,7 +99,9 @@ TEMPORAL_CONFIG_FILE (or --address, --namespace and --profile); then
 TEMPORAL_TASK_QUEUE and TEMPORAL_UI_URL (see the README).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version.Get().String(),
 	}
+	root.SetVersionTemplate("starter {{.Version}}\n")
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
 	pf := root.PersistentFlags()

@@ -80,3 +80,11 @@ api_key = "profile-key"
 		})
 	}
 }
+
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	code := Main(context.Background(), []string{"--version"}, Env{Stdout: &stdout, Stderr: &stderr})
+	require.Equal(t, ExitOK, code, stderr.String())
+	require.Regexp(t, `^starter \S+.* \(go1\.\d+`, stdout.String())
+}

@@ -11,6 +11,7 @@ import (
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/genflow/genflow/config"
+	"github.com/genflow/genflow/internal/version"
 	"github.com/genflow/genflow/metrics"
 	"github.com/genflow/genflow/webhookurl"
 )
@@ -67,10 +68,10 @@ func Run(ctx context.Context, cfg config.Gateway, logger *slog.Logger, ln net.Li
 		}
 	}
 	logger.Info("gateway listening",
+		"version", version.Get().String(),
 		"addr", ln.Addr().String(),
 		"tls", useTLS,
-		"temporal_address", cfg.Temporal.Address,
-		"temporal_namespace", cfg.Temporal.Namespace,
+		"temporal", cfg.Temporal.Describe(),
 		"secrets", len(cfg.Secrets))
 	if useTLS {
 		return ServeTLS(ctx, ln, h, logger, cfg.TLSCertFile, cfg.TLSKeyFile)

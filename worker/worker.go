@@ -18,6 +18,7 @@ import (
 
 	"github.com/genflow/genflow/activities"
 	"github.com/genflow/genflow/config"
+	"github.com/genflow/genflow/internal/version"
 	"github.com/genflow/genflow/metrics"
 	"github.com/genflow/genflow/modelslab"
 	"github.com/genflow/genflow/notify"
@@ -167,7 +168,7 @@ func Run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 	mctx, stopMetrics := context.WithCancel(ctx)
 	served := make(chan error, 1)
 	go func() { served <- reg.Serve(mctx, ln, logger) }()
-	logger.Info("worker started", "temporal", cfg.Temporal.Address, "namespace", cfg.Temporal.Namespace,
+	logger.Info("worker started", "version", version.Get().String(), "temporal", cfg.Temporal.Describe(),
 		"task_queue", cfg.Temporal.TaskQueue, "modelslab", cfg.ModelsLabBaseURL, "gateway", cfg.PublicURL, "store", orNone(cfg.Store.URL),
 		"metrics", "http://"+ln.Addr().String()+"/metrics")
 	var serveErr, fatalErr error
