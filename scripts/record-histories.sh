@@ -93,7 +93,15 @@ record_pipeline() {
 # The stack's worker stores outputs in .run-record/outputs.
 notify_url="http://127.0.0.1:$GATEWAY_PORT/readyz"
 later='{"rates":{"delay":1},"delay":"2s"}'
-known=(webhook webhook-at-hand poll dup 5xx fail training workflow store-notify pipeline-store-notify)
+# The fixtures recorded before GetVersion submit-races-webhook (all but
+# the two below) hold the commands of runs started earlier: re-record them
+# only with GENFLOW_SOURCE at such a commit, or they stop guarding those
+# runs. webhook-during-submit: the fake takes the request at once and holds
+# its reply 5 s, so the webhook comes while Submit runs and settles the
+# run. deadline-first-poll: no webhook, a deadline before eta + grace, one
+# fetch at the deadline finds the result.
+known=(webhook webhook-at-hand poll dup 5xx fail training workflow store-notify pipeline-store-notify
+	webhook-during-submit deadline-first-poll)
 all=("${known[@]}")
 [ $# -gt 0 ] && all=("$@")
 for name in "${all[@]}"; do
@@ -111,6 +119,10 @@ for name in "${all[@]}"; do
 	store-notify) record store-notify "$later" text2img --model flux --prompt "replay store" --param samples=2 \
 		--store --notify "$notify_url" ;;
 	pipeline-store-notify) record_pipeline pipeline-store-notify examples/portrait_to_video.yaml --store --notify "$notify_url" ;;
+	webhook-during-submit) record webhook-during-submit '{"rules":[{"fault":"slow-submit"}],"submit_delay":"5s"}' \
+		text2img --model flux --prompt "replay webhook during submit" ;;
+	deadline-first-poll) record deadline-first-poll '{"rates":{"drop":1}}' text2img --model flux \
+		--prompt "replay deadline first poll" --deadline 4s --poll-grace 1m ;;
 	*) echo "unknown scenario $name; known: ${known[*]}" >&2; exit 2 ;;
 	esac
 done
