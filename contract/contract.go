@@ -9,8 +9,6 @@ package contract
 
 import (
 	"time"
-
-	"github.com/genflow/genflow/modelslab"
 )
 
 // Names registered with Temporal.
@@ -140,15 +138,18 @@ const DefaultPollGrace = 30 * time.Second
 // DefaultDeadline is the deadline of a generation whose input sets none.
 // Training takes the provider "up to 30 minutes" after a GPU is found;
 // video and 3D queue for long on busy days.
-func DefaultDeadline(c modelslab.Category) time.Duration {
-	switch c {
-	case modelslab.CategoryImage, modelslab.CategoryImageEditing:
+// category is an endpoint category as the catalogue names it
+// (modelslab.Category: image, video, audio, 3d, image_editing, training,
+// workflow).
+func DefaultDeadline(category string) time.Duration {
+	switch category {
+	case "image", "image_editing":
 		return 30 * time.Minute
-	case modelslab.CategoryAudio:
+	case "audio":
 		return time.Hour
-	case modelslab.CategoryVideo, modelslab.Category3D, modelslab.CategoryWorkflow:
+	case "video", "3d", "workflow":
 		return 2 * time.Hour
-	case modelslab.CategoryTraining:
+	case "training":
 		return 6 * time.Hour
 	default:
 		return time.Hour
@@ -198,8 +199,8 @@ type Timings struct {
 // Webhook is the WebhookSignal payload: the normalised provider update
 // and when the gateway received it.
 type Webhook struct {
-	Update     modelslab.Result `json:"update"`
-	ReceivedAt time.Time        `json:"received_at"`
+	Update     ProviderUpdate `json:"update"`
+	ReceivedAt time.Time      `json:"received_at"`
 }
 
 // Phase is where a generation stands.

@@ -9,46 +9,28 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/genflow/genflow/contract"
 )
 
-// Status is the normalised state of a request.
-type Status string
+// Status is the normalised state of a request (contract.ProviderStatus:
+// the workflows carry it).
+type Status = contract.ProviderStatus
 
 // The normalised states. The provider's "error" and the workflow API's
 // "cancelled" become StatusFailed; "pending", "running", "queued" and the
 // training stages before model_ready become StatusProcessing; "completed"
 // and "model_ready" become StatusSuccess.
 const (
-	StatusSuccess    Status = "success"
-	StatusProcessing Status = "processing"
-	StatusFailed     Status = "failed"
+	StatusSuccess    = contract.ProviderSuccess
+	StatusProcessing = contract.ProviderProcessing
+	StatusFailed     = contract.ProviderFailed
 )
 
-// Terminal reports whether no later update can change the outcome.
-func (s Status) Terminal() bool { return s == StatusSuccess || s == StatusFailed }
-
 // Result is one normalised reply or webhook from the provider: a submit
-// reply, a fetch reply or a webhook payload, whatever its wire shape.
-type Result struct {
-	Status Status `json:"status"`
-	// ID is the provider's request id: "id" of generations, "training_id"
-	// of training, "execution_id" of workflow runs. Always a string.
-	ID      string `json:"id,omitempty"`
-	TrackID string `json:"track_id,omitempty"`
-	// Output holds result URLs; empty while processing.
-	Output      []string `json:"output,omitempty"`
-	ProxyLinks  []string `json:"proxy_links,omitempty"`
-	FutureLinks []string `json:"future_links,omitempty"`
-	// ETA is the provider's estimate in seconds, zero when not given.
-	ETA            float64 `json:"eta,omitempty"`
-	FetchURL       string  `json:"fetch_url,omitempty"`
-	Message        string  `json:"message,omitempty"`
-	GenerationTime float64 `json:"generation_time,omitempty"`
-	// Stage is the provider's finer state: a training stage
-	// (deploying_gpu ... model_ready) or a workflow run status.
-	Stage string         `json:"stage,omitempty"`
-	Meta  map[string]any `json:"meta,omitempty"`
-}
+// reply, a fetch reply or a webhook payload, whatever its wire shape
+// (contract.ProviderUpdate: the workflows carry it).
+type Result = contract.ProviderUpdate
 
 // The tolerant decoders.
 var (
@@ -179,9 +161,9 @@ func (w *wireReply) normalise(p Protocol, isSubmit bool) Result {
 	}
 	switch {
 	case p == ProtocolWorkflow || w.Event != "" || w.Execution != nil || w.ExecutionID != "":
-		r.normaliseWorkflow(w)
+		normaliseWorkflow(&r, w)
 	case p == ProtocolTraining || w.TrainingID != "" || w.TrainingStatus != "":
-		r.normaliseTraining(w, isSubmit)
+		normaliseTraining(&r, w, isSubmit)
 	default:
 		r.Status = generationStatus(w.Status)
 	}
@@ -243,7 +225,7 @@ const (
 	trainingReady = "model_ready"
 )
 
-func (r *Result) normaliseTraining(w *wireReply, isSubmit bool) {
+func normaliseTraining(r *Result, w *wireReply, isSubmit bool) {
 	switch {
 	case w.TrainingID != "":
 		r.ID = string(w.TrainingID)
@@ -278,7 +260,7 @@ func (r *Result) normaliseTraining(w *wireReply, isSubmit bool) {
 	}
 }
 
-func (r *Result) normaliseWorkflow(w *wireReply) {
+func normaliseWorkflow(r *Result, w *wireReply) {
 	if w.ExecutionID != "" {
 		r.ID = string(w.ExecutionID)
 	}

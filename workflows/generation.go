@@ -159,7 +159,7 @@ func newGeneration(ctx workflow.Context, in contract.GenerationInput) (*generati
 	}
 	deadline := in.Deadline
 	if deadline <= 0 {
-		deadline = contract.DefaultDeadline(ep.Category)
+		deadline = contract.DefaultDeadline(string(ep.Category))
 	}
 	if in.PollGrace <= 0 {
 		in.PollGrace = contract.DefaultPollGrace
