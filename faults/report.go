@@ -1,0 +1,222 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// result is what one scenario measured.
+type result struct {
+	Name  string
+	Scale string
+	Runs  int
+	// Lost counts runs that should have succeeded and did not; Stuck
+	// those still open past the scenario's bound.
+	Lost, Stuck int
+	// Doubles counts track_ids the fake accepted more than once.
+	Doubles int
+	// Kills counts SIGKILLs of the worker; KillsInSubmit those that
+	// landed while submit calls were in flight, InSubmit how many calls
+	// were, DoublesInSubmit how many of their track_ids were submitted
+	// twice.
+	Kills, KillsInSubmit, InSubmit, DoublesInSubmit int
+	// False200 counts webhooks the gateway answered 200 (delivered) that
+	// the run did not record.
+	False200 int
+	// Count5xx counts the gateway's 5xx answers.
+	Count5xx int
+	// P99 is the 99th percentile of P99What.
+	P99     time.Duration
+	P99What string
+	// RSSBefore and RSSAfter are the gateway's VmRSS in MiB at the start
+	// and the end of the scenario.
+	RSSBefore, RSSAfter float64
+	// Facts are short findings for the notes.
+	Facts []string
+	// Failures are the checks that failed.
+	Failures []string
+	Wall     time.Duration
+
+	details          []string
+	inSubmitTracks   []string
+	runLatencies     []time.Duration
+	webhookLatencies []time.Duration
+}
+
+func (r *result) fact(format string, args ...any) {
+	r.Facts = append(r.Facts, fmt.Sprintf(format, args...))
+}
+
+// note keeps a detail (a lost run, a false 200) for the log; the first
+// 20 are kept.
+func (r *result) note(format string, args ...any) {
+	if len(r.details) < 20 {
+		r.details = append(r.details, fmt.Sprintf(format, args...))
+	}
+}
+
+// check records a failed check unless ok.
+func (r *result) check(ok bool, format string, args ...any) {
+	if !ok {
+		r.Failures = append(r.Failures, fmt.Sprintf(format, args...))
+	}
+}
+
+// checkCommon applies the suite's promises: nothing lost, nothing stuck,
+// no false 200, no double submission without a kill during Submit.
+func (r *result) checkCommon() {
+	r.check(r.Lost == 0, "%d run(s) lost", r.Lost)
+	r.check(r.Stuck == 0, "%d run(s) stuck", r.Stuck)
+	r.check(r.False200 == 0, "%d false 200(s): webhooks answered delivered that no run recorded", r.False200)
+	r.check(r.Doubles == r.DoublesInSubmit, "%d double submission(s), %d of them of calls a kill interrupted: a retry submitted again after the provider answered",
+		r.Doubles, r.DoublesInSubmit)
+}
+
+// finishLatency sets P99 from the run or webhook latencies.
+func (r *result) finishLatency() {
+	switch {
+	case r.P99What != "":
+	case len(r.runLatencies) > 0:
+		r.P99, r.P99What = percentile(r.runLatencies, 0.99), "run"
+	case len(r.webhookLatencies) > 0:
+		r.P99, r.P99What = percentile(r.webhookLatencies, 0.99), "webhook answer"
+	}
+}
+
+func (r result) doublesCell() string {
+	s := strconv.Itoa(r.Doubles)
+	if r.Kills == 0 {
+		return s
+	}
+	s += fmt.Sprintf(" (%d kill(s), %d during Submit", r.Kills, r.KillsInSubmit)
+	if r.KillsInSubmit > 0 {
+		s += fmt.Sprintf(": %d call(s) in flight, %d resubmitted", r.InSubmit, r.DoublesInSubmit)
+	}
+	return s + ")"
+}
+
+func (r result) p99Cell() string {
+	if r.P99What == "" {
+		return "–"
+	}
+	return durationText(r.P99) + " " + r.P99What
+}
+
+func durationText(d time.Duration) string {
+	switch {
+	case d >= 10*time.Second:
+		return strconv.FormatFloat(d.Seconds(), 'f', 0, 64) + " s"
+	case d >= time.Second:
+		return strconv.FormatFloat(d.Seconds(), 'f', 1, 64) + " s"
+	case d >= 10*time.Millisecond:
+		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 0, 64) + " ms"
+	default:
+		return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + " ms"
+	}
+}
+
+func (r result) verdict() string {
+	if len(r.Failures) == 0 {
+		return "pass"
+	}
+	return "**FAIL**"
+}
+
+// report is one run of the suite.
+type report struct {
+	When    time.Time
+	Command string
+	Results []result
+	Wall    time.Duration
+}
+
+// failed reports whether any check failed.
+func (rep report) failed() bool {
+	for _, r := range rep.Results {
+		if len(r.Failures) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// markdown renders the table and the notes: the section
+// docs/reliability.md holds between its faults markers.
+func (rep report) markdown() string {
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	w("Measured %s (%s in all) by\n\n```sh\n%s\n```\n\n", rep.When.Format("2006-01-02 15:04 MST"), durationText(rep.Wall.Round(time.Second)), rep.Command)
+	w("on %s, %d cores, %s; Temporal CLI %s dev server on SQLite (WAL, synchronous=normal); every part its own process on loopback.\n\n",
+		cpuModel(), runtime.NumCPU(), runtime.Version(), temporalVersion())
+	w("| scenario | scale | runs | lost | stuck | double submissions | false 200s | gateway 5xx | p99 | gateway RSS before → after | verdict |\n")
+	w("|---|---|---:|---:|---:|---|---:|---:|---|---|---|\n")
+	for _, r := range rep.Results {
+		w("| %s | %s | %d | %d | %d | %s | %d | %d | %s | %.0f → %.0f MiB | %s |\n",
+			r.Name, r.Scale, r.Runs, r.Lost, r.Stuck, r.doublesCell(), r.False200, r.Count5xx, r.p99Cell(),
+			r.RSSBefore, r.RSSAfter, r.verdict())
+	}
+	w("\n")
+	for _, r := range rep.Results {
+		if len(r.Facts) == 0 && len(r.Failures) == 0 {
+			continue
+		}
+		w("- **%s** (%s):", r.Name, durationText(r.Wall.Round(time.Second)))
+		for i, f := range r.Facts {
+			sep := ";"
+			if i == 0 {
+				sep = ""
+			}
+			w("%s %s", sep, f)
+		}
+		w(".")
+		for _, f := range r.Failures {
+			w(" FAILED: %s.", f)
+		}
+		w("\n")
+	}
+	return b.String()
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}
+
+const (
+	beginMarker = "<!-- faults:begin (written by go run ./faults -docs; edits inside are overwritten) -->"
+	endMarker   = "<!-- faults:end -->"
+)
+
+// writeSection replaces what path holds between the faults markers with
+// md, or appends the markers and md when there are none.
+func writeSection(path, md string) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	section := beginMarker + "\n" + md + endMarker
+	var out []byte
+	i, j := bytes.Index(old, []byte(beginMarker)), bytes.Index(old, []byte(endMarker))
+	switch {
+	case i >= 0 && j > i:
+		out = append(append(append([]byte{}, old[:i]...), section...), old[j+len(endMarker):]...)
+	case i >= 0 || j >= 0:
+		return fmt.Errorf("%s: one faults marker without the other; fix the file by hand", path)
+	default:
+		out = append(append(old, '\n'), section+"\n"...)
+	}
+	return os.WriteFile(path, out, 0o644)
+}
