@@ -295,6 +295,7 @@ func TestDockerignoreKeepsTheBuildInputs(t *testing.T) {
 	require.True(t, ignored("webhookgateway/testdata/webhooks/training.json"))
 	require.True(t, ignored("config/config_test.go"))
 	require.True(t, ignored(".env"))
+	require.True(t, ignored("deploy/temporal-client/client.key"), "Temporal client keys stay out of the build context")
 
 	needed := []string{"go.mod", "go.sum", "deploy/build.sh"}
 	cmd := exec.Command("go", "list", "-deps", "-f", "{{if .Module}}{{if .Module.Main}}{{.Dir}}{{range .GoFiles}} {{.}}{{end}}{{end}}{{end}}",
