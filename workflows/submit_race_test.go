@@ -305,3 +305,35 @@ func TestDeadlineBeforeFirstPollOfOldRunsDoesNotFetch(t *testing.T) {
 	require.Equal(t, contract.ErrTypeGenerationTimeout, appErr.Type())
 	require.Zero(t, queryState(t, env).Polls)
 }
+
+// A progress webhook without an id still proves the provider took the
+// request: no more attempts, and with nothing to poll the run waits for
+// the webhooks alone.
+func TestProgressWebhookWithoutIDDuringSubmitWaitsForWebhooks(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	hangingSubmit(env, 10*time.Minute)
+	signalAt(env, time.Second, modelslab.Result{Status: modelslab.StatusProcessing, Stage: "queued"})
+	signalAt(env, 3*time.Minute, success("https://cdn.example/late.png"))
+
+	env.ExecuteWorkflow(Generation, text2img())
+
+	res := result(t, env)
+	require.Equal(t, contract.LearnedWebhook, res.LearnedBy)
+	require.Zero(t, res.Polls, "nothing to poll without an id")
+	require.Equal(t, "134701497", res.ProviderID)
+}
+
+func TestCancelWhileSubmitting(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	hangingSubmit(env, time.Minute)
+	env.RegisterDelayedCallback(env.CancelWorkflow, 5*time.Second)
+
+	env.ExecuteWorkflow(Generation, text2img())
+
+	require.True(t, env.IsWorkflowCompleted())
+	var canceled *temporal.CanceledError
+	require.ErrorAs(t, env.GetWorkflowError(), &canceled)
+	require.Equal(t, contract.PhaseCanceled, queryState(t, env).Phase)
+}
