@@ -4,8 +4,11 @@
 // The assets: build.sh (the build the Dockerfile runs), temporal/ (the
 // schema and namespace setup scripts the admin-tools containers run),
 // dynamicconfig/ (the Temporal server's dynamic config), caddy/ (the proxy
-// in front of the gateways) and compose.gateway-tls.yml (a compose
-// override serving HTTPS from the gateway). The Dockerfile,
+// in front of the gateways), compose.gateway-tls.yml (a compose override
+// serving HTTPS from the gateway), compose.temporal-cloud.yml (one
+// running against Temporal Cloud or another Temporal, with the local one
+// off) and temporal-client/ (its default directory of client
+// certificates, empty as shipped). The Dockerfile,
 // docker-compose.yml and .env.example sit at the repository root, where
 // docker build and docker compose look for them.
 //
