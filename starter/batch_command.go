@@ -2,6 +2,7 @@ package starter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 
+	"github.com/genflow/genflow"
 	"github.com/genflow/genflow/contract"
 )
 
@@ -97,19 +99,17 @@ func runBatch(ctx context.Context, env *Env, file string, f batchFlags) error {
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	if f.id != "" {
-		// Refuse an ID the batch could not derive its IDs from before
-		// anything starts (StartBatch checks again, for other callers).
-		pages, err := SplitPages(f.id, items, f.pageSize)
-		if err != nil {
-			return usageErr("%v", err)
-		}
-		if err := checkBatchID(f.id, len(items), len(pages)); err != nil {
+	spec := BatchSpec{ID: f.id, Items: items, Concurrency: f.concurrency,
+		FailFast: f.failFast, Deadline: f.deadline, PollGrace: f.grace, Owner: f.owner, PageSize: f.pageSize}
+	// Refuse what StartBatch would refuse, an ID the batch could not
+	// derive its IDs from, say, before anything starts.
+	if err := spec.Check(); err != nil {
+		if errors.Is(err, genflow.ErrInvalidID) {
 			return usageErr("--id: %v", err)
 		}
+		return usageErr("%v", err)
 	}
-	notifyURL, store, err := f.outcome.resolve(env)
-	if err != nil {
+	if spec.NotifyURL, spec.Store, err = f.outcome.resolve(env); err != nil {
 		return err
 	}
 	tcfg, c, err := env.connect()
@@ -117,9 +117,7 @@ func runBatch(ctx context.Context, env *Env, file string, f batchFlags) error {
 		return err
 	}
 	defer c.Close()
-	st, err := StartBatch(ctx, c, tcfg, BatchSpec{ID: f.id, Items: items, Concurrency: f.concurrency,
-		FailFast: f.failFast, Deadline: f.deadline, PollGrace: f.grace, Owner: f.owner, PageSize: f.pageSize,
-		NotifyURL: notifyURL, Store: store})
+	st, err := StartBatch(ctx, c, tcfg, spec)
 	if err != nil {
 		return &ExitError{Code: ExitFailed, Err: err}
 	}

@@ -145,34 +145,3 @@ func ParseBatchFile(name string, r io.Reader, def BatchDefaults) ([]contract.Bat
 	}
 	return items, nil
 }
-
-// SplitPages cuts items into pages of at most size items and
-// contract.MaxBatchPageBytes encoded bytes.
-func SplitPages(batchID string, items []contract.BatchItem, size int) ([]contract.BatchPage, error) {
-	if size <= 0 {
-		size = contract.DefaultBatchPageSize
-	}
-	var pages []contract.BatchPage
-	cur := contract.BatchPage{BatchID: batchID}
-	curBytes := 0
-	for i, it := range items {
-		b, err := json.Marshal(it)
-		if err != nil {
-			return nil, fmt.Errorf("item on line %d: %w", it.Line, err)
-		}
-		if len(b) > contract.MaxBatchPageBytes/2 {
-			return nil, fmt.Errorf("item on line %d is %d bytes; an item may be at most %d (pass URLs, not media)", it.Line, len(b), contract.MaxBatchPageBytes/2)
-		}
-		if len(cur.Items) == size || curBytes+len(b) > contract.MaxBatchPageBytes {
-			pages = append(pages, cur)
-			cur = contract.BatchPage{BatchID: batchID, Index: len(pages), First: i}
-			curBytes = 0
-		}
-		cur.Items = append(cur.Items, it)
-		curBytes += len(b) + 1
-	}
-	if len(cur.Items) > 0 {
-		pages = append(pages, cur)
-	}
-	return pages, nil
-}

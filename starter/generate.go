@@ -5,21 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
+	"github.com/genflow/genflow"
 	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
-	"github.com/genflow/genflow/modelslab"
-	"github.com/genflow/genflow/trackid"
-	"github.com/genflow/genflow/workflows"
 )
 
 // Started describes a started (or already existing) generation.
@@ -33,96 +26,50 @@ type Started struct {
 }
 
 // NewTrackID returns a fresh track_id.
-func NewTrackID() string { return "gen-" + uuid.NewString() }
+func NewTrackID() string { return genflow.NewTrackID() }
+
+// newClient is the genflow client on c under cfg's task queue and UI.
+func newClient(c client.Client, cfg config.Temporal) *genflow.Client {
+	return genflow.NewClient(c, genflow.ClientOptions{TaskQueue: cfg.TaskQueue, UIURL: cfg.UIURL, Namespace: cfg.Namespace})
+}
 
 // Start starts a Generation workflow whose ID is trackID (a new one when
 // empty). A track_id that was used before, running or finished, is never
-// started again: Start reports the existing run instead.
+// started again: Start reports the existing run instead. It is
+// genflow.Client.StartGeneration.
 func Start(ctx context.Context, c client.Client, cfg config.Temporal, trackID string, in contract.GenerationInput) (Started, error) {
-	ep, err := modelslab.Lookup(in.Endpoint)
+	run, err := newClient(c, cfg).StartGeneration(ctx, genflow.GenerationRequest{
+		TrackID: trackID, Endpoint: in.Endpoint, Params: in.Params, Deadline: in.Deadline, PollGrace: in.PollGrace,
+		Owner: in.Owner, NotifyURL: in.NotifyURL, Store: in.Store,
+	})
 	if err != nil {
 		return Started{}, err
 	}
-	if err := ep.Validate(in.Params); err != nil {
-		return Started{}, err
-	}
-	in.Endpoint = ep.Name
-	if trackID == "" {
-		trackID = NewTrackID()
-	}
-	if err := trackid.Validate(trackID); err != nil {
-		return Started{}, err
-	}
-	opts := client.StartWorkflowOptions{
-		ID:                                       trackID,
-		TaskQueue:                                cfg.TaskQueue,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		StaticSummary:                            contract.Summary(ep.Name, in.Params),
-		StaticDetails:                            contract.Details(ep.Name, in.Params, in.Owner),
-		TypedSearchAttributes:                    temporal.NewSearchAttributes(contract.GenerationSearchAttributes(ep.Name, in.Params, in.Owner)...),
-	}
-	run, err := c.ExecuteWorkflow(ctx, opts, workflows.Generation, in)
-	var exists *serviceerror.WorkflowExecutionAlreadyStarted
-	switch {
-	case errors.As(err, &exists):
-		return Started{TrackID: trackID, RunID: exists.RunId, AlreadyStarted: true, UIURL: UIURL(cfg, trackID, exists.RunId)}, nil
-	case err != nil:
-		return Started{}, fmt.Errorf("start generation %s: %w", trackID, err)
-	}
-	return Started{TrackID: trackID, RunID: run.GetRunID(), UIURL: UIURL(cfg, trackID, run.GetRunID())}, nil
+	return Started{TrackID: run.ID, RunID: run.RunID, AlreadyStarted: run.AlreadyStarted, UIURL: UIURL(cfg, run.ID, run.RunID)}, nil
 }
 
 // UIURL is the Temporal Web UI page of a run.
 func UIURL(cfg config.Temporal, trackID, runID string) string {
-	u := fmt.Sprintf("%s/namespaces/%s/workflows/%s", strings.TrimSuffix(cfg.UIURL, "/"),
-		url.PathEscape(cfg.Namespace), url.PathEscape(trackID))
-	if runID != "" {
-		u += "/" + url.PathEscape(runID) + "/history"
-	}
-	return u
+	return genflow.UIURL(cfg.UIURL, cfg.Namespace, trackID, runID)
 }
 
 // Wait blocks until the generation ends, calling onState (if not nil)
 // with its live state about every interval while it runs.
 func Wait(ctx context.Context, c client.Client, trackID, runID string, interval time.Duration, onState func(contract.State)) (contract.GenerationResult, error) {
-	query := func(ctx context.Context) (contract.State, error) { return QueryState(ctx, c, trackID, runID) }
-	return awaitRun[contract.GenerationResult](ctx, c, trackID, runID, interval, querying(ctx, query, onState))
+	return genflow.NewClient(c, genflow.ClientOptions{}).GetGeneration(trackID, runID).Follow(ctx, interval, onState)
 }
 
 // QueryState asks a Generation run for its live state.
 func QueryState(ctx context.Context, c client.Client, trackID, runID string) (contract.State, error) {
-	return queryRun[contract.State](ctx, c, trackID, runID, contract.StateQuery)
+	return genflow.NewClient(c, genflow.ClientOptions{}).GetGeneration(trackID, runID).State(ctx)
 }
 
 // Failure is a generation's error in a form fit for printing and JSON.
-type Failure struct {
-	Type    string `json:"type"`
-	Message string `json:"message"`
-}
+type Failure = genflow.Failure
 
 // DescribeFailure extracts the error type and the provider's message
 // from a workflow error.
-func DescribeFailure(err error) Failure {
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) {
-		return Failure{Type: appErr.Type(), Message: appErr.Message()}
-	}
-	var canceled *temporal.CanceledError
-	if errors.As(err, &canceled) {
-		return Failure{Type: "Canceled", Message: "the generation was cancelled"}
-	}
-	var timeout *temporal.TimeoutError
-	if errors.As(err, &timeout) {
-		return Failure{Type: "Timeout", Message: timeout.Error()}
-	}
-	var terminated *temporal.TerminatedError
-	if errors.As(err, &terminated) {
-		return Failure{Type: "Terminated", Message: "the workflow was terminated"}
-	}
-	return Failure{Type: "Error", Message: err.Error()}
-}
+func DescribeFailure(err error) Failure { return genflow.DescribeFailure(err) }
 
 // ParseParams builds parameters from --params (a JSON object, or @file
 // holding one) and --param key=value pairs, which override it. A value

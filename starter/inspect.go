@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/genflow/genflow"
 	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/modelslab"
@@ -306,7 +307,7 @@ type RunDetails struct {
 }
 
 // ErrNotFound is returned for a track_id that no run has.
-var ErrNotFound = errors.New("no run has this ID")
+var ErrNotFound = genflow.ErrNotFound
 
 // Describe returns a run's details: its search attributes and summary,
 // its live state while it runs, its result or error once closed. An empty

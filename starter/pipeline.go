@@ -10,21 +10,18 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
+	"github.com/genflow/genflow"
 	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/pipeline"
-	"github.com/genflow/genflow/workflows"
 )
 
 // NewPipelineID returns a fresh pipeline ID.
-func NewPipelineID() string { return "pipe-" + uuid.NewString() }
+func NewPipelineID() string { return genflow.NewPipelineID() }
 
 func newPipelineCommand(env *Env) *cobra.Command {
 	cmd := &cobra.Command{
@@ -270,69 +267,14 @@ func runPipeline(ctx context.Context, env *Env, file string, f pipelineRunFlags)
 
 // StartPipeline starts a Pipeline workflow whose ID is id. An ID that was
 // used before, running or finished, is never started again: StartPipeline
-// reports the existing run instead.
+// reports the existing run instead. It is genflow.Client.StartPipeline.
 func StartPipeline(ctx context.Context, c client.Client, cfg config.Temporal, id string, plan contract.PipelinePlan) (PipelineOutput, error) {
-	if err := pipeline.CheckID(id, plan); err != nil {
+	run, err := newClient(c, cfg).StartPipeline(ctx, id, plan)
+	if err != nil {
 		return PipelineOutput{}, err
 	}
-	var sas []temporal.SearchAttributeUpdate
-	if plan.Owner != "" {
-		sas = append(sas, contract.SAOwner.ValueSet(plan.Owner))
-	}
-	opts := client.StartWorkflowOptions{
-		ID:                                       id,
-		TaskQueue:                                cfg.TaskQueue,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		StaticSummary:                            pipelineSummary(plan),
-		StaticDetails:                            pipelineDetails(plan),
-		TypedSearchAttributes:                    temporal.NewSearchAttributes(sas...),
-	}
-	out := PipelineOutput{PipelineID: id, Name: plan.Name, Status: "started"}
-	run, err := c.ExecuteWorkflow(ctx, opts, workflows.Pipeline, plan)
-	var exists *serviceerror.WorkflowExecutionAlreadyStarted
-	switch {
-	case errors.As(err, &exists):
-		out.RunID, out.AlreadyStarted = exists.RunId, true
-	case err != nil:
-		return PipelineOutput{}, fmt.Errorf("start pipeline %s: %w", id, err)
-	default:
-		out.RunID = run.GetRunID()
-	}
-	out.UIURL = UIURL(cfg, id, out.RunID)
-	return out, nil
-}
-
-// pipelineSummary is the pipeline's one line in the Temporal UI.
-func pipelineSummary(plan contract.PipelinePlan) string {
-	names := make([]string, len(plan.Steps))
-	for i, s := range plan.Steps {
-		names[i] = s.Name
-	}
-	return clipPipelineText(fmt.Sprintf("pipeline %s: %s", plan.Name, strings.Join(names, ", ")), 120)
-}
-
-// pipelineDetails lists the steps for the Temporal UI.
-func pipelineDetails(plan contract.PipelinePlan) string {
-	var b strings.Builder
-	if plan.Source != "" {
-		fmt.Fprintf(&b, "from `%s`\n\n", plan.Source)
-	}
-	for _, s := range plan.Steps {
-		fmt.Fprintf(&b, "- **%s**: %s", s.Name, s.Endpoint)
-		if len(s.DependsOn) > 0 {
-			fmt.Fprintf(&b, ", after %s", strings.Join(s.DependsOn, ", "))
-		}
-		if s.Mapped() {
-			b.WriteString(", mapped")
-		}
-		if s.ContinueOnError {
-			b.WriteString(", continue_on_error")
-		}
-		b.WriteString("\n")
-	}
-	return b.String()
+	return PipelineOutput{PipelineID: run.ID, Name: plan.Name, Status: "started", RunID: run.RunID,
+		AlreadyStarted: run.AlreadyStarted, UIURL: UIURL(cfg, run.ID, run.RunID)}, nil
 }
 
 // WaitPipeline blocks until the pipeline ends, calling onState (if not
@@ -340,35 +282,18 @@ func pipelineDetails(plan contract.PipelinePlan) string {
 // more with the final state. The result is also there when the pipeline
 // failed or was cancelled, with the error.
 func WaitPipeline(ctx context.Context, c client.Client, id, runID string, interval time.Duration, onState func(contract.PipelineState)) (contract.PipelineResult, error) {
-	query := func(ctx context.Context) (contract.PipelineState, error) { return QueryPipeline(ctx, c, id, runID) }
-	res, err := awaitRun[contract.PipelineResult](ctx, c, id, runID, interval, querying(ctx, query, onState))
-	if err != nil && ctx.Err() == nil {
-		res, _ = pipelineResultOf(err)
-	}
-	if onState != nil && res.PipelineID != "" {
-		onState(res.PipelineState)
-	}
-	return res, err
+	return genflow.NewClient(c, genflow.ClientOptions{}).GetPipeline(id, runID).Follow(ctx, interval, onState)
 }
 
 // pipelineResultOf digs the PipelineResult out of a pipeline's error
 // (the details of PipelineStepFailed and of a cancellation).
 func pipelineResultOf(err error) (contract.PipelineResult, bool) {
-	var res contract.PipelineResult
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) && appErr.HasDetails() && appErr.Details(&res) == nil {
-		return res, true
-	}
-	var canceled *temporal.CanceledError
-	if errors.As(err, &canceled) && canceled.HasDetails() && canceled.Details(&res) == nil {
-		return res, true
-	}
-	return contract.PipelineResult{}, false
+	return genflow.PipelineResultOf(err)
 }
 
 // QueryPipeline asks a Pipeline run for its live state.
 func QueryPipeline(ctx context.Context, c client.Client, id, runID string) (contract.PipelineState, error) {
-	return queryRun[contract.PipelineState](ctx, c, id, runID, contract.PipelineStateQuery)
+	return genflow.NewClient(c, genflow.ClientOptions{}).GetPipeline(id, runID).State(ctx)
 }
 
 // followPipeline waits for a pipeline, printing step changes, then its
