@@ -27,9 +27,9 @@ type CancelOptions struct {
 	// Poll is how often Cancel looks for child runs still open during
 	// the grace. Zero means 250 ms.
 	Poll time.Duration
-	// By, when set, ends the reason a terminated child is given, in
-	// parentheses: who cancelled (the starter says "starter batch
-	// cancel"). Default: nothing.
+	// By, when set, names who cancelled in the reason a terminated
+	// child is given: "... after the cancel request (by <By>)". Default:
+	// the reason names nobody.
 	By string
 }
 
@@ -133,7 +133,7 @@ func (c *Client) Cancel(ctx context.Context, id string, opts CancelOptions) (Can
 	var errs []error
 	reason := fmt.Sprintf("%s %s cancelled: child still open %s after the cancel request", t.kind, id, opts.Grace)
 	if opts.By != "" {
-		reason += " (" + opts.By + ")"
+		reason += " (by " + opts.By + ")"
 	}
 	for _, ch := range open {
 		err := c.c.TerminateWorkflow(ctx, ch.id, ch.runID, reason)

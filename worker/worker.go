@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -20,11 +19,7 @@ import (
 	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/internal/version"
 	"github.com/genflow/genflow/metrics"
-	"github.com/genflow/genflow/modelslab"
-	"github.com/genflow/genflow/notify"
 	"github.com/genflow/genflow/storage"
-	"github.com/genflow/genflow/webhookurl"
-	"github.com/genflow/genflow/workflows"
 )
 
 // stopTimeout is how long in-flight activities get to finish on shutdown
@@ -38,12 +33,11 @@ func New(c client.Client, taskQueue string, acts *activities.Activities) sdkwork
 }
 
 // newWorker is New with a callback for the SDK's fatal errors (the
-// namespace deleted, say), after which the worker polls no more.
+// namespace deleted, say), after which the worker polls no more. It
+// registers as Register does.
 func newWorker(c client.Client, taskQueue string, acts *activities.Activities, onFatal func(error)) sdkworker.Worker {
 	w := sdkworker.New(c, taskQueue, Options(sdkworker.Options{WorkerStopTimeout: stopTimeout, OnFatalError: onFatal}))
-	workflows.Register(w)
-	w.RegisterActivity(acts)
-	w.RegisterActivity(&activities.BatchActivities{History: c})
+	register(w, c, acts)
 	return w
 }
 
@@ -63,32 +57,38 @@ func Options(o sdkworker.Options) sdkworker.Options {
 	return o
 }
 
-// NewActivities builds the activities from the worker's configuration.
+// NewActivities builds the activities from the worker's configuration,
+// as Register does from its options; an error names the variable.
 func NewActivities(cfg config.Worker) (*activities.Activities, error) {
-	provider, err := modelslab.New(modelslab.Options{
-		BaseURL:    cfg.ModelsLabBaseURL,
-		APIKey:     cfg.ModelsLabKey,
-		HTTPClient: &http.Client{Timeout: 50 * time.Second},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s/%s: %w", config.EnvModelsLabBaseURL, config.EnvModelsLabKey, err)
+	acts, err := newActivities(RegisterOptionsOf(cfg))
+	var oe *optionError
+	if errors.As(err, &oe) {
+		return nil, fmt.Errorf("%s: %w", optionVars[oe.field], oe.err)
 	}
-	signer, err := webhookurl.NewSigner(webhookurl.Options{PublicURL: cfg.PublicURL, Secrets: cfg.Secrets})
-	if err != nil {
-		return nil, fmt.Errorf("%s/%s: %w", config.EnvGatewayPublicURL, config.EnvWebhookSecrets, err)
+	return acts, err
+}
+
+// RegisterOptionsOf returns the Register options of the worker's
+// configuration, without metrics.
+func RegisterOptionsOf(cfg config.Worker) RegisterOptions {
+	return RegisterOptions{
+		ModelsLabAPIKey:  cfg.ModelsLabKey,
+		ModelsLabBaseURL: cfg.ModelsLabBaseURL,
+		PublicURL:        cfg.PublicURL,
+		WebhookSecrets:   cfg.Secrets,
+		NotifySecrets:    cfg.NotifySecrets,
+		Store:            StoreOptions{URL: cfg.Store.URL, MaxBytes: cfg.Store.MaxBytes, S3: cfg.Store.S3},
 	}
-	acts := &activities.Activities{Provider: provider, Webhooks: signer}
-	if len(cfg.NotifySecrets) > 0 {
-		acts.Notifier = &notify.Sender{Secrets: cfg.NotifySecrets}
-	}
-	if cfg.Store.URL != "" {
-		backend, err := storage.New(storage.Config{URL: cfg.Store.URL, S3: cfg.Store.S3})
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", config.EnvStoreURL, err)
-		}
-		acts.Store = &storage.Copier{Backend: backend, MaxBytes: cfg.Store.MaxBytes}
-	}
-	return acts, nil
+}
+
+// optionVars are the variables config.LoadWorker reads each
+// RegisterOptions field from.
+var optionVars = map[string]string{
+	"ModelsLabAPIKey":  config.EnvModelsLabKey,
+	"ModelsLabBaseURL": config.EnvModelsLabBaseURL,
+	"PublicURL":        config.EnvGatewayPublicURL,
+	"WebhookSecrets":   config.EnvWebhookSecrets,
+	"Store.URL":        config.EnvStoreURL,
 }
 
 // prepareStore readies the output storage at start: it removes the spool
@@ -130,6 +130,9 @@ func Run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 		return fmt.Errorf("metrics listener (%s): %w", config.EnvWorkerMetrics, err)
 	}
 	defer ln.Close()
+	// The activities as Register builds them (Register's first half;
+	// newWorker registers them as its second does), so the store can be
+	// prepared first.
 	acts, err := NewActivities(cfg)
 	if err != nil {
 		return err

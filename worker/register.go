@@ -1,0 +1,149 @@
+package worker
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/genflow/genflow/activities"
+	"github.com/genflow/genflow/modelslab"
+	"github.com/genflow/genflow/notify"
+	"github.com/genflow/genflow/storage"
+	"github.com/genflow/genflow/webhookurl"
+	"github.com/genflow/genflow/workflows"
+)
+
+// RegisterOptions are what genflow's activities need to reach the
+// provider, the gateway, the notification receivers and the storage.
+// Each optional field's zero value means its documented default.
+type RegisterOptions struct {
+	// ModelsLabAPIKey is the ModelsLab account key. Required.
+	ModelsLabAPIKey string
+	// ModelsLabBaseURL is the API root, ending in /api/. Default
+	// modelslab.DefaultBaseURL, the real API.
+	ModelsLabBaseURL string
+	// PublicURL is the webhook gateway's root URL as the provider
+	// reaches it (cmd/gateway, or package webhookgateway served by the
+	// program). Required.
+	PublicURL string
+	// WebhookSecrets sign the webhook URLs, newest first; the gateway
+	// verifies them with the same secrets. Required, each at least
+	// webhookurl.MinSecretLen bytes.
+	WebhookSecrets []string
+	// NotifySecrets sign end-of-run notifications, newest first. Default
+	// none: a run that asks for a notification records it as not
+	// configured.
+	NotifySecrets []notify.Secret
+	// Store is where generations that ask for it copy their outputs.
+	// Default (zero): none, and such runs record it as not configured.
+	Store StoreOptions
+	// ProviderMetrics counts the calls to the provider (a
+	// *metrics.Provider, say). Default: nothing is counted.
+	ProviderMetrics activities.Metrics
+	// ResultMetrics counts stored outputs and notifications (a
+	// *metrics.Results, say). Default: nothing is counted.
+	ResultMetrics activities.ResultMetrics
+}
+
+// StoreOptions are the output storage of RegisterOptions.
+type StoreOptions struct {
+	// URL is file:///dir (or /dir) or s3://bucket/prefix. Empty: no
+	// storage.
+	URL string
+	// MaxBytes caps one output. Default storage.DefaultMaxBytes (2 GiB).
+	MaxBytes int64
+	// S3 is the endpoint and credentials of an s3:// URL. A missing
+	// bucket is created at the first copy.
+	S3 storage.S3Options
+}
+
+// providerTimeout bounds each HTTP request to the provider, below the
+// Submit activity's 60 s start-to-close timeout.
+const providerTimeout = 50 * time.Second
+
+// optionError is an error of one RegisterOptions field.
+type optionError struct {
+	field string
+	err   error
+}
+
+func (e *optionError) Error() string { return "RegisterOptions." + e.field + ": " + e.err.Error() }
+func (e *optionError) Unwrap() error { return e.err }
+
+// Register adds every genflow workflow (Generation, Batch, BatchPage,
+// Pipeline, under their contract names) and activity to r, a worker of
+// the program's own, so that it runs genflow's runs beside the program's
+// workflows: start them with package genflow's Client on that worker's
+// task queue, or as children with genflow.ExecuteGeneration. c is the
+// Temporal client the worker was built with; the batch activities read
+// their page holders' histories with it.
+//
+// Register checks opts first and registers nothing when they are wrong;
+// the error names the field. It makes no network request. A worker takes
+// each name once, so Register panics, as the SDK does, if r already has a
+// workflow or activity of the same name (a workflow called Generation,
+// say), and Register may be called once per worker.
+func Register(r sdkworker.Registry, c client.Client, opts RegisterOptions) error {
+	if c == nil {
+		return errors.New("worker.Register: the Temporal client is nil")
+	}
+	acts, err := newActivities(opts)
+	if err != nil {
+		return fmt.Errorf("worker.Register: %w", err)
+	}
+	register(r, c, acts)
+	return nil
+}
+
+// register adds the workflows, acts and the batch activities to r.
+func register(r sdkworker.Registry, c client.Client, acts *activities.Activities) {
+	workflows.Register(r)
+	r.RegisterActivity(acts)
+	r.RegisterActivity(&activities.BatchActivities{History: c})
+}
+
+// newActivities builds the activities from opts. Its errors are
+// *optionError.
+func newActivities(o RegisterOptions) (*activities.Activities, error) {
+	if strings.TrimSpace(o.ModelsLabAPIKey) == "" {
+		return nil, &optionError{"ModelsLabAPIKey", errors.New("required")}
+	}
+	provider, err := modelslab.New(modelslab.Options{
+		BaseURL:    o.ModelsLabBaseURL,
+		APIKey:     o.ModelsLabAPIKey,
+		HTTPClient: &http.Client{Timeout: providerTimeout},
+	})
+	if err != nil {
+		return nil, &optionError{"ModelsLabBaseURL", err}
+	}
+	if len(o.WebhookSecrets) == 0 {
+		return nil, &optionError{"WebhookSecrets", errors.New("required")}
+	}
+	if _, err := webhookurl.NewSigner(webhookurl.Options{Secrets: o.WebhookSecrets}); err != nil {
+		return nil, &optionError{"WebhookSecrets", err}
+	}
+	if strings.TrimSpace(o.PublicURL) == "" {
+		return nil, &optionError{"PublicURL", errors.New("required")}
+	}
+	signer, err := webhookurl.NewSigner(webhookurl.Options{PublicURL: o.PublicURL, Secrets: o.WebhookSecrets})
+	if err != nil {
+		return nil, &optionError{"PublicURL", err}
+	}
+	acts := &activities.Activities{Provider: provider, Webhooks: signer, Metrics: o.ProviderMetrics, Results: o.ResultMetrics}
+	if len(o.NotifySecrets) > 0 {
+		acts.Notifier = &notify.Sender{Secrets: o.NotifySecrets}
+	}
+	if o.Store.URL != "" {
+		backend, err := storage.New(storage.Config{URL: o.Store.URL, S3: o.Store.S3})
+		if err != nil {
+			return nil, &optionError{"Store.URL", err}
+		}
+		acts.Store = &storage.Copier{Backend: backend, MaxBytes: o.Store.MaxBytes}
+	}
+	return acts, nil
+}
