@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/genflow/genflow/modelslab"
-	"github.com/genflow/genflow/webhookgateway"
+	"github.com/genflow/genflow/webhookurl"
 )
 
 // checkFile asserts that body is a real file of the extension's type.
@@ -162,10 +162,11 @@ func TestWebhookToSignedURL(t *testing.T) {
 	t.Parallel()
 	srv := newFake(t, Options{})
 	rc := newReceiver(t, nil)
-	signer, err := webhookgateway.NewSigner(rc.URL, []string{"0123456789abcdef-secret"})
+	signer, err := webhookurl.NewSigner(webhookurl.Options{PublicURL: rc.URL, Secrets: []string{"0123456789abcdef-secret"}})
 	require.NoError(t, err)
-	track := "gen 01J9 ünï"
-	hookURL, err := signer.URL(track)
+	track := "gen-01J9:x=y&z~"
+	expires := time.Now().Add(time.Hour)
+	hookURL, err := signer.URL(track, expires)
 	require.NoError(t, err)
 
 	c := newClient(t, srv, "k")
@@ -178,7 +179,7 @@ func TestWebhookToSignedURL(t *testing.T) {
 	require.Equal(t, want, h.RequestURI)
 	u, err := url.ParseRequestURI(h.RequestURI)
 	require.NoError(t, err)
-	require.True(t, signer.Verify(track, u.Query().Get("sig")))
+	require.NoError(t, signer.Verify(track, u.Query().Get("exp"), u.Query().Get("sig"), time.Now()))
 	require.Equal(t, track, h.result(t).TrackID)
 }
 
