@@ -14,7 +14,8 @@ import (
 	"github.com/genflow/genflow/contract"
 )
 
-// ErrTypePageMissing: a batch page holder does not exist.
+// ErrTypePageMissing is the error type of a batch page holder that does
+// not exist.
 const ErrTypePageMissing = "BatchPageMissing"
 
 // HistoryReader reads a workflow's history; client.Client is one.

@@ -240,7 +240,21 @@ func (b *bench) settle(ctx context.Context, ids []string, want int64) error {
 		if got > want || time.Now().After(deadline) {
 			return fmt.Errorf("the generations counted %d webhooks; %d were delivered", got, want)
 		}
-		time.Sleep(100 * time.Millisecond)
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -279,7 +293,9 @@ func (b *bench) latency(ctx context.Context) (latencyResult, error) {
 		if err := b.awaitPhase(ctx, id, contract.PhaseWaitingWebhook); err != nil {
 			return r, err
 		}
-		time.Sleep(settleAfterQuery)
+		if err := sleep(ctx, settleAfterQuery); err != nil {
+			return r, err
+		}
 		url, err := b.s.signer.URL(id, time.Now().Add(24*time.Hour))
 		if err != nil {
 			return r, err
@@ -308,9 +324,13 @@ func (b *bench) latency(ctx context.Context) (latencyResult, error) {
 			if _, err := b.s.c.QueryWorkflow(ctx, fid, "", floorReadyQuery); err == nil {
 				break
 			}
-			time.Sleep(2 * time.Millisecond)
+			if err := sleep(ctx, 2*time.Millisecond); err != nil {
+				return r, err
+			}
 		}
-		time.Sleep(settleAfterQuery)
+		if err := sleep(ctx, settleAfterQuery); err != nil {
+			return r, err
+		}
 		t0 = time.Now()
 		if err := b.s.c.SignalWorkflow(ctx, fid, "", floorSignalName, "done"); err != nil {
 			return r, err

@@ -71,7 +71,9 @@ func start(t *testing.T, bin string, env map[string]string) *process {
 	go func() { p.done <- p.cmd.Wait() }()
 	t.Cleanup(func() {
 		_ = p.cmd.Process.Kill()
-		<-p.done
+		if err := <-p.done; err != nil {
+			t.Logf("%s: %v (killed)", filepath.Base(bin), err)
+		}
 		if t.Failed() {
 			t.Logf("%s output:\n%s", filepath.Base(bin), p.out)
 		}

@@ -149,9 +149,9 @@ func TestGenerationEndToEnd(t *testing.T) {
 		replayer := worker.NewWorkflowReplayer()
 		workflows.Register(replayer)
 		for _, id := range finished {
-			desc, err := s.client.DescribeWorkflowExecution(context.Background(), id, "")
+			desc, err := s.client.DescribeWorkflow(context.Background(), id, "")
 			require.NoError(t, err)
-			exec := desc.GetWorkflowExecutionInfo().GetExecution()
+			exec := desc.RawResponse.GetWorkflowExecutionInfo().GetExecution()
 			err = replayer.ReplayWorkflowExecution(context.Background(), s.client.WorkflowService(), nil, "default",
 				workflowExecution(exec.GetWorkflowId(), exec.GetRunId()))
 			require.NoError(t, err, id)

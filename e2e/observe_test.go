@@ -249,9 +249,9 @@ func TestObservability(t *testing.T) {
 		replayer := worker.NewWorkflowReplayer()
 		workflows.Register(replayer)
 		for _, id := range []string{"obs-ok-1", "obs-drop-1", "obs-fail-1", "obs-quiet-1", "obs-batch"} {
-			desc, err := s.client.DescribeWorkflowExecution(ctx, id, "")
+			desc, err := s.client.DescribeWorkflow(ctx, id, "")
 			require.NoError(t, err)
-			exec := desc.GetWorkflowExecutionInfo().GetExecution()
+			exec := desc.RawResponse.GetWorkflowExecutionInfo().GetExecution()
 			require.NoError(t, replayer.ReplayWorkflowExecution(ctx, s.client.WorkflowService(), nil, "default",
 				workflowExecution(exec.GetWorkflowId(), exec.GetRunId())), id)
 		}

@@ -121,11 +121,11 @@ func TestPipelineExamplesEndToEnd(t *testing.T) {
 			// Each child carries a readable summary and the pipeline's ID as a
 			// search attribute.
 			for _, tid := range children {
-				desc, err := s.client.DescribeWorkflowExecution(context.Background(), tid, "")
+				desc, err := s.client.DescribeWorkflow(context.Background(), tid, "")
 				require.NoError(t, err)
 				var summary string
 				require.NoError(t, converter.GetDefaultDataConverter().FromPayload(
-					desc.GetExecutionConfig().GetUserMetadata().GetSummary(), &summary))
+					desc.RawResponse.GetExecutionConfig().GetUserMetadata().GetSummary(), &summary))
 				step := strings.SplitN(strings.TrimPrefix(tid, id+"_"), "_", 2)[0]
 				require.True(t, strings.HasPrefix(summary, step), "summary %q of %s", summary, tid)
 			}
@@ -189,13 +189,13 @@ func TestPipelineExamplesEndToEnd(t *testing.T) {
 		require.Equal(t, starter.ExitOK, code, stderr)
 		require.Contains(t, []string{"running", "canceled"}, decodePipelineOutput(t, stdout, stderr).Status)
 		eventually(t, "the pipeline to end", func() bool {
-			desc, err := s.client.DescribeWorkflowExecution(context.Background(), "pcancel", "")
-			return err == nil && desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED
+			desc, err := s.client.DescribeWorkflow(context.Background(), "pcancel", "")
+			return err == nil && desc.RawResponse.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED
 		})
 		for j := range 4 {
-			desc, err := s.client.DescribeWorkflowExecution(context.Background(), fmt.Sprintf("pcancel_model_%d", j), "")
+			desc, err := s.client.DescribeWorkflow(context.Background(), fmt.Sprintf("pcancel_model_%d", j), "")
 			require.NoError(t, err)
-			require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED, desc.GetWorkflowExecutionInfo().GetStatus())
+			require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED, desc.RawResponse.GetWorkflowExecutionInfo().GetStatus())
 		}
 		code, stdout, stderr = s.runPipelineStarter(t, "status", "pcancel", "--json")
 		require.Equal(t, starter.ExitOK, code, stderr)
@@ -212,7 +212,7 @@ func TestPipelineExamplesEndToEnd(t *testing.T) {
 		code, _, stderr := s.runPipelineStarter(t, "run", bad, "--id", "pbad", "--wait")
 		require.Equal(t, starter.ExitUsage, code)
 		require.Contains(t, stderr, bad+`:4:41: steps.a.params.init_image: reference to unknown step "b"`)
-		_, err := s.client.DescribeWorkflowExecution(context.Background(), "pbad", "")
+		_, err := s.client.DescribeWorkflow(context.Background(), "pbad", "")
 		require.Error(t, err)
 	})
 
@@ -221,9 +221,9 @@ func TestPipelineExamplesEndToEnd(t *testing.T) {
 		replayer := worker.NewWorkflowReplayer()
 		workflows.Register(replayer)
 		for _, id := range finished {
-			desc, err := s.client.DescribeWorkflowExecution(context.Background(), id, "")
+			desc, err := s.client.DescribeWorkflow(context.Background(), id, "")
 			require.NoError(t, err)
-			exec := desc.GetWorkflowExecutionInfo().GetExecution()
+			exec := desc.RawResponse.GetWorkflowExecutionInfo().GetExecution()
 			err = replayer.ReplayWorkflowExecution(context.Background(), s.client.WorkflowService(), nil, "default",
 				workflowExecution(exec.GetWorkflowId(), exec.GetRunId()))
 			require.NoError(t, err, id)

@@ -347,8 +347,8 @@ func printPipelineOutcome(w io.Writer, out PipelineOutput, tty bool) {
 // printPipelineStepOutputs lists each step's outputs, or why it has none.
 func printPipelineStepOutputs(w io.Writer, st contract.PipelineState) {
 	for _, s := range st.Steps {
-		switch {
-		case s.State == contract.StepSucceeded:
+		switch s.State {
+		case contract.StepSucceeded:
 			fmt.Fprintf(w, "  %s:\n", s.Name)
 			for _, o := range s.Output {
 				fmt.Fprintf(w, "    %s\n", o)

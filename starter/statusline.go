@@ -29,7 +29,7 @@ func (s *statusLine) update(st contract.State) {
 	if s.quiet {
 		return
 	}
-	text := fmt.Sprintf("%s", st.Phase)
+	text := string(st.Phase)
 	if st.ProviderID != "" {
 		text += "  provider id " + st.ProviderID
 	}

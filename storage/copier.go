@@ -139,7 +139,7 @@ func (c *Copier) retryPolicy() retryPolicy {
 	return newRetryPolicy(c.Attempts, c.RetryDelay, c.IdleTimeout)
 }
 
-// ErrGone: every link answered 4xx (expired, or never there).
+// ErrGone says every link answered 4xx (expired, or never there).
 var ErrGone = errors.New("no link served the output")
 
 // linkError: the link answered 4xx, so another link may serve.

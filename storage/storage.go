@@ -55,7 +55,7 @@ type Backend interface {
 	Location(key string) string
 }
 
-// ErrNotFound: no object under that key.
+// ErrNotFound says there is no object under that key.
 var ErrNotFound = errors.New("not found")
 
 // PermanentError is a failure no retry can mend: the output is over the

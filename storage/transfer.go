@@ -68,7 +68,7 @@ func newRetryPolicy(attempts int, delay, idle time.Duration) retryPolicy {
 	return p
 }
 
-// ErrTooLarge: the source is over the size limit.
+// ErrTooLarge says the source is over the size limit.
 var ErrTooLarge = errors.New("over the size limit")
 
 // transfer fills sp from open, resuming after a broken read at the byte

@@ -91,7 +91,9 @@ func serveWith(ctx context.Context, ln net.Listener, h http.Handler, logger *slo
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		closeErr := srv.Close()
-		<-errc
+		if serveErr := <-errc; serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+			closeErr = errors.Join(closeErr, serveErr)
+		}
 		return errors.Join(fmt.Errorf("shut down http server: %w", err), closeErr)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -59,7 +59,7 @@ func TestSignerURLRoundTrip(t *testing.T) {
 				// the router as the same track_id and verify. A reverse
 				// proxy strips the public path prefix.
 				sig := &fakeSignaler{}
-				var h http.Handler = newTestHandler(t, Options{Signer: s, Signaler: sig})
+				h := newTestHandler(t, Options{Signer: s, Signaler: sig})
 				if pu.prefix != "" {
 					h = http.StripPrefix(pu.prefix, h)
 				}

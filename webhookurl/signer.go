@@ -124,13 +124,14 @@ const v2Label = "genflow-webhook-v2\n"
 func mac(pool *sync.Pool, dst []byte, trackID, exp string) []byte {
 	m := pool.Get().(hash.Hash)
 	m.Reset()
+	// A hash.Hash never fails to write.
 	if exp != "" {
-		io.WriteString(m, v2Label)
-		io.WriteString(m, trackID)
-		io.WriteString(m, "\n")
-		io.WriteString(m, exp)
+		_, _ = io.WriteString(m, v2Label)
+		_, _ = io.WriteString(m, trackID)
+		_, _ = io.WriteString(m, "\n")
+		_, _ = io.WriteString(m, exp)
 	} else {
-		io.WriteString(m, trackID)
+		_, _ = io.WriteString(m, trackID)
 	}
 	dst = m.Sum(dst)
 	pool.Put(m)

@@ -525,9 +525,9 @@ func (r *pipelineRun) details(ctx workflow.Context) {
 			ended++
 		}
 	}
-	b.WriteString(fmt.Sprintf("**%s**: %d of %d steps ended  \n", r.state.Status, ended, len(r.state.Steps)))
+	fmt.Fprintf(&b, "**%s**: %d of %d steps ended  \n", r.state.Status, ended, len(r.state.Steps))
 	for _, st := range r.state.Steps {
-		b.WriteString(fmt.Sprintf("- %s (%s): **%s**", st.Name, st.Endpoint, st.State))
+		fmt.Fprintf(&b, "- %s (%s): **%s**", st.Name, st.Endpoint, st.State)
 		if st.Mapped && len(st.Items) > 0 {
 			n := 0
 			for _, it := range st.Items {
@@ -535,13 +535,13 @@ func (r *pipelineRun) details(ctx workflow.Context) {
 					n++
 				}
 			}
-			b.WriteString(fmt.Sprintf(", %d/%d items ended", n, len(st.Items)))
+			fmt.Fprintf(&b, ", %d/%d items ended", n, len(st.Items))
 		}
 		if len(st.Output) > 0 {
-			b.WriteString(fmt.Sprintf(", %d output(s)", len(st.Output)))
+			fmt.Fprintf(&b, ", %d output(s)", len(st.Output))
 		}
 		if st.Error != "" {
-			b.WriteString(fmt.Sprintf(" — %s", st.Error))
+			fmt.Fprintf(&b, " — %s", st.Error)
 		}
 		b.WriteString("\n")
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 // ErrNoTemporalCLI says that FindTemporalCLI found no CLI.
-var ErrNoTemporalCLI = errors.New("Temporal CLI not found: run scripts/install-tools.sh or set TEMPORAL_CLI")
+var ErrNoTemporalCLI = errors.New("no Temporal CLI found: run scripts/install-tools.sh or set TEMPORAL_CLI")
 
 // FindTemporalCLI returns the Temporal CLI binary: $TEMPORAL_CLI (which
 // must exist), else $(go env GOPATH)/bin/temporal, else temporal on the
