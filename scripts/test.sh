@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Runs everything CI runs: gofmt, go vet, workflowcheck over workflows/,
+# golangci-lint,
 # then every test with the race detector: unit, workflow, replay, fuzz
 # seeds and the end-to-end tests on a real Temporal dev server.
 # Installs the Temporal CLI and workflowcheck first (the first build of the
@@ -20,5 +21,7 @@ echo "== go vet"
 go vet ./...
 echo "== workflowcheck ./workflows/..."
 "$GOBIN/workflowcheck" ./workflows/...
+echo "== golangci-lint (.golangci.yml)"
+"$GOBIN/golangci-lint" run ./...
 echo "== go test -race"
 TEMPORAL_CLI="$GOBIN/temporal" go test -race -count=1 "$@" ./...
