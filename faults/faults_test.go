@@ -74,9 +74,8 @@ func TestParseFlags(t *testing.T) {
 		check   func(t *testing.T, o options)
 		wantErr bool
 	}{
-		{name: "defaults run every scenario but the opt-in", args: nil, check: func(t *testing.T, o options) {
-			require.Equal(t, []string{"worker-kill-batch", "worker-kill-submit", "gateway-restart", "temporal-outage",
-				"provider-faults", "abuse", "burst"}, o.scenarios)
+		{name: "defaults run every scenario", args: nil, check: func(t *testing.T, o options) {
+			require.Equal(t, scenarioNames, o.scenarios)
 			require.Equal(t, 300, o.items)
 			require.Equal(t, 2000.0, o.rate)
 			require.Equal(t, 20*time.Second, o.duration)
@@ -87,10 +86,8 @@ func TestParseFlags(t *testing.T) {
 			require.Equal(t, 40, o.runs)
 			require.Equal(t, 5*time.Second, o.duration)
 		}},
-		{name: "opt-in added to all, listed order kept", args: []string{"-scenario", "signal-limit,burst,all"}, check: func(t *testing.T, o options) {
-			require.Len(t, o.scenarios, 8)
-			require.Equal(t, "signal-limit", o.scenarios[7])
-			require.Equal(t, "burst", o.scenarios[6])
+		{name: "listed order kept, no repeats", args: []string{"-scenario", "signal-limit,burst,abuse,burst"}, check: func(t *testing.T, o options) {
+			require.Equal(t, []string{"abuse", "burst", "signal-limit"}, o.scenarios)
 		}},
 		{name: "unknown scenario", args: []string{"-scenario", "meteor"}, wantErr: true},
 		{name: "no runs", args: []string{"-runs", "0"}, wantErr: true},

@@ -11,8 +11,7 @@
 // and records every answer, so that each webhook the gateway acknowledged
 // can be matched with the run that should have recorded it.
 //
-// Scenarios (-scenario, comma-separated; "all" is every one but the
-// opt-in ones):
+// Scenarios (-scenario, comma-separated, or all):
 //
 //	worker-kill-batch   SIGKILL the worker -kills times during an -items batch
 //	worker-kill-submit  SIGKILL the worker while Submit calls wait on a slow provider
@@ -21,7 +20,7 @@
 //	provider-faults     30% dropped, 30% duplicated, 10% 5xx, 10% 429, reordered and late webhooks at once
 //	abuse               forged and foreign signatures, huge, deep and slow requests, replays, odd track_ids
 //	burst               -rate signed webhooks a second for -duration
-//	signal-limit        (opt-in) one run pushed past Temporal's signal limit
+//	signal-limit        one run pushed past Temporal's signal limit, then its result's webhook
 //
 // It prints one markdown table (scenario, runs, lost, stuck, double
 // submissions, false 200s, gateway 5xx, p99, gateway RSS) and the notes,
@@ -61,6 +60,7 @@ type options struct {
 	outageRate         float64
 	rate               float64
 	duration           time.Duration
+	senders            int
 	signalLimit        int
 	bound              time.Duration
 	docs               string
@@ -70,12 +70,9 @@ type options struct {
 	verbose            bool
 }
 
-// scenarioNames in the order they run; optIn are left out of "all".
-var (
-	scenarioNames = []string{"worker-kill-batch", "worker-kill-submit", "gateway-restart", "temporal-outage",
-		"provider-faults", "abuse", "burst", "signal-limit"}
-	optIn = []string{"signal-limit"}
-)
+// scenarioNames in the order they run.
+var scenarioNames = []string{"worker-kill-batch", "worker-kill-submit", "gateway-restart", "temporal-outage",
+	"provider-faults", "abuse", "burst", "signal-limit"}
 
 func main() {
 	o, err := parseFlags(os.Args[1:], os.Stderr)
@@ -113,7 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("faults", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	scen := fs.String("scenario", "all", "comma-separated scenarios: all (every one but the opt-in), or of "+strings.Join(scenarioNames, ", "))
+	scen := fs.String("scenario", "all", "comma-separated scenarios: all, or of "+strings.Join(scenarioNames, ", "))
 	fs.BoolVar(&o.short, "short", false, "the CI scale (flags given explicitly still win): 30 items, 1 kill, 40 runs, 5 s outage, 500 webhooks/s for 5 s")
 	fs.IntVar(&o.items, "items", 300, "worker-kill-batch: items in the batch")
 	fs.IntVar(&o.runs, "runs", 100, "generations in provider-faults, gateway-restart, temporal-outage's batch; 10 per kill in worker-kill-submit")
@@ -125,6 +122,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.outageRate, "outage-rate", 300, "temporal-outage: webhooks per second posted throughout")
 	fs.Float64Var(&o.rate, "rate", 2000, "burst: signed webhooks per second")
 	fs.DurationVar(&o.duration, "duration", 20*time.Second, "burst: how long")
+	fs.IntVar(&o.senders, "senders", 64, "burst: concurrent senders; a webhook due while all are busy is not sent (open loop)")
 	fs.IntVar(&o.signalLimit, "signal-limit", 0, "signal-limit: the dev server's history.maximumSignalsPerExecution (0: Temporal's default, 10,000)")
 	fs.DurationVar(&o.bound, "bound", 3*time.Minute, "how long after its last fault a scenario's runs may take to end before they count as stuck")
 	fs.StringVar(&o.docs, "docs", "", "rewrite the measured section of this file (docs/reliability.md)")
@@ -147,7 +145,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		switch s = strings.TrimSpace(s); {
 		case s == "all":
 			for _, n := range scenarioNames {
-				if !slices.Contains(optIn, n) && !slices.Contains(o.scenarios, n) {
+				if !slices.Contains(o.scenarios, n) {
 					o.scenarios = append(o.scenarios, n)
 				}
 			}
@@ -184,7 +182,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		set("bound", func() { o.bound = 90 * time.Second })
 		set("signal-limit", func() { o.signalLimit = 200 })
 	}
-	for name, v := range map[string]int{"items": o.items, "runs": o.runs, "kills": o.kills} {
+	for name, v := range map[string]int{"items": o.items, "runs": o.runs, "kills": o.kills, "senders": o.senders} {
 		if v < 1 {
 			fmt.Fprintf(stderr, "-%s is %d; it must be at least 1\n", name, v)
 			return o, fmt.Errorf("-%s < 1", name)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -130,6 +131,45 @@ func (s snapshot) count5xx() int {
 		}
 	}
 	return n
+}
+
+// text lists the answers: "5059×200 delivered, 12×200 matched:false,
+// 256×503, 3 unanswered".
+func (s snapshot) text() string {
+	var delivered int
+	for _, v := range s.delivered {
+		delivered += v
+	}
+	var parts []string
+	if delivered > 0 {
+		parts = append(parts, fmt.Sprintf("%d×200 delivered", delivered))
+	}
+	if s.unmatched > 0 {
+		parts = append(parts, fmt.Sprintf("%d×200 matched:false", s.unmatched))
+	}
+	if s.refused > 0 {
+		parts = append(parts, fmt.Sprintf("%d×200 delivered:false", s.refused))
+	}
+	if other := s.codes[200] - delivered - s.unmatched - s.refused; other > 0 {
+		parts = append(parts, fmt.Sprintf("%d×200 other", other))
+	}
+	codes := make([]int, 0, len(s.codes))
+	for c := range s.codes {
+		if c != 200 && c != 0 {
+			codes = append(codes, c)
+		}
+	}
+	slices.Sort(codes)
+	for _, c := range codes {
+		parts = append(parts, fmt.Sprintf("%d×%d", s.codes[c], c))
+	}
+	if s.codes[0] > 0 {
+		parts = append(parts, fmt.Sprintf("%d unanswered", s.codes[0]))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (s snapshot) total() int {

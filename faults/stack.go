@@ -185,6 +185,67 @@ func (p *proc) rssMiB() float64 {
 	return procField(fmt.Sprintf("/proc/%d/status", pid), "VmRSS") / 1024
 }
 
+// cpuSeconds is the CPU time (user and system) the process has used, or
+// 0 when it does not run.
+func (p *proc) cpuSeconds() float64 {
+	pid := p.pid()
+	if pid == 0 {
+		return 0
+	}
+	return statCPU(fmt.Sprintf("/proc/%d/stat", pid))
+}
+
+// statCPU reads utime and stime of a /proc/<pid>/stat file, in seconds
+// (at the usual 100 clock ticks a second).
+func statCPU(path string) float64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	// The command name, in parentheses, may hold spaces: fields count
+	// from after its closing parenthesis (field 3 is the state).
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	var ut, st float64
+	fmt.Sscanf(f[11], "%f", &ut)
+	fmt.Sscanf(f[12], "%f", &st)
+	return (ut + st) / 100
+}
+
+// cpu is the CPU seconds of each part of the stack and of the suite.
+func (s *stack) cpu() map[string]float64 {
+	return map[string]float64{"temporal": s.temporal.cpuSeconds(), "gateway": s.gateway.cpuSeconds(),
+		"worker": s.wkr.cpuSeconds(), "fake": s.fake.cpuSeconds(), "suite": statCPU("/proc/self/stat")}
+}
+
+// cpuText says how much CPU each part used between two cpu() readings.
+func cpuText(before, after map[string]float64) string {
+	var parts []string
+	for _, k := range []string{"temporal", "gateway", "worker", "fake", "suite"} {
+		parts = append(parts, fmt.Sprintf("%s %.1f", k, after[k]-before[k]))
+	}
+	return "CPU seconds: " + strings.Join(parts, ", ")
+}
+
+// loadAverage is the 1-minute load average: other work on the machine.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
+}
+
 // stackOptions shape one scenario's stack.
 type stackOptions struct {
 	// fake are FAKE_* settings of the fake ModelsLab, beside the
