@@ -73,8 +73,8 @@ func (su *suite) abuse(ctx context.Context, s *stack, r *result) error {
 	}
 	for _, id := range []string{done, odd, long} {
 		if err := waitFor(ctx, time.Minute, id+" done", func() bool {
-			d, err := s.c.DescribeWorkflowExecution(ctx, id, "")
-			return err == nil && d.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+			d, err := s.c.DescribeWorkflow(ctx, id, "")
+			return err == nil && d.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 		}); err != nil {
 			return err
 		}

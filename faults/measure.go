@@ -11,6 +11,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/fakemodelslab"
@@ -49,12 +50,13 @@ func collect(ctx context.Context, s *stack, ids []string) []outcome {
 
 func collectOne(ctx context.Context, s *stack, id string) outcome {
 	o := outcome{id: id}
-	var desc *workflowservice.DescribeWorkflowExecutionResponse
+	var desc *client.WorkflowExecutionDescription
 	err := retry(ctx, 30*time.Second, func(ctx context.Context) error {
 		var err error
-		desc, err = s.c.DescribeWorkflowExecution(ctx, id, "")
+		desc, err = s.c.DescribeWorkflow(ctx, id, "")
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
+			desc = nil
 			return nil
 		}
 		return err
@@ -67,7 +69,7 @@ func collectOne(ctx context.Context, s *stack, id string) outcome {
 		o.status = "not_found"
 		return o
 	}
-	switch desc.GetWorkflowExecutionInfo().GetStatus() {
+	switch desc.Status {
 	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
 		err := retry(ctx, 30*time.Second, func(ctx context.Context) error {
 			return s.c.GetWorkflow(ctx, id, "").Get(ctx, &o.res)

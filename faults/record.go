@@ -172,13 +172,6 @@ func (s snapshot) text() string {
 	return strings.Join(parts, ", ")
 }
 
-func (s snapshot) total() int {
-	n := 0
-	for _, v := range s.codes {
-		n += v
-	}
-	return n
-}
 
 // tap is a reverse proxy between the fake's webhooks and the gateway: the
 // worker hands out webhook URLs on the tap, which forwards each POST and

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -212,9 +213,8 @@ func statCPU(path string) float64 {
 	if len(f) < 13 {
 		return 0
 	}
-	var ut, st float64
-	fmt.Sscanf(f[11], "%f", &ut)
-	fmt.Sscanf(f[12], "%f", &st)
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
 	return (ut + st) / 100
 }
 
@@ -586,8 +586,7 @@ func procField(path, field string) float64 {
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			var v float64
-			fmt.Sscanf(strings.TrimSpace(rest), "%f", &v)
+			v, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
 			return v
 		}
 	}
