@@ -172,7 +172,6 @@ func (s snapshot) text() string {
 	return strings.Join(parts, ", ")
 }
 
-
 // tap is a reverse proxy between the fake's webhooks and the gateway: the
 // worker hands out webhook URLs on the tap, which forwards each POST and
 // records the gateway's answer. When the gateway cannot be reached it
