@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(shell /usr/local/go/bin/go env GOPATH 2>/dev/null)/bin:$(PATH)
 GOBIN := $(shell go env GOPATH)/bin
 
-.PHONY: demo up down status build test fuzz bench bench-go tools ui-check s3-check
+.PHONY: demo up down status build test fuzz bench bench-go faults tools ui-check s3-check
 
 ## demo: start the local stack and run one generation through the starter
 demo:
@@ -48,6 +48,16 @@ fuzz:
 ## (go run ./bench -h lists them).
 bench: tools
 	go run ./bench -docs docs/benchmarks.md $(BENCH_FLAGS)
+
+## faults: the whole fault suite at full scale (worker SIGKILLed during a
+## 300-item batch and mid-Submit, gateway restarts, Temporal down 20 s,
+## every provider fault at once, the abuse list, 2,000 webhooks/s, a run
+## past the signal limit), each part a real process on loopback; prints
+## one table and rewrites the measured section of docs/reliability.md.
+## About 8 minutes. FAULTS_FLAGS adds flags (go run ./faults -h lists
+## them); CI runs a bounded subset (go test ./faults).
+faults: tools
+	go run ./faults -docs docs/reliability.md $(FAULTS_FLAGS)
 
 ## s3-check: run the storage tests and the S3 end-to-end test against a
 ## real S3-compatible server too (SeaweedFS, built once: about 10 minutes)
