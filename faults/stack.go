@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -246,6 +249,36 @@ func loadAverage() string {
 	return f[0]
 }
 
+// stableAddr returns a free loopback host:port below the kernel's
+// ephemeral range. testenv.LoopbackAddr picks from that range, which is
+// fine for a process that binds once; but a process the suite kills
+// binds its port again on restart, and meanwhile any outgoing connection
+// may have taken it as its local port ("address already in use"). Ports
+// below the range are never handed out that way.
+func stableAddr() (string, error) {
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if v, err := strconv.Atoi(f[0]); err == nil {
+				low = v
+			}
+		}
+	}
+	const first = 20000
+	if low-first < 1000 {
+		return testenv.LoopbackAddr()
+	}
+	for range 200 {
+		addr := fmt.Sprintf("127.0.0.1:%d", first+mrand.IntN(low-first))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		return addr, ln.Close()
+	}
+	return testenv.LoopbackAddr()
+}
+
 // stackOptions shape one scenario's stack.
 type stackOptions struct {
 	// fake are FAKE_* settings of the fake ModelsLab, beside the
@@ -293,8 +326,10 @@ func startStack(ctx context.Context, bins, dir string, o stackOptions, logf func
 	}
 	ports := make([]string, 6)
 	for i := range ports {
-		if ports[i], err = testenv.LoopbackAddr(); err != nil {
-			return nil, err
+		for ports[i] == "" || slices.Contains(ports[:i], ports[i]) {
+			if ports[i], err = stableAddr(); err != nil {
+				return nil, err
+			}
 		}
 	}
 	port := func(addr string) string { return addr[strings.LastIndexByte(addr, ':')+1:] }
