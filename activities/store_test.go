@@ -18,7 +18,7 @@ import (
 
 	"github.com/genflow/genflow/activities"
 	"github.com/genflow/genflow/contract"
-	"github.com/genflow/genflow/metrics"
+	"github.com/genflow/genflow/internal/metrics"
 	"github.com/genflow/genflow/modelslab"
 	"github.com/genflow/genflow/storage"
 )

@@ -30,8 +30,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/internal/config"
 )
 
 type options struct {

@@ -15,9 +15,9 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	sdkworker "go.temporal.io/sdk/worker"
 
-	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/fakemodelslab"
+	"github.com/genflow/genflow/internal/config"
 	"github.com/genflow/genflow/internal/testenv"
 	"github.com/genflow/genflow/webhookgateway"
 	"github.com/genflow/genflow/webhookurl"

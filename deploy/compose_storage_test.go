@@ -21,7 +21,7 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/stretchr/testify/require"
 
-	"github.com/genflow/genflow/config"
+	"github.com/genflow/genflow/internal/config"
 	"github.com/genflow/genflow/storage"
 	"github.com/genflow/genflow/worker"
 )

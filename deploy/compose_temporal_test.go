@@ -10,7 +10,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/stretchr/testify/require"
 
-	"github.com/genflow/genflow/config"
+	"github.com/genflow/genflow/internal/config"
 	"github.com/genflow/genflow/internal/tlstest"
 )
 

@@ -21,9 +21,9 @@ import (
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/stretchr/testify/require"
 
-	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/fakemodelslab"
+	"github.com/genflow/genflow/internal/config"
 	"github.com/genflow/genflow/modelslab"
 	"github.com/genflow/genflow/webhookgateway"
 	"github.com/genflow/genflow/webhookurl"

@@ -18,9 +18,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
-	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/fakemodelslab"
+	"github.com/genflow/genflow/internal/config"
 	"github.com/genflow/genflow/internal/testenv"
 	"github.com/genflow/genflow/internal/tlstest"
 	"github.com/genflow/genflow/starter"

@@ -19,11 +19,11 @@ import (
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/fakemodelslab"
+	"github.com/genflow/genflow/internal/config"
+	"github.com/genflow/genflow/internal/metrics"
 	"github.com/genflow/genflow/internal/testenv"
-	"github.com/genflow/genflow/metrics"
 	"github.com/genflow/genflow/notify"
 	"github.com/genflow/genflow/starter"
 	"github.com/genflow/genflow/webhookgateway"

@@ -15,8 +15,8 @@ import (
 
 	"github.com/genflow/genflow"
 	"github.com/genflow/genflow/activities"
-	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/internal/config"
 )
 
 // BatchSpec is a batch to start.

@@ -7,7 +7,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/genflow/genflow"
-	"github.com/genflow/genflow/config"
+	"github.com/genflow/genflow/internal/config"
 )
 
 // DefaultCancelGrace is CancelOptions.Grace's default.

@@ -19,8 +19,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/genflow/genflow/activities"
-	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/internal/config"
 	"github.com/genflow/genflow/internal/testenv"
 	"github.com/genflow/genflow/starter"
 	"github.com/genflow/genflow/workflows"

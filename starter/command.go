@@ -19,8 +19,8 @@ import (
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
-	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/internal/config"
 	"github.com/genflow/genflow/internal/version"
 	"github.com/genflow/genflow/modelslab"
 	"github.com/genflow/genflow/storage"

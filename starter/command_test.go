@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
-	"github.com/genflow/genflow/config"
+	"github.com/genflow/genflow/internal/config"
 	"github.com/genflow/genflow/modelslab"
 	"github.com/genflow/genflow/starter"
 )

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
-	"github.com/genflow/genflow/config"
+	"github.com/genflow/genflow/internal/config"
 )
 
 // TestConnectionFlags: --address, --namespace and --profile pick the

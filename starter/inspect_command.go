@@ -17,8 +17,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"golang.org/x/term"
 
-	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/internal/config"
 )
 
 func newListCommand(env *Env) *cobra.Command {

@@ -17,8 +17,8 @@ import (
 	"go.temporal.io/sdk/mocks"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/internal/config"
 )
 
 type pipelineCLIRun struct {

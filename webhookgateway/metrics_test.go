@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
 
-	"github.com/genflow/genflow/metrics"
+	"github.com/genflow/genflow/internal/metrics"
 )
 
 // tickingClock advances by step at every reading, so that a webhook's

@@ -10,9 +10,9 @@ import (
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
-	"github.com/genflow/genflow/config"
+	"github.com/genflow/genflow/internal/config"
+	"github.com/genflow/genflow/internal/metrics"
 	"github.com/genflow/genflow/internal/version"
-	"github.com/genflow/genflow/metrics"
 	"github.com/genflow/genflow/webhookurl"
 )
 

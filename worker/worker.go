@@ -16,9 +16,9 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/genflow/genflow/activities"
-	"github.com/genflow/genflow/config"
+	"github.com/genflow/genflow/internal/config"
+	"github.com/genflow/genflow/internal/metrics"
 	"github.com/genflow/genflow/internal/version"
-	"github.com/genflow/genflow/metrics"
 	"github.com/genflow/genflow/storage"
 )
 

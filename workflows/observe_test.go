@@ -19,7 +19,7 @@ import (
 
 	"github.com/genflow/genflow/activities"
 	"github.com/genflow/genflow/contract"
-	"github.com/genflow/genflow/metrics"
+	"github.com/genflow/genflow/internal/metrics"
 	"github.com/genflow/genflow/modelslab"
 )
 

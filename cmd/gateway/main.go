@@ -19,7 +19,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/genflow/genflow/config"
+	"github.com/genflow/genflow/internal/config"
 	"github.com/genflow/genflow/webhookgateway"
 )
 

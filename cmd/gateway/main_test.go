@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/genflow/genflow/config"
+	"github.com/genflow/genflow/internal/config"
 	"github.com/genflow/genflow/webhookgateway"
 	"github.com/genflow/genflow/webhookurl"
 )

@@ -44,7 +44,7 @@ import (
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
-	"github.com/genflow/genflow/config"
+	"github.com/genflow/genflow/internal/config"
 )
 
 const (

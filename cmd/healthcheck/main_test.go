@@ -12,7 +12,7 @@ import (
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/genflow/genflow/config"
+	"github.com/genflow/genflow/internal/config"
 )
 
 const secret = "test-secret-0123456789abcdef"

@@ -10,7 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/genflow/genflow/metrics"
+	"github.com/genflow/genflow/internal/metrics"
 )
 
 func TestRegistryServesSDKAndOwnMetrics(t *testing.T) {

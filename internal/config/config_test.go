@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
-	"github.com/genflow/genflow/config"
 	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/internal/config"
 	"github.com/genflow/genflow/modelslab"
 	"github.com/genflow/genflow/notify"
 	"github.com/genflow/genflow/storage"
