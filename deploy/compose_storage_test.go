@@ -162,7 +162,7 @@ func TestComposeOutputStorage(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 
-		opts := w.Store.S3
+		opts := worker.S3Options(w.Store.S3)
 		opts.Transport = rt
 		backend, err := storage.New(storage.Config{URL: w.Store.URL, S3: opts})
 		require.NoError(t, err)
@@ -179,7 +179,7 @@ func TestComposeOutputStorage(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "s3://genflow-outputs/track-1/0-out.png", obj.Location)
 
-		opts = s.S3
+		opts = worker.S3Options(s.S3)
 		opts.Transport = rt
 		rc, err := storage.OpenLocation(ctx, obj.Location, 0, opts)
 		require.NoError(t, err)
@@ -238,7 +238,7 @@ func TestComposeOutputStorageSettings(t *testing.T) {
 			config.EnvStoreMaxBytes:    strconv.Itoa(512 << 20),
 		})
 		require.Equal(t, "s3://acme-genflow/outputs", w.Store.URL)
-		require.Equal(t, storage.S3Options{Region: "eu-west-1"}, w.Store.S3, "empty endpoint and keys: AWS S3 and the role")
+		require.Equal(t, config.S3{Region: "eu-west-1"}, w.Store.S3, "empty endpoint and keys: AWS S3 and the role")
 		require.EqualValues(t, 512<<20, w.Store.MaxBytes)
 		require.Equal(t, w.Store.S3, s.S3)
 	})
@@ -251,7 +251,7 @@ func TestComposeOutputStorageSettings(t *testing.T) {
 			config.EnvStoreS3AccessKey: "r2-key",
 			config.EnvStoreS3SecretKey: "r2-secret",
 		})
-		require.Equal(t, storage.S3Options{
+		require.Equal(t, config.S3{
 			Endpoint: "https://0123456789abcdef.r2.cloudflarestorage.com", Region: "auto",
 			AccessKey: "r2-key", SecretKey: "r2-secret",
 		}, w.Store.S3)

@@ -142,7 +142,7 @@ func startStackWith(t *testing.T, so stackOptions) *stack {
 		PublicURL:        gatewayURL,
 		Secrets:          []string{secret},
 		MetricsAddr:      testenv.FreeAddr(t),
-		NotifySecrets:    []notify.Secret{notifySecret},
+		NotifySecrets:    []string{notifySecret.String()},
 	}
 	for _, c := range configure {
 		c(&wcfg)

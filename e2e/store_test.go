@@ -37,7 +37,8 @@ func TestStoredOutputsAndNotificationEndToEnd(t *testing.T) {
 	s3 := s3test.RealOrFake(t)
 	bucket := "genflow-e2e-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	s := startStack(t, fakemodelslab.Options{ProcessingTime: 300 * time.Millisecond}, func(w *config.Worker) {
-		w.Store = config.Store{URL: "s3://" + bucket + "/e2e", MaxBytes: 1 << 20, S3: s3}
+		w.Store = config.Store{URL: "s3://" + bucket + "/e2e", MaxBytes: 1 << 20,
+			S3: config.S3{Endpoint: s3.Endpoint, Region: s3.Region, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey}}
 	})
 	s.starterEnv = map[string]string{
 		config.EnvStoreOutputs:    "true", // the default --store

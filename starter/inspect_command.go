@@ -19,6 +19,7 @@ import (
 
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/internal/config"
+	"github.com/genflow/genflow/storage"
 )
 
 func newListCommand(env *Env) *cobra.Command {
@@ -468,7 +469,7 @@ func runResult(ctx context.Context, env *Env, c client.Client, tcfg config.Tempo
 		if asJSON {
 			progress = io.Discard
 		}
-		out.Downloads, downloadErr = downloadStored(ctx, c, d, dir, cfg.S3, progress)
+		out.Downloads, downloadErr = downloadStored(ctx, c, d, dir, s3Options(cfg.S3), progress)
 		if downloadErr != nil {
 			code = ExitFailed
 		}
@@ -591,4 +592,9 @@ processed, and billed, with no run waiting for its result.`,
 		"for a batch or pipeline: how long its generations get to close before they are terminated")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document for scripts")
 	return cmd
+}
+
+// s3Options are the storage options of the STORE_S3_* settings.
+func s3Options(s config.S3) storage.S3Options {
+	return storage.S3Options{Endpoint: s.Endpoint, Region: s.Region, AccessKey: s.AccessKey, SecretKey: s.SecretKey}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/genflow/genflow/internal/config"
 	"github.com/genflow/genflow/internal/metrics"
 	"github.com/genflow/genflow/internal/version"
+	"github.com/genflow/genflow/notify"
 	"github.com/genflow/genflow/storage"
 )
 
@@ -60,7 +61,11 @@ func Options(o sdkworker.Options) sdkworker.Options {
 // NewActivities builds the activities from the worker's configuration,
 // as Register does from its options; an error names the variable.
 func NewActivities(cfg config.Worker) (*activities.Activities, error) {
-	acts, err := newActivities(RegisterOptionsOf(cfg))
+	opts, err := RegisterOptionsOf(cfg)
+	if err != nil {
+		return nil, err
+	}
+	acts, err := newActivities(opts)
 	var oe *optionError
 	if errors.As(err, &oe) {
 		return nil, fmt.Errorf("%s: %w", optionVars[oe.field], oe.err)
@@ -69,16 +74,29 @@ func NewActivities(cfg config.Worker) (*activities.Activities, error) {
 }
 
 // RegisterOptionsOf returns the Register options of the worker's
-// configuration, without metrics.
-func RegisterOptionsOf(cfg config.Worker) RegisterOptions {
-	return RegisterOptions{
+// configuration, without metrics. It parses the notification secrets; an
+// error names their variable.
+func RegisterOptionsOf(cfg config.Worker) (RegisterOptions, error) {
+	o := RegisterOptions{
 		ModelsLabAPIKey:  cfg.ModelsLabKey,
 		ModelsLabBaseURL: cfg.ModelsLabBaseURL,
 		PublicURL:        cfg.PublicURL,
 		WebhookSecrets:   cfg.Secrets,
-		NotifySecrets:    cfg.NotifySecrets,
-		Store:            StoreOptions{URL: cfg.Store.URL, MaxBytes: cfg.Store.MaxBytes, S3: cfg.Store.S3},
+		Store:            StoreOptions{URL: cfg.Store.URL, MaxBytes: cfg.Store.MaxBytes, S3: S3Options(cfg.Store.S3)},
 	}
+	for i, s := range cfg.NotifySecrets {
+		secret, err := notify.ParseSecret(s)
+		if err != nil {
+			return RegisterOptions{}, fmt.Errorf("%s: secret %d: %w", config.EnvNotifySecrets, i+1, err)
+		}
+		o.NotifySecrets = append(o.NotifySecrets, secret)
+	}
+	return o, nil
+}
+
+// S3Options are the storage options of the STORE_S3_* settings.
+func S3Options(s config.S3) storage.S3Options {
+	return storage.S3Options{Endpoint: s.Endpoint, Region: s.Region, AccessKey: s.AccessKey, SecretKey: s.SecretKey}
 }
 
 // optionVars are the variables config.LoadWorker reads each

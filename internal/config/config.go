@@ -25,8 +25,6 @@ import (
 
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/modelslab"
-	"github.com/genflow/genflow/notify"
-	"github.com/genflow/genflow/storage"
 )
 
 // Environment variable names.
@@ -171,9 +169,11 @@ type Worker struct {
 	// text format). Default "127.0.0.1:9090".
 	MetricsAddr string
 	// NotifySecrets sign end-of-run notifications (Standard Webhooks
-	// keys, whsec_..., newest first). Optional: without them a run that
-	// asks for a notification records it as not configured.
-	NotifySecrets []notify.Secret
+	// keys, whsec_..., newest first), as written; the worker parses them
+	// (notify.ParseSecret) and names this variable if one is malformed.
+	// Optional: without them a run that asks for a notification records
+	// it as not configured.
+	NotifySecrets []string
 	// Store is where generations that ask for it copy their outputs.
 	Store Store
 }
@@ -183,11 +183,24 @@ type Store struct {
 	// URL is file:///dir (or /dir) or s3://bucket/prefix. Empty: storing
 	// is not configured, and runs that ask for it record that.
 	URL string
-	// MaxBytes caps one output. Default storage.DefaultMaxBytes (2 GiB).
+	// MaxBytes caps one output. Default DefaultStoreMaxBytes (2 GiB).
 	MaxBytes int64
 	// S3 is the endpoint and credentials of s3:// URLs (and of stored
 	// locations the starter downloads).
-	S3 storage.S3Options
+	S3 S3
+}
+
+// DefaultStoreMaxBytes is the default of Store.MaxBytes, the same as
+// storage.DefaultMaxBytes (config reads variables and links no storage
+// backend; a test holds the two equal).
+const DefaultStoreMaxBytes = 2 << 30
+
+// S3 is an S3-compatible store's endpoint and credentials, as the
+// STORE_S3_* variables give them (storage.S3Options takes the same
+// fields). Empty fields mean AWS S3, the AWS_* variables or the instance
+// role.
+type S3 struct {
+	Endpoint, Region, AccessKey, SecretKey string
 }
 
 // Gateway is the gateway binary's configuration.
@@ -227,7 +240,7 @@ type Starter struct {
 	StoreOutputs bool
 	// S3 reaches the s3:// locations of stored outputs, for
 	// result --download.
-	S3 storage.S3Options
+	S3 S3
 }
 
 type reader struct {
@@ -431,18 +444,14 @@ func (r *reader) log() Log {
 }
 
 // notifySecrets reads a comma-separated list of Standard Webhooks keys.
-func (r *reader) notifySecrets(name string) []notify.Secret {
-	var out []notify.Secret
-	for i, part := range strings.Split(r.str(name, ""), ",") {
-		if strings.TrimSpace(part) == "" {
-			continue
+// notifySecrets splits a comma-separated list of notification secrets;
+// the worker parses each (notify.ParseSecret).
+func (r *reader) notifySecrets(name string) []string {
+	var out []string
+	for _, part := range strings.Split(r.str(name, ""), ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
 		}
-		s, err := notify.ParseSecret(part)
-		if err != nil {
-			r.fail(name, "secret %d: %v", i+1, err)
-			continue
-		}
-		out = append(out, s)
 	}
 	return out
 }
@@ -460,8 +469,8 @@ func (r *reader) bothOrNeither(nameA, a, nameB, b, neitherMeans string) {
 }
 
 // s3 reads the S3 endpoint and credentials.
-func (r *reader) s3() storage.S3Options {
-	o := storage.S3Options{
+func (r *reader) s3() S3 {
+	o := S3{
 		Endpoint:  r.str(EnvStoreS3Endpoint, ""),
 		Region:    r.str(EnvStoreS3Region, ""),
 		AccessKey: r.str(EnvStoreS3AccessKey, ""),
@@ -476,11 +485,10 @@ func (r *reader) s3() storage.S3Options {
 
 // store reads the worker's output storage.
 func (r *reader) store() Store {
-	s := Store{URL: r.str(EnvStoreURL, ""), MaxBytes: r.int64(EnvStoreMaxBytes, storage.DefaultMaxBytes), S3: r.s3()}
-	if s.URL != "" {
-		if err := storage.CheckURL(s.URL); err != nil {
-			r.fail(EnvStoreURL, "%v", err)
-		}
+	s := Store{URL: r.str(EnvStoreURL, ""), MaxBytes: r.int64(EnvStoreMaxBytes, DefaultStoreMaxBytes), S3: r.s3()}
+	if s.URL != "" && !strings.HasPrefix(s.URL, "/") && !strings.HasPrefix(s.URL, "file://") && !strings.HasPrefix(s.URL, "s3://") {
+		// The storage package checks the rest when the worker starts.
+		r.fail(EnvStoreURL, "%q is not file:///dir, /dir or s3://bucket[/prefix]", s.URL)
 	}
 	return s
 }
