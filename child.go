@@ -1,6 +1,8 @@
 package genflow
 
 import (
+	"fmt"
+
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -50,7 +52,8 @@ func ExecuteGeneration(ctx workflow.Context, req GenerationRequest, opts ChildOp
 	}
 	if err != nil {
 		f, set := workflow.NewFuture(ctx)
-		set.SetError(temporal.NewNonRetryableApplicationError("generation "+req.TrackID+": "+err.Error(), contract.ErrTypeInvalidInput, err))
+		msg := fmt.Sprintf("child generation %q: %v", req.TrackID, err)
+		set.SetError(temporal.NewNonRetryableApplicationError(msg, contract.ErrTypeInvalidInput, err))
 		return GenerationFuture{result: f, started: f}
 	}
 	policy := opts.ParentClosePolicy
