@@ -129,7 +129,7 @@ func TestReportMarkdown(t *testing.T) {
 		{Name: "abuse", Scale: "the abuse list", Runs: 4, Count5xx: 1, Failures: []string{"1 5xx answers"}},
 	}}
 	md := rep.markdown()
-	require.Contains(t, md, "| worker-kill-submit | 30 runs | 30 | 0 | 0 | 15 (3 kill(s), 3 during Submit: 30 call(s) in flight, 15 resubmitted) | 0 | 0 | 21 s run | 30 → 31 MiB | pass |")
+	require.Contains(t, md, "| worker-kill-submit | 30 runs | 30 | 0 | 0 | 15 (3 kill(s), 3 during Submit: 30 call(s) cut off, 15 submitted again) | 0 | 0 | 21 s run | 30 → 31 MiB | pass |")
 	require.Contains(t, md, "| abuse | the abuse list | 4 | 0 | 0 | 0 | 0 | 1 | – | 0 → 0 MiB | **FAIL** |")
 	require.Contains(t, md, "FAILED: 1 5xx answers.")
 	require.True(t, rep.failed())

@@ -263,11 +263,17 @@ func (s *stack) post(ctx context.Context, rec *recorder, url, track string, body
 	start := time.Now()
 	resp, err := s.http.Do(req)
 	if err != nil {
+		if ctx.Err() != nil {
+			return answer{} // the suite stopped sending: not an answer
+		}
 		return rec.add(track, 0, nil, time.Since(start))
 	}
 	reply, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if err != nil {
+		if ctx.Err() != nil {
+			return answer{}
+		}
 		return rec.add(track, 0, nil, time.Since(start))
 	}
 	return rec.add(track, resp.StatusCode, reply, time.Since(start))

@@ -42,6 +42,8 @@ type result struct {
 	Failures []string
 	Wall     time.Duration
 
+	// expected5xx, when set, says why the scenario's 5xx are right.
+	expected5xx      string
 	details          []string
 	inSubmitTracks   []string
 	runLatencies     []time.Duration
@@ -95,9 +97,16 @@ func (r result) doublesCell() string {
 	}
 	s += fmt.Sprintf(" (%d kill(s), %d during Submit", r.Kills, r.KillsInSubmit)
 	if r.KillsInSubmit > 0 {
-		s += fmt.Sprintf(": %d call(s) in flight, %d resubmitted", r.InSubmit, r.DoublesInSubmit)
+		s += fmt.Sprintf(": %d call(s) cut off, %d submitted again", r.InSubmit, r.DoublesInSubmit)
 	}
 	return s + ")"
+}
+
+func (r result) count5xxCell() string {
+	if r.Count5xx > 0 && r.expected5xx != "" {
+		return fmt.Sprintf("%d (%s)", r.Count5xx, r.expected5xx)
+	}
+	return strconv.Itoa(r.Count5xx)
 }
 
 func (r result) p99Cell() string {
@@ -156,8 +165,8 @@ func (rep report) markdown() string {
 	w("| scenario | scale | runs | lost | stuck | double submissions | false 200s | gateway 5xx | p99 | gateway RSS before → after | verdict |\n")
 	w("|---|---|---:|---:|---:|---|---:|---:|---|---|---|\n")
 	for _, r := range rep.Results {
-		w("| %s | %s | %d | %d | %d | %s | %d | %d | %s | %.0f → %.0f MiB | %s |\n",
-			r.Name, r.Scale, r.Runs, r.Lost, r.Stuck, r.doublesCell(), r.False200, r.Count5xx, r.p99Cell(),
+		w("| %s | %s | %d | %d | %d | %s | %d | %s | %s | %.0f → %.0f MiB | %s |\n",
+			r.Name, r.Scale, r.Runs, r.Lost, r.Stuck, r.doublesCell(), r.False200, r.count5xxCell(), r.p99Cell(),
 			r.RSSBefore, r.RSSAfter, r.verdict())
 	}
 	w("\n")
