@@ -193,10 +193,11 @@ type childRun struct{ id, runID string }
 // children of a parent that has ended, or of an earlier run of it).
 func (s *childSweep) open(ctx context.Context) ([]childRun, error) {
 	found := map[string]string{}
-	d, err := s.c.c.DescribeWorkflowExecution(ctx, s.parent, "")
+	desc, err := s.c.c.DescribeWorkflow(ctx, s.parent, "")
 	if err != nil {
 		return nil, fmt.Errorf("describe %s: %w", s.parent, err)
 	}
+	d := desc.RawResponse
 	// A closed run still lists the children pending when it closed.
 	if d.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		for _, p := range d.GetPendingChildren() {

@@ -1,9 +1,9 @@
 package genflow_test
 
 import (
+	"go/build"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -17,7 +17,7 @@ func TestDependencies(t *testing.T) {
 	t.Parallel()
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		goTool = filepath.Join(build.Default.GOROOT, "bin", "go")
 	}
 	out, err := exec.Command(goTool, "list", "-deps", "github.com/genflow/genflow").CombinedOutput()
 	require.NoError(t, err, "%s", out)

@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	if stack != nil {
-		stack.Close()
+		_ = stack.Close()
 	}
 	os.Exit(code)
 }

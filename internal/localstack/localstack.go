@@ -7,6 +7,7 @@ package localstack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -76,18 +77,18 @@ func Start(processing time.Duration) (*Stack, error) {
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		s.Close()
+		_ = s.Close()
 		return nil, err
 	}
 	gatewayURL := "http://" + ln.Addr().String()
 	signer, err := webhookurl.NewSigner(webhookurl.Options{Secrets: []string{webhookSecret}})
 	if err != nil {
-		s.Close()
+		_ = s.Close()
 		return nil, err
 	}
 	h, err := webhookgateway.NewHandler(webhookgateway.Options{Signer: signer, Signaler: s.Client, Health: s.Client, Logger: logger})
 	if err != nil {
-		s.Close()
+		_ = s.Close()
 		return nil, err
 	}
 	s.served = make(chan error, 1)
@@ -102,16 +103,19 @@ func Start(processing time.Duration) (*Stack, error) {
 	return s, nil
 }
 
-// Close stops the stack.
-func (s *Stack) Close() {
+// Close stops the stack and returns the gateway's and the dev server's
+// errors.
+func (s *Stack) Close() error {
 	s.stop()
+	var errs []error
 	if s.served != nil {
-		<-s.served
+		errs = append(errs, <-s.served)
 	}
 	if s.fake != nil {
 		s.fake.Close()
 	}
 	if s.dev != nil {
-		_ = s.dev.Stop()
+		errs = append(errs, s.dev.Stop())
 	}
+	return errors.Join(errs...)
 }
