@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -191,8 +192,7 @@ func (s *stack) run(name string, fn func(context.Context, *slog.Logger) error) e
 	go func() { done <- fn(ctx, l) }()
 	s.stops = append(s.stops, func() error {
 		cancel()
-		err := <-done
-		closeLog()
+		err := errors.Join(<-done, closeLog())
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}

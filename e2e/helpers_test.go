@@ -28,7 +28,12 @@ func newLoopbackServer(t *testing.T, h http.Handler) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- webhookgateway.Serve(ctx, ln, h, quietLogger()) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
 	return "http://" + ln.Addr().String()
 }
 

@@ -129,7 +129,12 @@ func startStackWith(t *testing.T, so stackOptions) *stack {
 	require.NoError(t, err)
 	served := make(chan error, 1)
 	go func() { served <- webhookgateway.Serve(ctx, ln, h, logger) }()
-	t.Cleanup(func() { cancel(); <-served })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("gateway: %v", err)
+		}
+	})
 
 	// The worker, run exactly as the binary runs it: its own client,
 	// its metrics on a listener of its own.

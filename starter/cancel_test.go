@@ -106,9 +106,9 @@ func (s *cancelServer) openChildren(t *testing.T, parent string) []string {
 
 func (s *cancelServer) status(t *testing.T, id string) enumspb.WorkflowExecutionStatus {
 	t.Helper()
-	d, err := s.client.DescribeWorkflowExecution(context.Background(), id, "")
+	d, err := s.client.DescribeWorkflow(context.Background(), id, "")
 	require.NoError(t, err)
-	return d.GetWorkflowExecutionInfo().GetStatus()
+	return d.RawResponse.GetWorkflowExecutionInfo().GetStatus()
 }
 
 // terminateReason is the reason id's run was terminated with.

@@ -402,11 +402,11 @@ func newWaitCommand(env *Env) *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			desc, err := c.DescribeWorkflowExecution(cmd.Context(), args[0], "")
+			desc, err := c.DescribeWorkflow(cmd.Context(), args[0], "")
 			if err != nil {
 				return &ExitError{Code: ExitFailed, Err: fmt.Errorf("track_id %s: %w", args[0], err)}
 			}
-			runID := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+			runID := desc.RawResponse.GetWorkflowExecutionInfo().GetExecution().GetRunId()
 			out := generateOutput{Started: Started{TrackID: args[0], RunID: runID, UIURL: UIURL(tcfg, args[0], runID)}, Status: "started"}
 			if !asJSON {
 				fmt.Fprintf(env.Stdout, "  Temporal UI: %s\n", out.UIURL)

@@ -454,11 +454,11 @@ func newPipelineStatusCommand(env *Env) *cobra.Command {
 // PipelineStatus describes a pipeline: live state while it runs (which
 // needs a worker to answer the query), its result once it has ended.
 func PipelineStatus(ctx context.Context, c client.Client, cfg config.Temporal, id string) (PipelineOutput, error) {
-	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+	desc, err := c.DescribeWorkflow(ctx, id, "")
 	if err != nil {
 		return PipelineOutput{}, fmt.Errorf("pipeline %s: %w", id, err)
 	}
-	info := desc.GetWorkflowExecutionInfo()
+	info := desc.RawResponse.GetWorkflowExecutionInfo()
 	if name := info.GetType().GetName(); name != contract.PipelineWorkflow {
 		return PipelineOutput{}, fmt.Errorf("%s is a %s workflow, not a pipeline", id, name)
 	}
