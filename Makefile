@@ -54,7 +54,7 @@ bench: tools
 ## every provider fault at once, the abuse list, 2,000 webhooks/s, a run
 ## past the signal limit), each part a real process on loopback; prints
 ## one table and rewrites the measured section of docs/reliability.md.
-## About 8 minutes. FAULTS_FLAGS adds flags (go run ./faults -h lists
+## About 5 minutes. FAULTS_FLAGS adds flags (go run ./faults -h lists
 ## them); CI runs a bounded subset (go test ./faults).
 faults: tools
 	go run ./faults -docs docs/reliability.md $(FAULTS_FLAGS)
