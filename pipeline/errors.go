@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // Error is one problem found in a pipeline file, located by line and
@@ -63,6 +65,12 @@ func (l ErrorList) Unwrap() []error {
 type collector struct {
 	file string
 	list ErrorList
+
+	// The values converted so far and their size, counted by spend;
+	// alias is the outermost alias toValue is expanding.
+	values, bytes int
+	alias         *yaml.Node
+	aliased, over bool
 }
 
 func (c *collector) add(p Pos, field, format string, args ...any) {

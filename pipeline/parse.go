@@ -29,6 +29,20 @@ const (
 	MaxMapItems = 100
 )
 
+// Limits on a pipeline file's size, which keep parsing fast and a plan
+// well inside Temporal's payload limit whatever the file holds.
+const (
+	// MaxFileBytes is the largest pipeline file Parse accepts (1 MiB);
+	// the parameters and defaults, with every YAML alias written out,
+	// come to at most as much.
+	MaxFileBytes = 1 << 20
+	// MaxValues is the most values (each list, object and scalar of the
+	// parameters, maps and defaults) a file may hold, counting again each
+	// one a YAML alias repeats: nested aliases multiply, and a few hundred
+	// bytes of them would otherwise expand to billions of values.
+	MaxValues = 20_000
+)
+
 // Pipeline is a parsed and validated pipeline file.
 type Pipeline struct {
 	// File is the file name used in messages.
@@ -153,9 +167,15 @@ func (p *Pipeline) Levels() [][]string {
 	return out
 }
 
-// ParseFile reads and parses the pipeline file at path.
+// ParseFile reads and parses the pipeline file at path, reading no more
+// than MaxFileBytes and one byte.
 func ParseFile(path string) (*Pipeline, error) {
-	src, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, ErrorList{{File: path, Msg: err.Error()}}
+	}
+	defer func() { _ = f.Close() }()
+	src, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
 	if err != nil {
 		return nil, ErrorList{{File: path, Msg: err.Error()}}
 	}
@@ -167,6 +187,10 @@ func ParseFile(path string) (*Pipeline, error) {
 // ErrorList holding every problem found, each with its line and field.
 func Parse(filename string, src []byte) (*Pipeline, error) {
 	c := &collector{file: filename}
+	if len(src) > MaxFileBytes {
+		c.add(Pos{}, "", "the file is over %d bytes (1 MiB), the most a pipeline file may be", MaxFileBytes)
+		return nil, c.err()
+	}
 	if strings.EqualFold(filepath.Ext(filename), ".json") {
 		if err := checkJSON(src); err != nil {
 			c.list = append(c.list, jsonError(filename, src, err))
@@ -184,6 +208,10 @@ func Parse(filename string, src []byte) (*Pipeline, error) {
 	}
 	p := &Pipeline{File: filename}
 	parseTop(c, p, doc.Content[0])
+	if c.over {
+		// The values were cut short: checking them would only add noise.
+		return nil, c.err()
+	}
 	check(c, p, nil)
 	if err := c.err(); err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 
@@ -20,8 +21,17 @@ type value struct {
 
 // toValue converts a YAML node, reporting what has no JSON equivalent.
 func toValue(c *collector, n *yaml.Node, field string) *value {
+	at := n
 	n = deref(n)
 	v := &value{pos: pos(n), kind: n.Kind}
+	if at.Kind == yaml.AliasNode && c.alias == nil {
+		c.alias = at
+		defer func() { c.alias = nil }()
+	}
+	if !c.spend(n, field) {
+		v.kind = yaml.ScalarNode
+		return v
+	}
 	switch n.Kind {
 	case yaml.SequenceNode:
 		v.list = make([]*value, len(n.Content))
@@ -39,6 +49,44 @@ func toValue(c *collector, n *yaml.Node, field string) *value {
 		c.add(v.pos, field, "unsupported YAML node")
 	}
 	return v
+}
+
+// spend counts the value n against MaxValues and MaxFileBytes. Past
+// either it reports the problem once, at the outermost alias being
+// expanded (else at n), and returns false for this and every later
+// value, so that the expansion stops.
+func (c *collector) spend(n *yaml.Node, field string) bool {
+	if c.over {
+		return false
+	}
+	at := n
+	if c.alias != nil {
+		at, c.aliased = c.alias, true
+	}
+	c.values++
+	c.bytes += len(n.Value) + 1
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i < len(n.Content); i += 2 {
+			c.bytes += len(n.Content[i].Value) + 1
+		}
+	}
+	var what string
+	switch {
+	case c.values > MaxValues:
+		what = fmt.Sprintf("more than %d values", MaxValues)
+	case c.bytes > MaxFileBytes:
+		what = "more than 1 MiB"
+	default:
+		return true
+	}
+	c.over = true
+	why := ""
+	if c.aliased {
+		why = ", counting again what each YAML alias repeats"
+	}
+	c.add(pos(at), field, "the parameters and defaults come to %s%s; a pipeline file holds at most %d values and 1 MiB of them",
+		what, why, MaxValues)
+	return false
 }
 
 func scalar(c *collector, n *yaml.Node, field string) any {
