@@ -12,8 +12,9 @@ import (
 // gin or the storage backends by accident. A package not listed here
 // fails the test: place it.
 var layers = [][]string{
-	// The contract, the one track_id rule, the build's version.
-	{"contract", "trackid", "internal/version", "internal/testenv", "internal/tlstest"},
+	// The contract, the one track_id rule, the build's version, the
+	// outbound HTTP policy.
+	{"contract", "trackid", "internal/version", "internal/testenv", "internal/tlstest", "internal/egress"},
 	// The provider client, the webhook URL signer, storage, notification
 	// signing.
 	{"modelslab", "webhookurl", "storage", "notify"},
