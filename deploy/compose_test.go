@@ -352,6 +352,7 @@ func TestComposeStackWithFakeProvider(t *testing.T) {
 		require.Equal(t, "fakemodelslab", host)
 		require.Equal(t, portOf(t, f.ListenAddr), port)
 		require.Equal(t, "fake-key", w.ModelsLabKey)
+		require.True(t, w.ModelsLabAllowHTTP, "the fake speaks plain http: allowed with its profile only")
 		require.Equal(t, "http://localhost:8090", f.Options.PublicURL)
 
 		// Webhooks go to the proxy, which sends them to the gateways' port.
@@ -463,6 +464,7 @@ func TestComposeRealModelsLab(t *testing.T) {
 	env := exampleEnv(t)
 	delete(env, "COMPOSE_PROFILES")
 	delete(env, config.EnvModelsLabBaseURL)
+	delete(env, config.EnvModelsLabAllowHTTP)
 	env[config.EnvModelsLabKey] = "real-key"
 	env[config.EnvGatewayPublicURL] = "https://genflow.example.com"
 	env["GATEWAY_SITE_ADDRESS"] = "genflow.example.com"
@@ -479,6 +481,7 @@ func TestComposeRealModelsLab(t *testing.T) {
 	_, err = worker.NewActivities(w)
 	require.NoError(t, err)
 	require.Equal(t, modelslab.DefaultBaseURL, w.ModelsLabBaseURL)
+	require.False(t, w.ModelsLabAllowHTTP)
 	require.Equal(t, "https://genflow.example.com", w.PublicURL)
 	require.Equal(t, "temporal:7233", w.Temporal.Address)
 	require.Equal(t, "genflow.example.com", *p.Services["proxy"].Environment["GATEWAY_SITE_ADDRESS"])

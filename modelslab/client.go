@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -35,6 +36,11 @@ type Options struct {
 	HTTPClient *http.Client
 	// UserAgent is sent with every request. Default "genflow".
 	UserAgent string
+	// AllowHTTP accepts a plain http BaseURL on a host other than
+	// loopback (a fake provider on a private network, say). Default
+	// false: every request carries the API key, so outside loopback
+	// (127.0.0.0/8, ::1, localhost) the base URL must be https.
+	AllowHTTP bool
 }
 
 // Client calls the ModelsLab API. It is safe for concurrent use.
@@ -61,10 +67,19 @@ func New(opts Options) (*Client, error) {
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, fmt.Errorf("modelslab: BaseURL %q is not an http(s) URL", opts.BaseURL)
 	}
-	c := &Client{base: base, key: opts.APIKey, http: opts.HTTPClient, userAgent: opts.UserAgent}
-	if c.http == nil {
-		c.http = &http.Client{Timeout: 60 * time.Second}
+	if base.Scheme == "http" && !opts.AllowHTTP && !isLoopback(base.Hostname()) {
+		return nil, fmt.Errorf("modelslab: BaseURL %q is plain http on a host other than loopback, "+
+			"and every request carries the API key: use https, or set AllowHTTP (MODELSLAB_ALLOW_HTTP) "+
+			"for a provider on a network you trust", opts.BaseURL)
 	}
+	// A copy of the caller's client, so that its redirect policy is
+	// genflow's without changing the caller's.
+	hc := http.Client{Timeout: 60 * time.Second}
+	if opts.HTTPClient != nil {
+		hc = *opts.HTTPClient
+	}
+	hc.CheckRedirect = refuseRedirect
+	c := &Client{base: base, key: opts.APIKey, http: &hc, userAgent: opts.UserAgent}
 	if c.userAgent == "" {
 		c.userAgent = "genflow"
 	}
@@ -274,6 +289,15 @@ func (c *Client) do(ctx context.Context, ep Endpoint, method, path string, body 
 		}
 		return nil, got, &Error{Type: ErrTypeTransport, Endpoint: ep.Name, HTTPStatus: resp.StatusCode, Message: "read reply", Err: err}
 	}
+	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
+		where := "no Location"
+		if loc, err := resp.Location(); err == nil {
+			where = "to " + redact(loc)
+		}
+		return nil, httpReply{}, &Error{Type: ErrTypeRedirect, Endpoint: ep.Name, HTTPStatus: resp.StatusCode,
+			Message: method + " " + redact(u) + " answered a redirect (" + where + "), which is not followed: " +
+				"the request carries the API key; check the base URL"}
+	}
 	w, decodeErr := decodeWire(raw)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		msg := http.StatusText(resp.StatusCode)
@@ -294,6 +318,24 @@ func (c *Client) do(ctx context.Context, ep Endpoint, method, path string, body 
 			Message: "reply is not JSON: " + snippet(raw), Err: decodeErr}
 	}
 	return w, got, nil
+}
+
+// refuseRedirect is the client's redirect policy: no redirect is
+// followed, to another host or the same one. Every request carries the
+// API key (in the body, and in a header for the workflows API) and a
+// submit the signed webhook URL; a redirect would send them where the
+// operator did not configure, and a JSON API has no need to redirect.
+// do turns the 3xx into an ErrTypeRedirect error.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// isLoopback reports whether host (a URL's Hostname) is a loopback
+// address or localhost, where plain http exposes nothing on the network.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // retryAfterHeader reads a Retry-After header: delay-seconds or an
@@ -346,15 +388,16 @@ func checkSegment(name, v string) error {
 // a log reader and might one day carry a key.
 func redact(u *url.URL) string {
 	c := *u
-	c.RawQuery = ""
+	c.RawQuery, c.Fragment, c.User = "", "", nil
 	return c.String()
 }
 
 func snippet(b []byte) string { return quoteSnippet(string(b), 120) }
 
-// quoteSnippet is s, trimmed, cut after n bytes and quoted.
+// quoteSnippet is s, trimmed, without sigs (redactSigs), cut after n
+// bytes and quoted.
 func quoteSnippet(s string, n int) string {
-	s = strings.TrimSpace(s)
+	s = redactSigs(strings.TrimSpace(s))
 	if len(s) > n {
 		s = s[:n] + "..."
 	}

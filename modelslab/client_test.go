@@ -107,7 +107,7 @@ func TestNewOptions(t *testing.T) {
 		wantURL string
 	}{
 		{name: "default base URL", opts: Options{APIKey: "k"}, wantURL: DefaultBaseURL},
-		{name: "trailing slash added", opts: Options{APIKey: "k", BaseURL: "http://fake:8080/api"}, wantURL: "http://fake:8080/api/"},
+		{name: "trailing slash added", opts: Options{APIKey: "k", BaseURL: "https://fake:8080/api"}, wantURL: "https://fake:8080/api/"},
 		{name: "missing key", opts: Options{}, wantErr: "APIKey is required"},
 		{name: "blank key", opts: Options{APIKey: "  "}, wantErr: "APIKey is required"},
 		{name: "not http", opts: Options{APIKey: "k", BaseURL: "ftp://x/api/"}, wantErr: "not an http(s) URL"},

@@ -27,6 +27,12 @@ const (
 	// retry could submit and charge twice. The message carries the
 	// reply, redacted.
 	ErrTypeUnusableReply = "ModelsLabUnusableReply"
+	// ErrTypeRedirect: the provider answered with a redirect (3xx), which
+	// the client never follows: the request carries the API key (and a
+	// submit the signed webhook URL), which must reach the configured
+	// base URL only. The request was not delivered; not retried, since
+	// the same URL answers the same way: check MODELSLAB_BASE_URL.
+	ErrTypeRedirect = "ModelsLabRedirect"
 )
 
 // NonRetryableErrorTypes are the error types no retry can fix.
@@ -37,6 +43,7 @@ var NonRetryableErrorTypes = []string{
 	ErrTypeInvalidRequest,
 	ErrTypeNotFound,
 	ErrTypeUnusableReply,
+	ErrTypeRedirect,
 }
 
 var _ error = (*Error)(nil)

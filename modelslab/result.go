@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/big"
 	"net/url"
+	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -112,16 +115,18 @@ func decodeWire(body []byte) (*wireReply, error) {
 	return &w, nil
 }
 
+// message is the reply's message, without sigs (redactSigs): it goes
+// into results and errors, and so into histories.
 func (w *wireReply) message() string {
 	for _, m := range []flexMessage{w.Message, w.Messege, w.Error} {
 		if m != "" {
-			return string(m)
+			return redactSigs(string(m))
 		}
 	}
 	if w.Execution != nil && w.Execution.Error != "" {
-		return string(w.Execution.Error)
+		return redactSigs(string(w.Execution.Error))
 	}
-	return string(w.Logs)
+	return redactSigs(string(w.Logs))
 }
 
 // normalise turns a decoded wire reply into a Result for the given
@@ -135,7 +140,7 @@ func (w *wireReply) normalise(p Protocol, isSubmit bool) Result {
 		ProxyLinks:     w.ProxyLinks,
 		FutureLinks:    w.FutureLinks,
 		ETA:            float64(w.ETA),
-		FetchURL:       w.FetchResult,
+		FetchURL:       redactSigs(w.FetchResult),
 		Message:        w.message(),
 		GenerationTime: float64(w.GenerationTime),
 		Meta:           w.Meta,
@@ -144,9 +149,10 @@ func (w *wireReply) normalise(p Protocol, isSubmit bool) Result {
 		r.ETA = 0
 	}
 	if r.Meta != nil {
-		// meta echoes the request parameters; the key, were it ever
-		// echoed, must not travel on into workflow histories.
-		delete(r.Meta, "key")
+		// meta echoes the request parameters: the key and the signed
+		// webhook URL must not travel on into workflow histories,
+		// results, notifications and logs.
+		r.Meta = scrubMeta(r.Meta)
 		if len(r.Meta) == 0 {
 			r.Meta = nil
 		}
@@ -511,4 +517,85 @@ func scalarString(v any) string {
 	default:
 		return ""
 	}
+}
+
+// echoedSecrets are the request fields a reply may echo (at the top or in
+// meta) that must not go further: the API key and the webhook URL, whose
+// sig lets anyone who holds it complete the run.
+var echoedSecrets = []string{"key", "webhook", "webhook_url"}
+
+// scrubMeta is meta without echoedSecrets, at any depth, and with every
+// string redacted by redactSigs. It changes m in place and returns it.
+func scrubMeta(m map[string]any) map[string]any {
+	for k, v := range m {
+		if slices.Contains(echoedSecrets, strings.ToLower(k)) {
+			delete(m, k)
+			continue
+		}
+		m[k] = scrubValue(v)
+	}
+	return m
+}
+
+func scrubValue(v any) any {
+	switch v := v.(type) {
+	case string:
+		return redactSigs(v)
+	case map[string]any:
+		return scrubMeta(v)
+	case []any:
+		for i := range v {
+			v[i] = scrubValue(v[i])
+		}
+		return v
+	default:
+		return v
+	}
+}
+
+// sigParam matches the value of a sig parameter: sig=VALUE, or
+// sig%3DVALUE in a URL that is itself a parameter's value (VALUE then in
+// the base64url alphabet of the webhook URL's sig).
+var sigParam = regexp.MustCompile(`(?i)(sig=)[^&\s"'<>\\#]*|(sig%3D)[A-Za-z0-9_-]*`)
+
+// redactSigs replaces the value of every sig parameter in s with
+// "[redacted]". The webhook URL (…/webhooks/modelslab/{track_id}?exp=…&
+// sig=…) is a bearer credential for its run: wherever the provider
+// echoes it (meta, a message), its sig goes no further than the client.
+// Other signed URLs lose their sig too; result URLs (output, proxy_links,
+// future_links) are not passed through it.
+func redactSigs(s string) string {
+	if !strings.Contains(strings.ToLower(s), "sig") {
+		return s
+	}
+	return sigParam.ReplaceAllString(s, "${1}${2}[redacted]")
+}
+
+// SameID reports whether a and b name the same provider request: equal
+// strings (after trimming space), or decimal numbers of equal value. The
+// provider sends a request's id as a JSON number in replies and as a
+// string in meta and webhooks, so 134701497, "134701497" and
+// 1.34701497e8 are one id; "abc123-def456" equals only itself.
+func SameID(a, b string) bool {
+	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
+	if a == b {
+		return true
+	}
+	x, okA := decimal(a)
+	y, okB := decimal(b)
+	return okA && okB && x.Cmp(y) == 0
+}
+
+// decimal parses s as a decimal number (digits, an optional sign,
+// fraction and exponent), exactly. Ids are short: a long string or a
+// large exponent (1e99999999 would take big.Rat minutes) is no number.
+func decimal(s string) (*big.Rat, bool) {
+	if s == "" || len(s) > 64 || strings.Trim(s, "0123456789+-.eE") != "" {
+		return nil, false
+	}
+	if i := strings.IndexAny(s, "eE"); i >= 0 && len(strings.TrimLeft(s[i+1:], "+-")) > 2 {
+		return nil, false
+	}
+	r, ok := new(big.Rat).SetString(s)
+	return r, ok
 }

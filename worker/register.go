@@ -25,8 +25,13 @@ type RegisterOptions struct {
 	// ModelsLabAPIKey is the ModelsLab account key. Required.
 	ModelsLabAPIKey string
 	// ModelsLabBaseURL is the API root, ending in /api/. Default
-	// modelslab.DefaultBaseURL, the real API.
+	// modelslab.DefaultBaseURL, the real API. Plain http only on
+	// loopback, unless ModelsLabAllowHTTP.
 	ModelsLabBaseURL string
+	// ModelsLabAllowHTTP accepts a plain http ModelsLabBaseURL on a host
+	// other than loopback (a fake provider on a private network). Default
+	// false: the API key travels in every request.
+	ModelsLabAllowHTTP bool
 	// PublicURL is the webhook gateway's root URL as the provider
 	// reaches it (cmd/gateway, or package webhookgateway served by the
 	// program). Required.
@@ -117,6 +122,7 @@ func newActivities(o RegisterOptions) (*activities.Activities, error) {
 		BaseURL:    o.ModelsLabBaseURL,
 		APIKey:     o.ModelsLabAPIKey,
 		HTTPClient: &http.Client{Timeout: providerTimeout},
+		AllowHTTP:  o.ModelsLabAllowHTTP,
 	})
 	if err != nil {
 		return nil, &optionError{"ModelsLabBaseURL", err}

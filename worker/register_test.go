@@ -68,6 +68,8 @@ func TestRegisterNamesTheBadField(t *testing.T) {
 	}{
 		{"no key", func(o *worker.RegisterOptions) { o.ModelsLabAPIKey = " " }, "RegisterOptions.ModelsLabAPIKey: required"},
 		{"bad base URL", func(o *worker.RegisterOptions) { o.ModelsLabBaseURL = "::" }, "RegisterOptions.ModelsLabBaseURL"},
+		{"http base URL off loopback", func(o *worker.RegisterOptions) { o.ModelsLabBaseURL = "http://modelslab.example/api/" },
+			"RegisterOptions.ModelsLabBaseURL"},
 		{"no gateway", func(o *worker.RegisterOptions) { o.PublicURL = "" }, "RegisterOptions.PublicURL: required"},
 		{"bad gateway URL", func(o *worker.RegisterOptions) { o.PublicURL = "ftp://x" }, "RegisterOptions.PublicURL"},
 		{"no secrets", func(o *worker.RegisterOptions) { o.WebhookSecrets = nil }, "RegisterOptions.WebhookSecrets: required"},

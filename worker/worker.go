@@ -84,6 +84,7 @@ func RegisterOptionsOf(cfg config.Worker) (RegisterOptions, error) {
 		WebhookSecrets:   cfg.Secrets,
 		Store:            StoreOptions{URL: cfg.Store.URL, MaxBytes: cfg.Store.MaxBytes, S3: S3Options(cfg.Store.S3)},
 	}
+	o.ModelsLabAllowHTTP = cfg.ModelsLabAllowHTTP
 	for i, s := range cfg.NotifySecrets {
 		secret, err := notify.ParseSecret(s)
 		if err != nil {
