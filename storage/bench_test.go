@@ -28,7 +28,7 @@ func BenchmarkCopy(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			c := &storage.Copier{Backend: local, TempDir: b.TempDir()}
+			c := &storage.Copier{Backend: local, TempDir: b.TempDir(), HTTP: loopbackClient}
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
 			b.ResetTimer()

@@ -14,7 +14,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/genflow/genflow/internal/egress"
 )
 
 // spoolPattern names the spool files (os.CreateTemp's pattern).
@@ -55,8 +58,12 @@ const DefaultMaxBytes = 2 << 30
 // Copier copies outputs from their links into a Backend.
 type Copier struct {
 	Backend Backend
-	// HTTP fetches the links. Nil: a client whose requests are bounded
-	// by IdleTimeout, not by a total (a large video may take minutes).
+	// HTTP fetches the links. Nil: the outbound policy's client
+	// (internal/egress), which reaches public addresses only and follows
+	// at most 5 redirects, each checked. Its requests are bounded by
+	// IdleTimeout, not by a total (a large video may take minutes). A
+	// client of the caller's own is used as it is: links that are not
+	// http or https are refused all the same.
 	HTTP *http.Client
 	// MaxBytes caps one output. Zero means DefaultMaxBytes.
 	MaxBytes int64
@@ -79,8 +86,10 @@ type Copier struct {
 // one of links, Copy returns it with reused true and stores nothing.
 // progress, if not nil, hears the bytes received so far.
 //
-// A PermanentError says no retry will help: the output is over MaxBytes
-// or every link answered 4xx. Any other error is worth retrying later;
+// A PermanentError says no retry will help: the output is over MaxBytes,
+// or every link answered 4xx (ErrGone) or was refused by the outbound
+// policy (ErrRefused: not http or https, or an internal address, redirects
+// included). Any other error is worth retrying later;
 // the next Copy starts over, so nothing half-copied is ever stored.
 func (c *Copier) Copy(ctx context.Context, key string, links []string, progress func(int64)) (obj Object, reused bool, err error) {
 	links = nonEmpty(links)
@@ -105,7 +114,8 @@ func (c *Copier) Copy(ctx context.Context, key string, links []string, progress 
 	}()
 	sp := newSpool(f)
 
-	var gone []string
+	var failed []string
+	anyGone := false
 	for _, link := range links {
 		if err := sp.reset(); err != nil {
 			return Object{}, false, err
@@ -114,7 +124,8 @@ func (c *Copier) Copy(ctx context.Context, key string, links []string, progress 
 		var le *linkError
 		switch {
 		case errors.As(err, &le):
-			gone = append(gone, le.Error())
+			failed = append(failed, le.Error())
+			anyGone = anyGone || le.refused == nil
 			continue
 		case err != nil:
 			return Object{}, false, err
@@ -125,7 +136,10 @@ func (c *Copier) Copy(ctx context.Context, key string, links []string, progress 
 		obj, err = c.Backend.Put(ctx, io.NewSectionReader(f, 0, sp.n), obj)
 		return obj, false, err
 	}
-	return Object{}, false, &PermanentError{fmt.Errorf("%w: %s", ErrGone, strings.Join(gone, "; "))}
+	if !anyGone {
+		return Object{}, false, &PermanentError{fmt.Errorf("%w: %s", ErrRefused, strings.Join(failed, "; "))}
+	}
+	return Object{}, false, &PermanentError{fmt.Errorf("%w: %s", ErrGone, strings.Join(failed, "; "))}
 }
 
 func (c *Copier) maxBytes() int64 {
@@ -139,38 +153,71 @@ func (c *Copier) retryPolicy() retryPolicy {
 	return newRetryPolicy(c.Attempts, c.RetryDelay, c.IdleTimeout)
 }
 
+// ErrRefused says the outbound policy refused a link: its scheme is not
+// http or https, or its host is (or redirects to) an internal address.
+var ErrRefused = egress.ErrRefused
+
 // ErrGone says every link answered 4xx (expired, or never there).
 var ErrGone = errors.New("no link served the output")
 
-// linkError: the link answered 4xx, so another link may serve.
+// linkError: the link answered 4xx, or the outbound policy refused it,
+// so another link may serve.
 type linkError struct {
 	link   string
 	status int
+	// refused is the policy's refusal; nil when the link answered.
+	refused *egress.RefusedError
 }
 
 func (e *linkError) Error() string {
+	if e.refused != nil {
+		return fmt.Sprintf("%s: %v", Redact(e.link), e.refused)
+	}
 	return fmt.Sprintf("%s answered %d %s", Redact(e.link), e.status, http.StatusText(e.status))
 }
 
-// linkError is permanent for its link.
-func (e *linkError) Unwrap() error { return &PermanentError{errors.New(e.Error())} }
+// linkError is permanent for its link, and a refusal is ErrRefused.
+func (e *linkError) Unwrap() []error {
+	errs := []error{&PermanentError{errors.New(e.Error())}}
+	if e.refused != nil {
+		errs = append(errs, e.refused)
+	}
+	return errs
+}
 
-// httpOpener GETs link, with a Range header when resuming.
+// defaultHTTP is the client of a Copier without one: the outbound
+// policy's, with nothing allowed but public addresses.
+var defaultHTTP = sync.OnceValue(func() *http.Client { return egress.Policy{}.Client() })
+
+// httpOpener GETs link, with a Range header when resuming. Only http and
+// https links are fetched, whatever the client.
 func (c *Copier) httpOpener(link string) opener {
 	client := c.HTTP
 	if client == nil {
-		client = http.DefaultClient
+		client = defaultHTTP()
 	}
 	return func(ctx context.Context, offset int64) (io.ReadCloser, int64, int64, string, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, link, nil)
 		if err != nil {
 			return nil, 0, 0, "", &linkError{link: link, status: http.StatusBadRequest}
 		}
+		var refused *egress.RefusedError
+		if err := egress.CheckURL(req.URL); errors.As(err, &refused) {
+			return nil, 0, 0, "", &linkError{link: link, refused: refused}
+		}
 		if offset > 0 {
 			req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
 		}
 		resp, err := client.Do(req)
+		if errors.As(err, &refused) {
+			return nil, 0, 0, "", &linkError{link: link, refused: refused}
+		}
 		if err != nil {
+			// http.Client quotes the whole URL, signed query and all.
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				ue.URL = Redact(ue.URL)
+			}
 			return nil, 0, 0, "", err
 		}
 		ctype := resp.Header.Get("Content-Type")

@@ -59,7 +59,8 @@ type Backend interface {
 var ErrNotFound = errors.New("not found")
 
 // PermanentError is a failure no retry can mend: the output is over the
-// size limit, or every link to it answers 4xx (expired or never there).
+// size limit, or every link to it answers 4xx (expired or never there) or
+// is refused by the outbound policy (ErrRefused).
 type PermanentError struct{ Err error }
 
 func (e *PermanentError) Error() string { return e.Err.Error() }

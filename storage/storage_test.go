@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/genflow/genflow/internal/egress"
 	"github.com/genflow/genflow/internal/s3test"
 	"github.com/genflow/genflow/storage"
 )
@@ -283,8 +285,12 @@ func breakAfter(w http.ResponseWriter, data []byte, n int) {
 	}
 }
 
+// loopbackClient is the outbound policy's client with loopback allowed:
+// the tests' origins listen there.
+var loopbackClient = egress.Policy{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}.Client()
+
 func fastCopier(b storage.Backend) *storage.Copier {
-	return &storage.Copier{Backend: b, RetryDelay: time.Millisecond, IdleTimeout: 2 * time.Second}
+	return &storage.Copier{Backend: b, RetryDelay: time.Millisecond, IdleTimeout: 2 * time.Second, HTTP: loopbackClient}
 }
 
 func TestCopyResumesABrokenDownload(t *testing.T) {
