@@ -14,7 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/genflow/genflow/contract"
-	"github.com/genflow/genflow/modelslab"
+	"github.com/genflow/genflow/pipeline"
 	"github.com/genflow/genflow/trackid"
 )
 
@@ -75,7 +75,7 @@ func (r BatchRequest) prepare(id string) ([]BatchItem, []contract.BatchPage, err
 	seen := map[string]int{}
 	for i, it := range r.Items {
 		err := func() error {
-			ep, err := modelslab.Lookup(it.Endpoint)
+			ep, err := pipeline.LookupEndpoint(it.Endpoint)
 			if err != nil {
 				return err
 			}

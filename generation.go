@@ -8,7 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/genflow/genflow/contract"
-	"github.com/genflow/genflow/modelslab"
+	"github.com/genflow/genflow/pipeline"
 	"github.com/genflow/genflow/trackid"
 )
 
@@ -44,7 +44,7 @@ type GenerationRequest struct {
 // workflow input, with the endpoint's full name. It does no I/O, so
 // workflow code may call it.
 func (r GenerationRequest) input() (contract.GenerationInput, error) {
-	ep, err := modelslab.Lookup(r.Endpoint)
+	ep, err := pipeline.LookupEndpoint(r.Endpoint)
 	if err != nil {
 		return contract.GenerationInput{}, err
 	}

@@ -215,7 +215,10 @@ type MissingFieldsError struct {
 }
 
 func (e *MissingFieldsError) Error() string {
-	return "missing required parameter " + strings.Join(e.Fields, ", ")
+	if len(e.Fields) == 1 {
+		return "missing required parameter " + e.Fields[0]
+	}
+	return "missing required parameters " + strings.Join(e.Fields, ", ")
 }
 
 func requireAll(params map[string]any, fields ...string) error {

@@ -152,9 +152,9 @@ func TestSongGeneratorRule(t *testing.T) {
 		{name: "generation on but no caption", params: map[string]any{"lyrics_generation": true, "prompt": "pop"},
 			wantErr: "voice/song_generator: missing required parameter caption"},
 		{name: "generation on, nothing given", params: map[string]any{"lyrics_generation": "yes"},
-			wantErr: "missing required parameter prompt, caption"},
+			wantErr: "missing required parameters prompt, caption"},
 		{name: "generation on ignores lyrics", params: map[string]any{"lyrics_generation": true, "lyrics": "x"},
-			wantErr: "missing required parameter prompt, caption"},
+			wantErr: "missing required parameters prompt, caption"},
 		{name: "generation off needs lyrics", params: map[string]any{"lyrics_generation": false, "prompt": "pop", "caption": "c"},
 			wantErr: "missing required parameter lyrics"},
 		{name: "generation no needs lyrics", params: map[string]any{"lyrics_generation": "no", "prompt": "pop"},
@@ -220,7 +220,7 @@ func TestValidatePresence(t *testing.T) {
 		{name: "images as []any", edit: func(p map[string]any) { p["images"] = []any{"u"} }},
 		{name: "empty []string images", edit: func(p map[string]any) { p["images"] = []string{} }, wantErr: "images"},
 		{name: "missing two", edit: func(p map[string]any) { delete(p, "class_prompt"); delete(p, "max_train_steps") },
-			wantErr: "missing required parameter class_prompt, max_train_steps"},
+			wantErr: "missing required parameters class_prompt, max_train_steps"},
 		{name: "null training_type is allowed", edit: func(p map[string]any) { p["training_type"] = nil }},
 	}
 	for _, tt := range tests {

@@ -30,7 +30,7 @@ steps:
     endpoint: text2imgg
     params: {model_id: flux, prompt: fox}
 `,
-			want: []string{`test.yaml:3:15: steps.portrait.endpoint: unknown endpoint "text2imgg" (run ` + "`starter endpoints`" + ` for the list)`},
+			want: []string{`test.yaml:3:15: steps.portrait.endpoint: unknown endpoint "text2imgg" (did you mean "text2img"?); run ` + "`starter endpoints`" + ` for the list`},
 		},
 		{
 			name: "ambiguous endpoint",
@@ -69,7 +69,7 @@ steps:
   speak:
     endpoint: voice/text_to_speech
 `,
-			want: []string{"test.yaml:2:3: steps.speak.params: voice/text_to_speech: missing required parameter prompt, voice_id, language"},
+			want: []string{"test.yaml:2:3: steps.speak.params: voice/text_to_speech: missing required parameters prompt, voice_id, language"},
 		},
 		{
 			name: "reference to unknown step",
@@ -417,7 +417,7 @@ steps:
     params: {init_image: "${steps.portrat.output[0]}"}
 `,
 			want: []string{
-				`test.yaml:3:15: steps.portrait.endpoint: unknown endpoint "text2imgg" (run ` + "`starter endpoints`" + ` for the list)`,
+				`test.yaml:3:15: steps.portrait.endpoint: unknown endpoint "text2imgg" (did you mean "text2img"?); run ` + "`starter endpoints`" + ` for the list`,
 				`test.yaml:4:38: steps.portrait.params.prompt: reference to unknown input "nope"`,
 				`test.yaml:7:26: steps.animate.params.init_image: reference to unknown step "portrat" (did you mean "portrait"?)`,
 			},

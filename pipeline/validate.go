@@ -83,7 +83,7 @@ func (k *checker) addDep(s, on *Step) {
 func (k *checker) checkStep(s *Step) {
 	field := "steps." + s.Name
 	if s.endpointV != nil && s.Endpoint != "" {
-		ep, err := modelslab.Lookup(s.Endpoint)
+		ep, err := LookupEndpoint(s.Endpoint)
 		if err != nil {
 			k.c.add(s.endpointV.pos, field+".endpoint", "%v", err)
 		} else {

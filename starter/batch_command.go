@@ -53,7 +53,7 @@ never starts an item twice.`,
   starter batch status my-batch
   starter batch results my-batch > results.jsonl
   starter batch cancel my-batch`,
-		Args: cobra.ExactArgs(1),
+		Args: oneArg,
 		RunE: func(cmd *cobra.Command, args []string) error { return runBatch(cmd.Context(), env, args[0], f) },
 	}
 	fl := cmd.Flags()
@@ -174,8 +174,8 @@ func followBatch(ctx context.Context, env *Env, c client.Client, batchID string,
 			fail := DescribeFailure(werr)
 			fmt.Fprintf(env.Stdout, "batch %s stopped: %s: %s\n", batchID, fail.Type, fail.Message)
 		} else {
-			fmt.Fprintf(env.Stdout, "batch %s done in %s: %d succeeded, %d failed (%d runs)\n", batchID,
-				res.Duration.Round(time.Second), res.Succeeded, res.Failed, res.Runs)
+			fmt.Fprintf(env.Stdout, "batch %s done in %s: %d succeeded, %d failed (%s)\n", batchID,
+				res.Duration.Round(time.Second), res.Succeeded, res.Failed, plural(res.Runs, "workflow run"))
 		}
 		for i, fl := range res.Failures {
 			if i == 10 {
@@ -317,7 +317,7 @@ func newBatchResultsCommand(env *Env) *cobra.Command {
 			if err != nil {
 				return &ExitError{Code: ExitFailed, Err: err}
 			}
-			fmt.Fprintf(env.Stderr, "%d items: %v\n", sum(counts), counts)
+			fmt.Fprintf(env.Stderr, "%s: %s\n", plural(sum(counts), "item"), formatCounts(counts))
 			return nil
 		},
 	}

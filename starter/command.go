@@ -23,6 +23,7 @@ import (
 	"github.com/genflow/genflow/internal/config"
 	"github.com/genflow/genflow/internal/version"
 	"github.com/genflow/genflow/modelslab"
+	"github.com/genflow/genflow/pipeline"
 	"github.com/genflow/genflow/storage"
 	"github.com/genflow/genflow/trackid"
 )
@@ -117,6 +118,7 @@ TEMPORAL_TASK_QUEUE and TEMPORAL_UI_URL (see the README).`,
 	root.AddCommand(newPipelineCommand(&env))
 	root.AddCommand(newBatchCommand(&env))
 	root.AddCommand(newListCommand(&env), newShowCommand(&env), newResultCommand(&env), newCancelCommand(&env))
+	addCompletions(root, &env)
 	return root
 }
 
@@ -147,7 +149,7 @@ func Main(ctx context.Context, args []string, env Env) int {
 // that breaks the track_id rule (package trackid): no run can have it,
 // and Temporal's gRPC headers could not carry it.
 func oneID(cmd *cobra.Command, args []string) error {
-	if err := cobra.ExactArgs(1)(cmd, args); err != nil {
+	if err := oneArg(cmd, args); err != nil {
 		return err
 	}
 	if err := trackid.Validate(args[0]); err != nil {
@@ -213,7 +215,7 @@ func newGenerateCommand(env *Env) *cobra.Command {
   starter generate text2img --params '{"model_id":"flux","prompt":"fox","samples":2}' --json
   starter generate voice/text_to_speech --prompt "Hello" --param voice_id=madison --param language="american english" --wait
   starter generate music_gen --prompt "lofi beat" --track-id my-song-1 --wait`,
-		Args: cobra.ExactArgs(1),
+		Args: oneArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runGenerate(cmd.Context(), env, args[0], f)
 		},
@@ -244,7 +246,7 @@ func runGenerate(ctx context.Context, env *Env, endpoint string, f generateFlags
 	if f.model != "" {
 		params["model_id"] = f.model
 	}
-	ep, err := modelslab.Lookup(endpoint)
+	ep, err := pipeline.LookupEndpoint(endpoint)
 	if err != nil {
 		return usageErr("%v", err)
 	}
@@ -418,12 +420,37 @@ func newWaitCommand(env *Env) *cobra.Command {
 	return cmd
 }
 
+// EndpointInfo is one endpoint in `starter endpoints --json`.
+type EndpointInfo struct {
+	// Name is the catalogue name, such as "images/text2img"; Short its
+	// last part, which generate takes when it is unambiguous.
+	Name     string `json:"name"`
+	Short    string `json:"short"`
+	Category string `json:"category"`
+	// Required are the parameters that must be set; an entry "a|b" is
+	// satisfied by either.
+	Required []string `json:"required"`
+}
+
 func newEndpointsCommand(env *Env) *cobra.Command {
-	return &cobra.Command{
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "endpoints",
 		Short: "List the ModelsLab endpoints genflow knows, with their required parameters",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if asJSON {
+				out := []EndpointInfo{}
+				for _, e := range modelslab.Endpoints() {
+					req := e.Required
+					if req == nil {
+						req = []string{}
+					}
+					out = append(out, EndpointInfo{Name: e.Name, Short: e.Name[strings.LastIndexByte(e.Name, '/')+1:],
+						Category: string(e.Category), Required: req})
+				}
+				return writeJSON(env.Stdout, out)
+			}
 			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ENDPOINT\tCATEGORY\tREQUIRED")
 			for _, e := range modelslab.Endpoints() {
@@ -436,6 +463,8 @@ func newEndpointsCommand(env *Env) *cobra.Command {
 			return tw.Flush()
 		},
 	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array for scripts")
+	return cmd
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -21,7 +22,7 @@ import (
 	"github.com/genflow/genflow"
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/internal/config"
-	"github.com/genflow/genflow/modelslab"
+	"github.com/genflow/genflow/pipeline"
 )
 
 // ExitRunning is the exit code of `starter result` for a run that has not
@@ -70,6 +71,15 @@ var workflowTypes = map[string]string{
 	"pipeline":   contract.PipelineWorkflow,
 	"page":       contract.BatchPageWorkflow,
 	"batchpage":  contract.BatchPageWorkflow,
+}
+
+// States are the values of the GenflowState search attribute, which
+// ListFilter.State takes: a generation's phases, then a batch's and a
+// pipeline's states that are not phases.
+var States = []string{
+	string(contract.PhaseSubmitting), string(contract.PhaseWaitingWebhook), string(contract.PhasePolling),
+	string(contract.PhaseStoring), string(contract.PhaseSucceeded), string(contract.PhaseFailed),
+	string(contract.PhaseCanceled), contract.BatchRunning, contract.BatchCompleted, string(contract.PipelinePartial),
 }
 
 // ListFilter selects the runs `starter list` shows. Empty fields match
@@ -132,9 +142,12 @@ func (f ListFilter) VisibilityQuery() (string, error) {
 		}
 		status = s
 	}
+	if f.State != "" && !slices.Contains(States, strings.ToLower(f.State)) {
+		return "", fmt.Errorf("--state %q: want one of %s", f.State, strings.Join(States, ", "))
+	}
 	endpoint := f.Endpoint
 	if endpoint != "" {
-		ep, err := modelslab.Lookup(endpoint)
+		ep, err := pipeline.LookupEndpoint(endpoint)
 		if err != nil {
 			return "", fmt.Errorf("--endpoint: %w", err)
 		}
@@ -194,6 +207,11 @@ func (r RunInfo) Duration(now time.Time) time.Duration {
 // (one DescribeWorkflowExecution per run: the list API does not return
 // them).
 func ListRuns(ctx context.Context, c client.Client, cfg config.Temporal, f ListFilter) ([]RunInfo, error) {
+	return listRuns(ctx, c, cfg, f, true)
+}
+
+// listRuns is ListRuns, with the summaries only when summaries is true.
+func listRuns(ctx context.Context, c client.Client, cfg config.Temporal, f ListFilter, summaries bool) ([]RunInfo, error) {
 	query, err := f.VisibilityQuery()
 	if err != nil {
 		return nil, err
@@ -240,7 +258,9 @@ func ListRuns(ctx context.Context, c client.Client, cfg config.Temporal, f ListF
 			break
 		}
 	}
-	addSummaries(ctx, c, runs)
+	if summaries {
+		addSummaries(ctx, c, runs)
+	}
 	return runs, nil
 }
 

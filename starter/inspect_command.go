@@ -43,7 +43,7 @@ the same list. Batch page holders are left out unless --type page or --all.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.State, "state", "", "generation phase (submitting, waiting_webhook, polling, succeeded, failed, canceled) or batch/pipeline state")
+	fl.StringVar(&f.State, "state", "", "a generation's phase (submitting, waiting_webhook, polling, storing, succeeded, failed, canceled), a batch's state (running, completed, failed, canceled) or a pipeline's (running, succeeded, partial, failed, canceled)")
 	fl.StringVar(&f.Endpoint, "endpoint", "", "endpoint, e.g. text2img or images/text2img")
 	fl.StringVar(&f.Model, "model", "", "model_id")
 	fl.StringVar(&f.Owner, "owner", "", "owner label given at start")

@@ -51,9 +51,10 @@ func TestListUsageErrors(t *testing.T) {
 		{"quote in a value", []string{"list", "--owner", `a" OR "1"="1`}, "quotes"},
 		{"limit zero", []string{"list", "--limit", "0"}, "--limit 0"},
 		{"list with an argument", []string{"list", "gen-1"}, `unknown command "gen-1"`},
-		{"show without id", []string{"show"}, "accepts 1 arg(s), received 0"},
-		{"result with two ids", []string{"result", "a", "b"}, "accepts 1 arg(s), received 2"},
-		{"cancel without id", []string{"cancel"}, "accepts 1 arg(s), received 0"},
+		{"show without id", []string{"show"}, "starter show: missing TRACK_ID"},
+		{"result with two ids", []string{"result", "a", "b"}, `starter result: one TRACK_ID, not 2 ("a" "b")`},
+		{"cancel without id", []string{"cancel"}, "starter cancel: missing TRACK_ID"},
+		{"unknown state", []string{"list", "--state", "bogus"}, `--state "bogus": want one of`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -68,7 +68,7 @@ parameters, references to inputs and steps, output indexes and dependency
 cycles. Every problem is printed as FILE:LINE:COL: FIELD: MESSAGE and the exit
 code is 2; a valid file prints its inputs and steps, exit code 0.`,
 		Example: `  starter pipeline validate examples/portrait_to_video.yaml`,
-		Args:    cobra.ExactArgs(1),
+		Args:    oneArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := loadPipeline(env, args[0])
 			if err != nil {
@@ -161,7 +161,7 @@ outputs; the exit code is 1 if the pipeline failed or was cancelled.`,
 		Example: `  starter pipeline run examples/portrait_to_video.yaml --input subject="a lighthouse keeper" --wait
   starter pipeline run examples/voiceover_and_music.yaml --input-file script=script.txt --id promo-7 --wait
   starter pipeline run examples/four_views_to_3d.yaml --wait --json`,
-		Args: cobra.ExactArgs(1),
+		Args: oneArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPipeline(cmd.Context(), env, args[0], f)
 		},

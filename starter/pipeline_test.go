@@ -78,7 +78,7 @@ func TestPipelineValidateReportsEveryProblem(t *testing.T) {
 	require.Equal(t, ExitUsage, r.code)
 	require.Empty(t, r.stdout)
 	require.Equal(t, strings.Join([]string{
-		file + `:3:15: steps.a.endpoint: unknown endpoint "text2imgg" (run ` + "`starter endpoints`" + ` for the list)`,
+		file + `:3:15: steps.a.endpoint: unknown endpoint "text2imgg" (did you mean "text2img"?); run ` + "`starter endpoints`" + ` for the list`,
 		file + `:6:41: steps.b.params.init_image: reference to unknown step "portrait"`,
 		"starter: " + file + ": 2 problem(s)",
 		"",
