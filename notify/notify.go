@@ -10,6 +10,11 @@
 // caller (a Temporal activity, for issue 8) retries durably with the same
 // message ID. Receivers verify with any Standard Webhooks library; the
 // tests verify with the specification's reference Go library.
+//
+// A notify URL is the user's word: by default a Sender reaches it through
+// genflow's outbound policy (public addresses only), follows no redirect,
+// and keeps the receiver's reply and the URL's query and user information
+// out of its errors, which end up in the run's history.
 package notify
 
 import (
@@ -25,7 +30,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/genflow/genflow/internal/egress"
 )
 
 // The Standard Webhooks headers.
@@ -100,8 +108,13 @@ type Outcome string
 const (
 	// Retryable: a network error, a timeout, HTTP 408, 425, 429 or 5xx.
 	Retryable Outcome = "retryable"
-	// Rejected: any other non-2xx answer; retrying would not change it.
+	// Rejected: any other non-2xx answer (a redirect included: none is
+	// followed); retrying would not change it.
 	Rejected Outcome = "rejected"
+	// Refused: the outbound policy refused the URL before anything was
+	// sent (not http or https, or an internal address); retrying would
+	// not change it.
+	Refused Outcome = "refused"
 )
 
 // Error is a failed delivery attempt.
@@ -116,7 +129,10 @@ type Error struct {
 
 func (e *Error) Error() string {
 	if e.Status != 0 {
-		return fmt.Sprintf("notification %s: HTTP %d: %v", e.Outcome, e.Status, e.Err)
+		if text := http.StatusText(e.Status); e.Err == nil || e.Err.Error() == text {
+			return fmt.Sprintf("notification %s: HTTP %d %s", e.Outcome, e.Status, text)
+		}
+		return fmt.Sprintf("notification %s: HTTP %d %s: %v", e.Outcome, e.Status, http.StatusText(e.Status), e.Err)
 	}
 	return fmt.Sprintf("notification %s: %v", e.Outcome, e.Err)
 }
@@ -127,18 +143,32 @@ func (e *Error) Unwrap() error { return e.Err }
 type Sender struct {
 	// Secrets sign each message, newest first. At least one.
 	Secrets []Secret
-	// Client sends the requests. Default: a client with a 30 s timeout.
+	// Client sends the requests. Default: the outbound policy's client
+	// (internal/egress), which reaches public addresses only, with a
+	// 30 s timeout. Whatever the client, only http and https URLs are
+	// sent to and no redirect is followed: a 307 would resend the body
+	// and its signature wherever the receiver says.
 	Client *http.Client
 	// UserAgent is sent with each request. Default "genflow-notify/1".
 	UserAgent string
 }
 
-// maxReplyBytes bounds how much of a receiver's answer is read (for the
-// error message).
+// maxReplyBytes bounds how much of a receiver's answer is read (and
+// dropped: a reply is never quoted, it would land in the run's history).
 const maxReplyBytes = 4 << 10
 
+// defaultClient is the client of a Sender without one.
+var defaultClient = sync.OnceValue(func() *http.Client {
+	return egress.Policy{MaxRedirects: egress.NoRedirects, Timeout: 30 * time.Second}.Client()
+})
+
+// noRedirects answers a redirect with itself.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
 // Send makes one delivery attempt of m to url. A 2xx answer is a
-// delivery; anything else is an *Error saying whether to retry.
+// delivery; anything else is an *Error saying whether to retry. Errors
+// name url as egress.Redact does (no user information, no query) and
+// quote nothing of the receiver's reply but its status.
 func (s *Sender) Send(ctx context.Context, url string, m Message) error {
 	if len(s.Secrets) == 0 {
 		return errors.New("notify: no signing secret")
@@ -148,7 +178,10 @@ func (s *Sender) Send(ctx context.Context, url string, m Message) error {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(m.Body))
 	if err != nil {
-		return &Error{Outcome: Rejected, Err: err}
+		return &Error{Outcome: Rejected, Err: fmt.Errorf("%s is not a URL", egress.Redact(url))}
+	}
+	if err := egress.CheckURL(req.URL); err != nil {
+		return &Error{Outcome: Refused, Err: err}
 	}
 	ua := s.UserAgent
 	if ua == "" {
@@ -161,18 +194,29 @@ func (s *Sender) Send(ctx context.Context, url string, m Message) error {
 	req.Header.Set(HeaderSignature, Sign(s.Secrets, m.ID, m.Time, m.Body))
 	c := s.Client
 	if c == nil {
-		c = &http.Client{Timeout: 30 * time.Second}
+		c = defaultClient()
 	}
-	resp, err := c.Do(req)
+	// Follow no redirect, whatever the client would do.
+	nc := *c
+	nc.CheckRedirect = noRedirects
+	resp, err := nc.Do(req)
 	if err != nil {
+		err = egress.RedactError(err)
+		if egress.IsRefused(err) {
+			return &Error{Outcome: Refused, Err: err}
+		}
 		return &Error{Outcome: Retryable, Err: err}
 	}
 	defer resp.Body.Close()
-	reply, _ := io.ReadAll(io.LimitReader(resp.Body, maxReplyBytes))
+	// Read a little of the reply, so the connection can be reused.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxReplyBytes))
 	if resp.StatusCode/100 == 2 {
 		return nil
 	}
-	e := &Error{Outcome: Rejected, Status: resp.StatusCode, Err: fmt.Errorf("%s", bytes.TrimSpace(reply))}
+	e := &Error{Outcome: Rejected, Status: resp.StatusCode, Err: errors.New(http.StatusText(resp.StatusCode))}
+	if resp.StatusCode/100 == 3 {
+		e.Err = errors.New("redirects are not followed")
+	}
 	switch {
 	case resp.StatusCode == http.StatusRequestTimeout, resp.StatusCode == http.StatusTooEarly,
 		resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
