@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/internal/egress"
 	"github.com/genflow/genflow/modelslab"
 	"github.com/genflow/genflow/notify"
 	"github.com/genflow/genflow/storage"
@@ -279,6 +280,10 @@ const (
 	ErrTypeNotifyFailed = "NotifyFailed"
 	// ErrTypeNotifyNotConfigured: the worker has no NOTIFY_SECRETS.
 	ErrTypeNotifyNotConfigured = "NotifyNotConfigured"
+	// ErrTypeNotifyRefused: the outbound policy refused the URL (not http
+	// or https, or an internal address); nothing was sent, and the
+	// error is non-retryable.
+	ErrTypeNotifyRefused = "NotifyRefused"
 )
 
 // NotifyInput is one notification. MessageID is the same on every retry,
@@ -305,8 +310,11 @@ func (a *Activities) Notify(ctx context.Context, in NotifyInput) error {
 	switch {
 	case err == nil:
 		a.countNotification(notifyDelivered)
-		activity.GetLogger(ctx).Info("notification delivered", "url", in.URL, "message_id", in.MessageID)
+		activity.GetLogger(ctx).Info("notification delivered", "url", egress.Redact(in.URL), "message_id", in.MessageID)
 		return nil
+	case errors.As(err, &e) && e.Outcome == notify.Refused:
+		a.countNotification(notifyRejected)
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeNotifyRefused, err)
 	case errors.As(err, &e) && e.Outcome == notify.Retryable:
 		a.countNotification(notifyRetryable)
 		return temporal.NewApplicationErrorWithOptions(err.Error(), ErrTypeNotifyFailed,

@@ -49,7 +49,7 @@ func TestNotify(t *testing.T) {
 		return err
 	}
 	counts := &resultCounts{}
-	a := &activities.Activities{Notifier: &notify.Sender{Secrets: []notify.Secret{secret}}, Results: counts}
+	a := &activities.Activities{Notifier: &notify.Sender{Secrets: []notify.Secret{secret}, Client: loopbackClient}, Results: counts}
 
 	// Delivered, verified by the reference library.
 	require.NoError(t, run(a))

@@ -37,6 +37,11 @@ type StoreInput struct {
 	Params     map[string]any `json:"params,omitempty"`
 }
 
+// MaxStoredOutputs is how many outputs of one result StoreOutputs
+// copies at most; it lists the rest as not stored. A provider's reply (or
+// a forged webhook) cannot make one run fetch without end.
+const MaxStoredOutputs = 100
+
 // StoreProgress is the heartbeat detail of StoreOutputs: the output being
 // copied and its bytes so far, shown in the Temporal UI's pending
 // activity.
@@ -48,9 +53,11 @@ type StoreProgress struct {
 
 // StoreOutputs copies each output to storage, one after the other, and
 // says where each copy is. An output that cannot be stored whatever the
-// retry (over the size limit, every link answering 4xx) gets its Error
-// and the others go on; any other failure fails the attempt, and the
-// retry finds the copies made so far and reuses them.
+// retry (over the size limit, every link answering 4xx or refused by the
+// outbound policy) gets its Error and the others go on; any other
+// failure fails the attempt, and the retry finds the copies made so far
+// and reuses them. Outputs past the first MaxStoredOutputs are not
+// fetched: their Error says so.
 func (a *Activities) StoreOutputs(ctx context.Context, in StoreInput) ([]contract.StoredOutput, error) {
 	if a.Store == nil {
 		return nil, temporal.NewNonRetryableApplicationError(
@@ -58,8 +65,16 @@ func (a *Activities) StoreOutputs(ctx context.Context, in StoreInput) ([]contrac
 	}
 	log := activity.GetLogger(ctx)
 	out := make([]contract.StoredOutput, len(in.Output))
+	if n := len(in.Output); n > MaxStoredOutputs {
+		reason := fmt.Sprintf("not stored: the result lists %d outputs; at most %d are stored", n, MaxStoredOutputs)
+		log.Warn("outputs over the limit not stored", "track_id", in.TrackID, "outputs", n, "limit", MaxStoredOutputs)
+		for i := MaxStoredOutputs; i < n; i++ {
+			a.countOutput(outputNotStored, 0)
+			out[i] = contract.StoredOutput{Output: in.Output[i], Error: reason}
+		}
+	}
 	var fresh *modelslab.Result // the provider's current links, once asked
-	for i, link := range in.Output {
+	for i, link := range in.Output[:min(len(in.Output), MaxStoredOutputs)] {
 		links := linksOf(in.Output, in.ProxyLinks, i)
 		progress := func(n int64) {
 			activity.RecordHeartbeat(ctx, StoreProgress{Output: i + 1, Of: len(in.Output), Bytes: n})

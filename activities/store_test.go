@@ -46,7 +46,7 @@ func TestStoreOutputs(t *testing.T) {
 	local, err := storage.NewLocal(t.TempDir())
 	require.NoError(t, err)
 	counts := &resultCounts{}
-	a := &activities.Activities{Store: &storage.Copier{Backend: local, MaxBytes: 4096, RetryDelay: time.Millisecond},
+	a := &activities.Activities{Store: &storage.Copier{Backend: local, MaxBytes: 4096, RetryDelay: time.Millisecond, HTTP: loopbackClient},
 		Results: counts}
 	run := func(a *activities.Activities, in activities.StoreInput) ([]contract.StoredOutput, error) {
 		var s testsuite.WorkflowTestSuite
@@ -140,7 +140,7 @@ func TestStoreOutputsAsksForFreshLinks(t *testing.T) {
 	f := &fetcher{res: modelslab.Result{Status: modelslab.StatusSuccess, ID: "777",
 		Output:     []string{srv.URL + "/expired/a.png", srv.URL + "/expired/b.png"},
 		ProxyLinks: []string{srv.URL + "/cdn/a.png", srv.URL + "/cdn/b.png"}}}
-	a := &activities.Activities{Provider: f, Store: &storage.Copier{Backend: local, RetryDelay: time.Millisecond}}
+	a := &activities.Activities{Provider: f, Store: &storage.Copier{Backend: local, RetryDelay: time.Millisecond, HTTP: loopbackClient}}
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestActivityEnvironment()
 	env.RegisterActivity(a)
