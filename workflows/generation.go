@@ -12,6 +12,7 @@ import (
 
 	"github.com/genflow/genflow/activities"
 	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/internal/egress"
 	"github.com/genflow/genflow/modelslab"
 )
 
@@ -117,8 +118,10 @@ func sendNotification(ctx workflow.Context, url string, n contract.Notification)
 		Notification: n,
 	}).Get(nctx, nil)
 	if err != nil {
-		workflow.GetLogger(ctx).Warn("notification not delivered", "url", url, "error", err)
-		return "failed: " + err.Error()
+		// Log and state only: no command changes with them.
+		msg := egress.RedactIn(err.Error(), url)
+		workflow.GetLogger(ctx).Warn("notification not delivered", "url", egress.Redact(url), "error", msg)
+		return "failed: " + msg
 	}
 	return "delivered"
 }

@@ -369,6 +369,26 @@ func Redact(raw string) string {
 	return r.String()
 }
 
+// RedactIn replaces raw, a URL, in msg with its Redact form: as it is,
+// and as http.Client quotes it (its password as "***"). For messages
+// made before the URL could be redacted at their source, such as
+// activity errors recorded by earlier releases.
+func RedactIn(msg, raw string) string {
+	if raw == "" {
+		return msg
+	}
+	safe := Redact(raw)
+	msg = strings.ReplaceAll(msg, raw, safe)
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		if _, has := u.User.Password(); has {
+			// As net/http's stripPassword writes it.
+			quoted := strings.Replace(u.String(), u.User.String()+"@", u.User.Username()+":***@", 1)
+			msg = strings.ReplaceAll(msg, quoted, safe)
+		}
+	}
+	return msg
+}
+
 // RedactError rewrites the URL of a *url.Error in err's chain (what
 // http.Client returns, whose message quotes the whole URL) with Redact.
 func RedactError(err error) error {

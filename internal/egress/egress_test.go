@@ -284,3 +284,18 @@ func TestParseAllow(t *testing.T) {
 	_, err = egress.ParseAllow("10.0.0.0/33")
 	require.Error(t, err)
 }
+
+func TestRedactIn(t *testing.T) {
+	t.Parallel()
+	raw := "https://app:pa55@hooks.example.com/h?token=s3cret"
+	for _, msg := range []string{
+		`notification rejected: Post "` + raw + `": HTTP 410`,
+		`Post "https://app:***@hooks.example.com/h?token=s3cret": dial tcp: i/o timeout`,
+	} {
+		got := egress.RedactIn(msg, raw)
+		require.NotContains(t, got, "s3cret")
+		require.NotContains(t, got, "pa55")
+		require.Contains(t, got, `"https://hooks.example.com/h"`)
+	}
+	require.Equal(t, "as is", egress.RedactIn("as is", ""))
+}
