@@ -245,6 +245,10 @@ type State struct {
 	// Notified says how the end-of-run notification went, when the run
 	// has a NotifyURL: "sending", "delivered" or "failed: ...".
 	Notified string `json:"notified,omitempty"`
+	// WebhookIDMismatches counts the webhooks (within WebhooksReceived)
+	// that named a provider request other than the run's and were not
+	// taken: the poll decides such a run.
+	WebhookIDMismatches int `json:"webhook_id_mismatches,omitempty"`
 }
 
 // FailureDetails ride on GenerationFailed and GenerationTimeout errors so

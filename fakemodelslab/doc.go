@@ -60,8 +60,9 @@
 // webhooks, failed generations, immediate success, 5xx or 429 on
 // submit, output downloads that break half-way (cut-files), output
 // links that have expired while their proxy links still serve (expire),
-// and a submit accepted at once whose reply is held (slow-submit, for
-// SubmitDelay): the window in which a client that dies submits twice.
+// a submit accepted at once whose reply is held (slow-submit, for
+// SubmitDelay): the window in which a client that dies submits twice,
+// and webhooks that name another request's id (wrong-id).
 // Rules select requests by track_id; Rates select a fixed fraction
 // of track_ids by hash, which [Faults.Picks] computes in advance.
 //

@@ -54,11 +54,16 @@ const (
 	// that dies and retries submits twice. The reply is held even if the
 	// client hangs up.
 	FaultSlowSubmit Fault = "slow-submit"
+	// FaultWrongID sends the request's webhooks under the id of another
+	// request (WrongID: id, model_id, execution_id), as a payload meant
+	// for another request or a forged one with a leaked webhook URL
+	// would; the request itself and fetch are unchanged.
+	FaultWrongID Fault = "wrong-id"
 )
 
 // allFaults lists the known faults in a stable order.
 var allFaults = []Fault{FaultDrop, FaultDuplicate, FaultDelay, FaultReorder, FaultFail, FaultImmediate, Fault5xx, Fault429,
-	FaultCutFiles, FaultExpire, FaultSlowSubmit}
+	FaultCutFiles, FaultExpire, FaultSlowSubmit, FaultWrongID}
 
 // DefaultFaultDelay is the webhook delay of FaultDelay when Faults.Delay is
 // zero.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/genflow/genflow/modelslab"
@@ -47,12 +48,38 @@ func (s *Server) process(req *request, counted bool) {
 	default:
 		terminal, stale = generationWebhook(req), generationStaleWebhook(req)
 	}
+	if req.faults.has(FaultWrongID) {
+		for _, m := range []map[string]any{terminal, stale} {
+			for _, k := range []string{"id", "model_id", "execution_id"} {
+				if v, ok := m[k]; ok {
+					m[k] = WrongID(v)
+				}
+			}
+		}
+	}
 	s.deliver(req, "terminal", terminal)
 	if req.faults.has(FaultDuplicate) {
 		s.deliver(req, "duplicate", terminal)
 	}
 	if req.faults.has(FaultReorder) {
 		s.deliver(req, "stale", stale)
+	}
+}
+
+// WrongID is the id FaultWrongID's webhooks carry for a request whose id
+// is id: a number 1,000,000,000 higher (as a string when id is one, as
+// the provider's webhooks send it), or a string id with "x" appended.
+func WrongID(id any) any {
+	switch v := id.(type) {
+	case int64:
+		return v + 1_000_000_000
+	case string:
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return strconv.FormatInt(n+1_000_000_000, 10)
+		}
+		return v + "x"
+	default:
+		return id
 	}
 }
 

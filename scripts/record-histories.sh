@@ -99,9 +99,11 @@ later='{"rates":{"delay":1},"delay":"2s"}'
 # runs. webhook-during-submit: the fake takes the request at once and holds
 # its reply 5 s, so the webhook comes while Submit runs and settles the
 # run. deadline-first-poll: no webhook, a deadline before eta + grace, one
-# fetch at the deadline finds the result.
+# fetch at the deadline finds the result. webhook-id-mismatch (version 2
+# of submit-races-webhook): the webhook names another provider request
+# (the fake's wrong-id fault), is not taken, and the poll brings the result.
 known=(webhook webhook-at-hand poll dup 5xx fail training workflow store-notify pipeline-store-notify
-	webhook-during-submit deadline-first-poll)
+	webhook-during-submit deadline-first-poll webhook-id-mismatch)
 all=("${known[@]}")
 [ $# -gt 0 ] && all=("$@")
 for name in "${all[@]}"; do
@@ -123,6 +125,8 @@ for name in "${all[@]}"; do
 		text2img --model flux --prompt "replay webhook during submit" ;;
 	deadline-first-poll) record deadline-first-poll '{"rates":{"drop":1}}' text2img --model flux \
 		--prompt "replay deadline first poll" --deadline 4s --poll-grace 1m ;;
+	webhook-id-mismatch) record webhook-id-mismatch '{"rules":[{"fault":"wrong-id"}],"rates":{"delay":1},"delay":"2s"}' \
+		text2img --model flux --prompt "replay webhook id mismatch" --poll-grace 1s ;;
 	*) echo "unknown scenario $name; known: ${known[*]}" >&2; exit 2 ;;
 	esac
 done

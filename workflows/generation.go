@@ -37,6 +37,15 @@ const generationChange = "submit-races-webhook"
 // that comes before the first poll.
 const submitRacesWebhook workflow.Version = 1
 
+// webhookIDChecked is the version of generationChange whose runs do not
+// take a webhook that names another provider request as their result
+// (see onUpdate). Runs started at submitRacesWebhook took any webhook.
+const webhookIDChecked workflow.Version = 2
+
+// generationVersion is generationChange's newest version, the one new
+// runs record.
+const generationVersion = webhookIDChecked
+
 // submitHeartbeatTimeout is the Submit activity's heartbeat timeout (from
 // submitRacesWebhook on): an attempt lost with its worker is retried after
 // this, not after the minute of its start-to-close timeout.
@@ -228,7 +237,7 @@ func (g *generation) recordOutcome(ctx workflow.Context, outcome string, by cont
 }
 
 func (g *generation) run(ctx workflow.Context) (contract.GenerationResult, error) {
-	g.version = workflow.GetVersion(ctx, generationChange, workflow.DefaultVersion, submitRacesWebhook)
+	g.version = workflow.GetVersion(ctx, generationChange, workflow.DefaultVersion, generationVersion)
 	g.setPhase(ctx, contract.PhaseSubmitting, "submitting to "+g.endpoint.Name)
 	sub, hook, err := g.submit(ctx)
 	g.v1 = startedAsV1(ctx)
@@ -354,10 +363,18 @@ func (g *generation) run(ctx workflow.Context) (contract.GenerationResult, error
 
 // onUpdate applies a provider update from a webhook or a poll. done is
 // true when the update is terminal; res and err are then the workflow's
-// outcome.
+// outcome. From webhookIDChecked on, a webhook that names a provider
+// request other than the run's is not applied (see otherRequest).
 func (g *generation) onUpdate(ctx workflow.Context, u modelslab.Result, by contract.LearnedBy) (done bool, res contract.GenerationResult, err error) {
 	if by == contract.LearnedWebhook {
 		g.state.WebhooksReceived++
+		if g.version >= webhookIDChecked && g.otherRequest(u) {
+			g.state.WebhookIDMismatches++
+			g.metrics.Counter(MetricWebhookIDMismatches).Inc(1)
+			workflow.GetLogger(ctx).Warn("webhook for another provider request ignored; polling decides",
+				"provider_id", g.state.ProviderID, "webhook_provider_id", u.ID, "status", u.Status)
+			return false, res, nil
+		}
 	}
 	switch u.Status {
 	case modelslab.StatusSuccess:
@@ -384,6 +401,19 @@ func (g *generation) onUpdate(ctx workflow.Context, u modelslab.Result, by contr
 		workflow.GetLogger(ctx).Info("provider progress", "stage", u.Stage)
 	}
 	return false, res, nil
+}
+
+// otherRequest reports whether webhook u names a provider request other
+// than the run's: both ids are known and differ (modelslab.SameID: an id
+// sent as a number and as a string is one id). Such a webhook is not the
+// run's result, whoever sent it: a holder of a leaked webhook URL with
+// outputs of their choosing, or a payload meant for another request. A
+// webhook without an id, or one before the run knows its provider id (it
+// came while Submit ran, and stands for its reply), is taken as before.
+// Training webhooks carry model_id, which the provider's examples show
+// equal to the submit's training_id; workflow runs carry execution_id.
+func (g *generation) otherRequest(u modelslab.Result) bool {
+	return u.ID != "" && g.state.ProviderID != "" && !modelslab.SameID(u.ID, g.state.ProviderID)
 }
 
 // atDeadline ends a run whose deadline has come, with the timeout error.

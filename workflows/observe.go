@@ -31,6 +31,11 @@ const (
 	// genflow_webhook_duplicates_total. Duplicates that arrive after the
 	// run closed are the gateway's genflow_webhooks_unmatched_total.
 	MetricWebhookDuplicates = "genflow_webhook_duplicates"
+	// MetricWebhookIDMismatches counts webhooks that reached an open
+	// generation naming a provider request other than its own and were
+	// not taken as its result (the poll decides), tagged endpoint.
+	// Exported as genflow_webhook_id_mismatches_total.
+	MetricWebhookIDMismatches = "genflow_webhook_id_mismatches"
 )
 
 // upsertStateChange is the workflow.GetVersion change ID under which the

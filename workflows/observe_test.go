@@ -180,7 +180,7 @@ func TestGenerationStartedAsV1KeepsItsCommands(t *testing.T) {
 func TestGenerationAsksOneVersion(t *testing.T) {
 	t.Parallel()
 	env := newEnv(t)
-	env.OnGetVersion(generationChange, workflow.DefaultVersion, submitRacesWebhook).Return(submitRacesWebhook).Once()
+	env.OnGetVersion(generationChange, workflow.DefaultVersion, generationVersion).Return(generationVersion).Once()
 	env.OnGetVersion(mock.Anything, workflow.DefaultVersion, stateUpserts).Return(workflow.DefaultVersion).Never()
 	recordUpserts(env)
 	env.OnActivity(acts.Submit, mock.Anything, mock.Anything).Return(processing(5), nil).Once()

@@ -57,7 +57,7 @@ func hangingSubmit(env *testsuite.TestWorkflowEnvironment, d time.Duration) {
 // oldRun makes the run take the branches of runs started before this
 // release (no submit-races-webhook marker in their history).
 func oldRun(env *testsuite.TestWorkflowEnvironment) {
-	env.OnGetVersion(generationChange, workflow.DefaultVersion, submitRacesWebhook).Return(workflow.DefaultVersion)
+	env.OnGetVersion(generationChange, workflow.DefaultVersion, generationVersion).Return(workflow.DefaultVersion)
 }
 
 func TestWebhookWhileSubmitRunsSettlesTheRun(t *testing.T) {
