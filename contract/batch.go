@@ -84,6 +84,7 @@ type BatchCarry struct {
 	Page      int            `json:"page"` // next page to run
 	Succeeded int            `json:"succeeded"`
 	Failed    int            `json:"failed"`
+	Canceled  int            `json:"canceled,omitempty"` // items cancelled (fail-fast, batch cancel, by hand)
 	Failures  []ItemFailure  `json:"failures,omitempty"`
 	Dropped   int            `json:"failures_dropped,omitempty"` // failures past MaxReportedFailures
 	StartedAt time.Time      `json:"started_at"`
@@ -101,16 +102,20 @@ type ItemFailure struct {
 
 // BatchState is the BatchStateQuery answer.
 type BatchState struct {
-	BatchID     string `json:"batch_id"`
-	Total       int    `json:"total"`
-	Pending     int    `json:"pending"`
-	Running     int    `json:"running"`
-	Succeeded   int    `json:"succeeded"`
-	Failed      int    `json:"failed"`
-	Concurrency int    `json:"concurrency"`
-	Page        int    `json:"page"`
-	Pages       int    `json:"pages"`
-	Run         int    `json:"run"` // continue-as-new generation, from 1
+	BatchID   string `json:"batch_id"`
+	Total     int    `json:"total"`
+	Pending   int    `json:"pending"`
+	Running   int    `json:"running"`
+	Succeeded int    `json:"succeeded"`
+	Failed    int    `json:"failed"`
+	// Canceled counts items whose generation was cancelled (the batch
+	// cancelled, fail-fast, or the item cancelled by hand). Pending
+	// items of a batch that has ended will never start.
+	Canceled    int `json:"canceled"`
+	Concurrency int `json:"concurrency"`
+	Page        int `json:"page"`
+	Pages       int `json:"pages"`
+	Run         int `json:"run"` // continue-as-new generation, from 1
 	// State is running, completed, failed (fail-fast) or canceled.
 	State     string    `json:"state"`
 	StartedAt time.Time `json:"started_at"`
@@ -123,16 +128,19 @@ type BatchState struct {
 	Learned  map[string]int `json:"learned,omitempty"`
 }
 
-// Done is the number of finished items.
-func (s BatchState) Done() int { return s.Succeeded + s.Failed }
+// Done is the number of finished items: succeeded, failed or cancelled.
+func (s BatchState) Done() int { return s.Succeeded + s.Failed + s.Canceled }
 
 // BatchResult is the Batch workflow's result.
 type BatchResult struct {
-	BatchID   string        `json:"batch_id"`
-	Total     int           `json:"total"`
-	Succeeded int           `json:"succeeded"`
-	Failed    int           `json:"failed"`
-	Failures  []ItemFailure `json:"failures,omitempty"`
+	BatchID   string `json:"batch_id"`
+	Total     int    `json:"total"`
+	Succeeded int    `json:"succeeded"`
+	Failed    int    `json:"failed"`
+	// Canceled counts items cancelled before they ended (fail-fast
+	// cancels the rest; an item can be cancelled by hand).
+	Canceled int           `json:"canceled,omitempty"`
+	Failures []ItemFailure `json:"failures,omitempty"`
 	// FailuresDropped counts failures not listed (past
 	// MaxReportedFailures); `starter batch results` lists them all.
 	FailuresDropped int            `json:"failures_dropped,omitempty"`

@@ -163,7 +163,7 @@ func TestPipelineExamplesEndToEnd(t *testing.T) {
 	t.Run("continue_on_error keeps the other steps", func(t *testing.T) {
 		code, stdout, stderr := s.runPipelineStarter(t, "run", filepath.Join("..", "examples", "voiceover_and_music.yaml"),
 			"--id", "pfail-voice", "--wait")
-		require.Equal(t, starter.ExitOK, code, "stdout: %s\nstderr: %s", stdout, stderr)
+		require.Equal(t, starter.ExitFailed, code, "a partial pipeline had a step fail\nstdout: %s\nstderr: %s", stdout, stderr)
 		require.Contains(t, stdout, "partial")
 		require.Regexp(t, `voiceover\s+succeeded\s+pfail-voice_voiceover\s+1 output`, stdout)
 		require.Contains(t, stdout, "music: failed: GenerationFailed: Processing failed: Invalid input dimensions")

@@ -146,10 +146,12 @@ func followBatch(ctx context.Context, env *Env, c client.Client, batchID string,
 	prog := newBatchProgress(env.Stdout, total, env.IsTerminal && !f.json, f.json)
 	res, werr := WaitBatch(ctx, c, batchID, time.Second, prog.update)
 	if werr == nil {
-		prog.update(contract.BatchState{Total: res.Total, Succeeded: res.Succeeded, Failed: res.Failed,
-			ItemsPerSecond: float64(res.Succeeded+res.Failed) / max(res.Duration.Seconds(), 0.001)})
+		prog.update(finalBatchState(res))
 	}
 	prog.finish()
+	if ctx.Err() != nil {
+		return interrupted(env, "batch", batchID, f.json, nil)
+	}
 	path := f.results
 	if path == "" {
 		path = batchID + ".results.jsonl"
@@ -174,8 +176,12 @@ func followBatch(ctx context.Context, env *Env, c client.Client, batchID string,
 			fail := DescribeFailure(werr)
 			fmt.Fprintf(env.Stdout, "batch %s stopped: %s: %s\n", batchID, fail.Type, fail.Message)
 		} else {
-			fmt.Fprintf(env.Stdout, "batch %s done in %s: %d succeeded, %d failed (%s)\n", batchID,
-				res.Duration.Round(time.Second), res.Succeeded, res.Failed, plural(res.Runs, "workflow run"))
+			canceled := ""
+			if res.Canceled > 0 {
+				canceled = fmt.Sprintf(", %d canceled", res.Canceled)
+			}
+			fmt.Fprintf(env.Stdout, "batch %s done in %s: %d succeeded, %d failed%s (%s)\n", batchID,
+				res.Duration.Round(time.Second), res.Succeeded, res.Failed, canceled, plural(res.Runs, "workflow run"))
 		}
 		for i, fl := range res.Failures {
 			if i == 10 {
@@ -195,19 +201,36 @@ func followBatch(ctx context.Context, env *Env, c client.Client, batchID string,
 	return nil
 }
 
+// finalBatchState is the state a completed batch's result stands for, the
+// progress's last tick.
+func finalBatchState(res contract.BatchResult) contract.BatchState {
+	done := res.Succeeded + res.Failed + res.Canceled
+	return contract.BatchState{BatchID: res.BatchID, Total: res.Total, Succeeded: res.Succeeded, Failed: res.Failed,
+		Canceled: res.Canceled, Pending: res.Total - done, State: contract.BatchCompleted,
+		ItemsPerSecond: float64(done) / max(res.Duration.Seconds(), 0.001)}
+}
+
 // batchProgress shows a batch's progress: a bar with counts and ETA on a
-// terminal, a line every few seconds otherwise, nothing in JSON mode.
+// terminal, a line every few seconds otherwise, nothing in JSON mode. Its
+// last tick shows the last counts it was given, whether or not the batch
+// got through every item, and no line is printed twice at the end.
 type batchProgress struct {
 	w     io.Writer
 	bar   *progressbar.ProgressBar
 	quiet bool
-	last  time.Time
 	total int
+	// latest is the last state given; last and printed are when the
+	// last line was printed (not on a terminal) and its counts.
+	latest  *contract.BatchState
+	last    time.Time
+	printed string
 }
 
 func newBatchProgress(w io.Writer, total int, tty, quiet bool) *batchProgress {
 	p := &batchProgress{w: w, quiet: quiet, total: total}
-	if tty && !quiet {
+	if tty && !quiet && total > 0 {
+		// No throttle: states come a second apart, and a throttled
+		// render could leave the last counts unshown.
 		p.bar = progressbar.NewOptions(total,
 			progressbar.OptionSetWriter(w),
 			progressbar.OptionSetDescription("starting"),
@@ -215,39 +238,70 @@ func newBatchProgress(w io.Writer, total int, tty, quiet bool) *batchProgress {
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionSetElapsedTime(true),
 			progressbar.OptionSetWidth(30),
-			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionSpinnerType(14),
 		)
 	}
 	return p
 }
 
+// batchCounts describes a state's counts.
+func batchCounts(st contract.BatchState) string {
+	s := fmt.Sprintf("ok %d  failed %d", st.Succeeded, st.Failed)
+	if st.Canceled > 0 {
+		s += fmt.Sprintf("  canceled %d", st.Canceled)
+	}
+	return s + fmt.Sprintf("  running %d", st.Running)
+}
+
 func (p *batchProgress) update(st contract.BatchState) {
 	if p.quiet {
 		return
 	}
-	desc := fmt.Sprintf("ok %d  failed %d  running %d  %.1f/s", st.Succeeded, st.Failed, st.Running, st.ItemsPerSecond)
+	p.latest = &st
 	if p.bar != nil {
-		p.bar.Describe(desc)
+		// The count, then the description: the last render has both.
 		_ = p.bar.Set(st.Done())
+		p.bar.Describe(fmt.Sprintf("%s  %.1f/s", batchCounts(st), st.ItemsPerSecond))
 		return
 	}
 	if time.Since(p.last) < 5*time.Second && st.Done() < st.Total {
 		return
 	}
-	p.last = time.Now()
-	eta := "-"
-	if st.ItemsPerSecond > 0 {
-		eta = (time.Duration(float64(st.Total-st.Done())/st.ItemsPerSecond) * time.Second).Round(time.Second).String()
-	}
-	fmt.Fprintf(p.w, "  %s %d/%d  %s  eta %s\n", time.Now().Format("15:04:05"), st.Done(), st.Total, desc, eta)
+	p.printLine(st)
 }
 
-func (p *batchProgress) finish() {
-	if p.bar != nil {
-		_ = p.bar.Finish()
-		fmt.Fprintln(p.w)
+// printLine prints st's line, unless the last line had the same counts.
+func (p *batchProgress) printLine(st contract.BatchState) {
+	key := fmt.Sprintf("%d/%d  %s", st.Done(), st.Total, batchCounts(st))
+	if key == p.printed {
+		return
 	}
+	p.last, p.printed = time.Now(), key
+	eta := "-"
+	if st.ItemsPerSecond > 0 && st.Done() < st.Total {
+		eta = (time.Duration(float64(st.Total-st.Done())/st.ItemsPerSecond) * time.Second).Round(time.Second).String()
+	}
+	fmt.Fprintf(p.w, "  %s %s  %.1f/s  eta %s\n", time.Now().Format("15:04:05"), key, st.ItemsPerSecond, eta)
+}
+
+// finish ends the display with the last state given: a full bar only
+// when every item is done.
+func (p *batchProgress) finish() {
+	if p.quiet {
+		return
+	}
+	if p.bar == nil {
+		if p.latest != nil {
+			p.printLine(*p.latest)
+		}
+		return
+	}
+	if p.latest != nil && p.latest.Done() >= p.total {
+		_ = p.bar.Finish()
+	} else {
+		_ = p.bar.Exit()
+	}
+	fmt.Fprintln(p.w)
 }
 
 func newBatchStatusCommand(env *Env) *cobra.Command {
@@ -270,8 +324,7 @@ func newBatchStatusCommand(env *Env) *cobra.Command {
 				return writeJSON(env.Stdout, st)
 			}
 			fmt.Fprintf(env.Stdout, "batch %s: %s\n", st.BatchID, st.State)
-			fmt.Fprintf(env.Stdout, "  items      %d total: %d succeeded, %d failed, %d running, %d pending\n",
-				st.Total, st.Succeeded, st.Failed, st.Running, st.Pending)
+			fmt.Fprintf(env.Stdout, "  items      %s\n", batchItemCounts(st))
 			fmt.Fprintf(env.Stdout, "  progress   page %d of %d, run %d, %d at a time, %.2f items/s\n",
 				min(st.Page+1, st.Pages), st.Pages, st.Run, st.Concurrency, st.ItemsPerSecond)
 			if st.Notified != "" {
@@ -290,6 +343,21 @@ func newBatchStatusCommand(env *Env) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the state as JSON")
 	return cmd
+}
+
+// batchItemCounts says where a batch's items stand: "20 total:
+// 5 succeeded, 0 failed, 5 canceled, 0 running, 10 not started". Items
+// still pending in a batch that has ended will never start.
+func batchItemCounts(st contract.BatchState) string {
+	s := fmt.Sprintf("%d total: %d succeeded, %d failed", st.Total, st.Succeeded, st.Failed)
+	if st.Canceled > 0 || st.State == contract.BatchCanceled {
+		s += fmt.Sprintf(", %d canceled", st.Canceled)
+	}
+	s += fmt.Sprintf(", %d running", st.Running)
+	if st.State == contract.BatchRunning {
+		return s + fmt.Sprintf(", %d pending", st.Pending)
+	}
+	return s + fmt.Sprintf(", %d not started", st.Pending)
 }
 
 func newBatchResultsCommand(env *Env) *cobra.Command {

@@ -33,6 +33,9 @@ const (
 	ExitOK     = 0
 	ExitFailed = 1 // the generation failed or could not be started
 	ExitUsage  = 2 // bad flags or configuration
+	// ExitInterrupted: waiting was interrupted (Ctrl-C, SIGTERM); the
+	// run goes on. 128 + SIGINT, as shells report it.
+	ExitInterrupted = 130
 )
 
 // ExitError carries the process exit code out of a command.
@@ -200,10 +203,12 @@ type generateFlags struct {
 // generateOutput is the --json document of generate and wait.
 type generateOutput struct {
 	Started
-	Endpoint string                     `json:"endpoint,omitempty"`
-	Status   string                     `json:"status"` // started, succeeded, failed
-	Result   *contract.GenerationResult `json:"result,omitempty"`
-	Error    *Failure                   `json:"error,omitempty"`
+	Endpoint string `json:"endpoint,omitempty"`
+	// Status is started, succeeded, failed, canceled or terminated;
+	// running when waiting was interrupted.
+	Status string                     `json:"status"`
+	Result *contract.GenerationResult `json:"result,omitempty"`
+	Error  *Failure                   `json:"error,omitempty"`
 }
 
 func newGenerateCommand(env *Env) *cobra.Command {
@@ -301,13 +306,17 @@ func follow(ctx context.Context, env *Env, c client.Client, out generateOutput, 
 	line := newStatusLine(env.Stdout, env.IsTerminal && !asJSON, asJSON)
 	res, err := Wait(ctx, c, out.TrackID, out.RunID, 500*time.Millisecond, line.update)
 	line.done()
+	if ctx.Err() != nil {
+		out.Status = StatusRunning
+		return interrupted(env, "generation", out.TrackID, asJSON, out)
+	}
 	if err != nil {
 		fail := DescribeFailure(err)
-		out.Status, out.Error = "failed", &fail
+		out.Status, out.Error = failedStatus(fail), &fail
 		if asJSON {
 			_ = writeJSON(env.Stdout, out)
 		} else {
-			fmt.Fprintf(env.Stdout, "%s %s failed: %s: %s\n", line.mark(false), out.TrackID, fail.Type, fail.Message)
+			fmt.Fprintf(env.Stdout, "%s %s %s: %s: %s\n", line.mark(false), out.TrackID, out.Status, fail.Type, fail.Message)
 		}
 		return &ExitError{Code: ExitFailed}
 	}
@@ -390,34 +399,6 @@ func (env *Env) starterConfig() (config.Starter, error) {
 		return cfg, &ExitError{Code: ExitUsage, Err: fmt.Errorf("configuration:\n%w", err)}
 	}
 	return cfg, nil
-}
-
-func newWaitCommand(env *Env) *cobra.Command {
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "wait TRACK_ID",
-		Short: "Wait for a generation to end and print its result",
-		Args:  oneID,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			tcfg, c, err := env.connect()
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			desc, err := c.DescribeWorkflow(cmd.Context(), args[0], "")
-			if err != nil {
-				return &ExitError{Code: ExitFailed, Err: fmt.Errorf("track_id %s: %w", args[0], err)}
-			}
-			runID := desc.RawResponse.GetWorkflowExecutionInfo().GetExecution().GetRunId()
-			out := generateOutput{Started: Started{TrackID: args[0], RunID: runID, UIURL: UIURL(tcfg, args[0], runID)}, Status: "started"}
-			if !asJSON {
-				fmt.Fprintf(env.Stdout, "  Temporal UI: %s\n", out.UIURL)
-			}
-			return follow(cmd.Context(), env, c, out, asJSON)
-		},
-	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON document for scripts")
-	return cmd
 }
 
 // EndpointInfo is one endpoint in `starter endpoints --json`.

@@ -336,8 +336,8 @@ func printDetails(w io.Writer, d RunDetails, now time.Time, tty bool) {
 		line("deadline", st.Deadline.UTC().Format(time.DateTime+" MST"))
 		line("notified", st.Notified)
 	case *contract.BatchState:
-		line("progress", fmt.Sprintf("%d of %d done (%d succeeded, %d failed), %d running, %d pending; page %d of %d",
-			st.Done(), st.Total, st.Succeeded, st.Failed, st.Running, st.Pending, st.Page+1, st.Pages))
+		line("progress", fmt.Sprintf("%d of %d done; %s; page %d of %d",
+			st.Done(), st.Total, batchItemCounts(*st), min(st.Page+1, st.Pages), st.Pages))
 		line("notified", st.Notified)
 		line("more", "starter batch status "+d.TrackID)
 	case *json.RawMessage:
@@ -444,6 +444,9 @@ func runResult(ctx context.Context, env *Env, c client.Client, tcfg config.Tempo
 	if r, ok := d.Result.(*contract.BatchResult); ok && r.Failed > 0 {
 		code = ExitFailed // as `starter batch --wait`
 	}
+	if r, ok := d.Result.(*contract.PipelineResult); ok && r.Status == contract.PipelinePartial {
+		code = ExitFailed // steps failed, with continue_on_error
+	}
 	if !asJSON {
 		line := newStatusLine(env.Stdout, env.IsTerminal, false)
 		switch {
@@ -495,13 +498,17 @@ func printResult(w io.Writer, line *statusLine, d RunDetails) {
 			r.LearnedBy, r.Timings.Total.Round(10*time.Millisecond), r.WebhooksReceived, r.Polls)
 		printOutputs(w, *r)
 	case *contract.BatchResult:
-		fmt.Fprintf(w, "%s batch %s: %d of %d succeeded, %d failed (`starter batch results %s` for every item)\n",
-			line.mark(r.Failed == 0), d.TrackID, r.Succeeded, r.Total, r.Failed, d.TrackID)
+		canceled := ""
+		if r.Canceled > 0 {
+			canceled = fmt.Sprintf(", %d canceled", r.Canceled)
+		}
+		fmt.Fprintf(w, "%s batch %s: %d of %d succeeded, %d failed%s (`starter batch results %s` for every item)\n",
+			line.mark(r.Failed == 0), d.TrackID, r.Succeeded, r.Total, r.Failed, canceled, d.TrackID)
 		for _, f := range r.Failures {
 			fmt.Fprintf(w, "  failed: #%d %s: %s: %s\n", f.Index, f.TrackID, f.Type, f.Message)
 		}
 	case *contract.PipelineResult:
-		fmt.Fprintf(w, "%s pipeline %s %s\n", line.mark(true), d.TrackID, r.Status)
+		fmt.Fprintf(w, "%s pipeline %s %s\n", line.mark(r.Status == contract.PipelineSucceeded), d.TrackID, r.Status)
 		printPipelineStepOutputs(w, r.PipelineState)
 	case *json.RawMessage:
 		fmt.Fprintf(w, "%s %s %s %s\n", line.mark(true), d.Type, d.TrackID, d.Status)

@@ -157,7 +157,8 @@ func newPipelineRunCommand(env *Env) *cobra.Command {
 		Long: `run validates the file and its inputs (exit code 2 and every problem when they
 are wrong), then starts the Pipeline workflow and prints its Temporal UI link.
 With --wait it prints a line each time a step changes state, then every step's
-outputs; the exit code is 1 if the pipeline failed or was cancelled.`,
+outputs; the exit code is 1 if the pipeline failed, was cancelled, or ended
+partial (a step with continue_on_error failed).`,
 		Example: `  starter pipeline run examples/portrait_to_video.yaml --input subject="a lighthouse keeper" --wait
   starter pipeline run examples/voiceover_and_music.yaml --input-file script=script.txt --id promo-7 --wait
   starter pipeline run examples/four_views_to_3d.yaml --wait --json`,
@@ -301,6 +302,10 @@ func QueryPipeline(ctx context.Context, c client.Client, id, runID string) (cont
 func followPipeline(ctx context.Context, env *Env, c client.Client, out PipelineOutput, asJSON bool) error {
 	changes := newPipelineStepChanges(env.Stdout, asJSON)
 	res, err := WaitPipeline(ctx, c, out.PipelineID, out.RunID, 500*time.Millisecond, changes.update)
+	if ctx.Err() != nil {
+		out.Status = string(contract.PipelineRunning)
+		return interrupted(env, "pipeline", out.PipelineID, asJSON, out)
+	}
 	if res.PipelineID != "" {
 		out.Result = &res
 		out.Name = res.Name
@@ -320,7 +325,7 @@ func followPipeline(ctx context.Context, env *Env, c client.Client, out Pipeline
 	} else {
 		printPipelineOutcome(env.Stdout, out, env.IsTerminal)
 	}
-	if err != nil {
+	if err != nil || out.Status == string(contract.PipelinePartial) {
 		return &ExitError{Code: ExitFailed}
 	}
 	return nil
@@ -334,7 +339,7 @@ func printPipelineOutcome(w io.Writer, out PipelineOutput, tty bool) {
 		fmt.Fprintf(w, "%s pipeline %s %s: %s: %s\n", mark(false), out.PipelineID, out.Status, out.Error.Type, out.Error.Message)
 	case res != nil && res.Status == contract.PipelinePartial:
 		fmt.Fprintf(w, "%s pipeline %s partial in %s: %d step(s) failed with continue_on_error; their dependents were skipped\n",
-			mark(true), out.PipelineID, res.CompletedAt.Sub(res.StartedAt).Round(10*time.Millisecond), len(res.Failed))
+			mark(false), out.PipelineID, res.CompletedAt.Sub(res.StartedAt).Round(10*time.Millisecond), len(res.Failed))
 	case res != nil:
 		fmt.Fprintf(w, "%s pipeline %s succeeded in %s\n", mark(true), out.PipelineID,
 			res.CompletedAt.Sub(res.StartedAt).Round(10*time.Millisecond))

@@ -104,10 +104,10 @@ func newBatch(ctx workflow.Context, in contract.BatchInput) (*batch, error) {
 }
 
 func (b *batch) snapshot(ctx workflow.Context) contract.BatchState {
-	done := b.carry.Succeeded + b.carry.Failed
+	done := b.carry.Succeeded + b.carry.Failed + b.carry.Canceled
 	st := contract.BatchState{
 		BatchID: b.id, Total: b.in.Total, Running: b.running,
-		Succeeded: b.carry.Succeeded, Failed: b.carry.Failed,
+		Succeeded: b.carry.Succeeded, Failed: b.carry.Failed, Canceled: b.carry.Canceled,
 		Pending:     b.in.Total - done - b.running,
 		Concurrency: b.conc, Page: b.carry.Page, Pages: b.in.Pages, Run: b.carry.Runs,
 		State: b.state, StartedAt: b.carry.StartedAt, Failures: b.carry.Failures, Learned: b.carry.Learned,
@@ -171,7 +171,7 @@ func (b *batch) run(ctx workflow.Context) (contract.BatchResult, error) {
 
 func (b *batch) result(ctx workflow.Context) contract.BatchResult {
 	return contract.BatchResult{
-		BatchID: b.id, Total: b.in.Total, Succeeded: b.carry.Succeeded, Failed: b.carry.Failed,
+		BatchID: b.id, Total: b.in.Total, Succeeded: b.carry.Succeeded, Failed: b.carry.Failed, Canceled: b.carry.Canceled,
 		Failures: b.carry.Failures, FailuresDropped: b.carry.Dropped, Runs: b.carry.Runs,
 		Duration: workflow.Now(ctx).Sub(b.carry.StartedAt), Learned: b.carry.Learned,
 	}
@@ -271,6 +271,8 @@ func (b *batch) onChildDone(ctx workflow.Context, f workflow.Future, index int, 
 	}
 	var canceled *temporal.CanceledError
 	if errors.As(err, &canceled) {
+		// Counted, so the state adds up; no command depends on it.
+		b.carry.Canceled++
 		return nil
 	}
 	fail := contract.ItemFailure{Index: index, TrackID: b.trackID(index, item), Type: "Error", Message: err.Error()}

@@ -516,18 +516,18 @@ func (r *pipelineRun) setStatus(ctx workflow.Context, s contract.PipelineStatus)
 	r.details(ctx)
 }
 
-// details shows the steps' states in the Temporal UI.
+// details shows the steps' states in the Temporal UI. (Lines joined, not
+// fmt.Fprintf into a builder: workflowcheck takes any writer for I/O.)
 func (r *pipelineRun) details(ctx workflow.Context) {
-	var b strings.Builder
 	ended := 0
 	for _, st := range r.state.Steps {
 		if st.State.Terminal() {
 			ended++
 		}
 	}
-	fmt.Fprintf(&b, "**%s**: %d of %d steps ended  \n", r.state.Status, ended, len(r.state.Steps))
+	lines := []string{fmt.Sprintf("**%s**: %d of %d steps ended  ", r.state.Status, ended, len(r.state.Steps))}
 	for _, st := range r.state.Steps {
-		fmt.Fprintf(&b, "- %s (%s): **%s**", st.Name, st.Endpoint, st.State)
+		line := fmt.Sprintf("- %s (%s): **%s**", st.Name, st.Endpoint, st.State)
 		if st.Mapped && len(st.Items) > 0 {
 			n := 0
 			for _, it := range st.Items {
@@ -535,15 +535,15 @@ func (r *pipelineRun) details(ctx workflow.Context) {
 					n++
 				}
 			}
-			fmt.Fprintf(&b, ", %d/%d items ended", n, len(st.Items))
+			line += fmt.Sprintf(", %d/%d items ended", n, len(st.Items))
 		}
 		if len(st.Output) > 0 {
-			fmt.Fprintf(&b, ", %d output(s)", len(st.Output))
+			line += fmt.Sprintf(", %d output(s)", len(st.Output))
 		}
 		if st.Error != "" {
-			fmt.Fprintf(&b, " — %s", st.Error)
+			line += " — " + st.Error
 		}
-		b.WriteString("\n")
+		lines = append(lines, line)
 	}
-	workflow.SetCurrentDetails(ctx, b.String())
+	workflow.SetCurrentDetails(ctx, strings.Join(lines, "\n")+"\n")
 }
