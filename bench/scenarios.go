@@ -56,14 +56,15 @@ func generationInput(i int, pollGrace time.Duration) contract.GenerationInput {
 	}
 }
 
-// webhookBody is a webhook as ModelsLab sends it for trackID.
-func webhookBody(trackID string, status modelslab.Status, id int) []byte {
+// webhookBody is a webhook as ModelsLab sends it for trackID's provider
+// request id (a generation takes no webhook that names another request).
+func webhookBody(trackID string, status modelslab.Status, id string) []byte {
 	meta := `{"prompt":"benchmark: a lighthouse at dusk","model_id":"flux","width":1024,"height":1024,"seed":42,"steps":20}`
 	if status == modelslab.StatusSuccess {
-		return fmt.Appendf(nil, `{"status":"success","id":"%d","output":["http://127.0.0.1/bench/%d-0.png"],`+
+		return fmt.Appendf(nil, `{"status":"success","id":%q,"output":["http://127.0.0.1/bench/%s-0.png"],`+
 			`"generationTime":1.52,"track_id":%q,"meta":%s}`, id, id, trackID, meta)
 	}
-	return fmt.Appendf(nil, `{"status":"processing","id":"%d","eta":30,"messege":"Request processing","output":[],`+
+	return fmt.Appendf(nil, `{"status":"processing","id":%q,"eta":30,"messege":"Request processing","output":[],`+
 		`"track_id":%q,"meta":%s}`, id, trackID, meta)
 }
 
@@ -89,30 +90,32 @@ func (b *bench) post(ctx context.Context, url string, body []byte) error {
 // startWaiting starts generations whose webhook the fake drops (and
 // whose poll is an hour away) and returns once each waits for its
 // webhook.
-func (b *bench) startWaiting(ctx context.Context, prefix string, n int) ([]string, error) {
+func (b *bench) startWaiting(ctx context.Context, prefix string, n int) (ids, providerIDs []string, err error) {
 	if err := b.setFaults(dropWebhooks); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	ids := make([]string, n)
-	_, err := runConcurrent(ctx, n, 16, func(ctx context.Context, i int) error {
+	ids, providerIDs = make([]string, n), make([]string, n)
+	_, err = runConcurrent(ctx, n, 16, func(ctx context.Context, i int) error {
 		ids[i] = fmt.Sprintf("%s-%s-%d", prefix, b.run, i)
 		if _, err := starter.Start(ctx, b.s.c, b.s.temporal, ids[i], generationInput(i, time.Hour)); err != nil {
 			return err
 		}
-		return b.awaitPhase(ctx, ids[i], contract.PhaseWaitingWebhook)
+		st, err := b.awaitPhase(ctx, ids[i], contract.PhaseWaitingWebhook)
+		providerIDs[i] = st.ProviderID
+		return err
 	})
-	return ids, err
+	return ids, providerIDs, err
 }
 
-func (b *bench) awaitPhase(ctx context.Context, id string, p contract.Phase) error {
+func (b *bench) awaitPhase(ctx context.Context, id string, p contract.Phase) (contract.State, error) {
 	for {
 		st, err := starter.QueryState(ctx, b.s.c, id, "")
 		if err == nil && st.Phase == p {
-			return nil
+			return st, nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s never reached %s: %w", id, p, ctx.Err())
+			return st, fmt.Errorf("%s never reached %s: %w", id, p, ctx.Err())
 		case <-time.After(2 * time.Millisecond):
 		}
 	}
@@ -140,7 +143,7 @@ type ingestResult struct {
 func (b *bench) ingest(ctx context.Context) (ingestResult, error) {
 	o := b.opts
 	r := ingestResult{Senders: o.senders, Targets: o.targets, PerRound: o.signals}
-	ids, err := b.startWaiting(ctx, "bench-ingest", o.targets)
+	ids, providerIDs, err := b.startWaiting(ctx, "bench-ingest", o.targets)
 	if err != nil {
 		return r, fmt.Errorf("start the generations that receive webhooks: %w", err)
 	}
@@ -151,7 +154,7 @@ func (b *bench) ingest(ctx context.Context) (ingestResult, error) {
 		if urls[i], err = b.s.signer.URL(id, time.Now().Add(24*time.Hour)); err != nil {
 			return r, err
 		}
-		bodies[i] = webhookBody(id, modelslab.StatusProcessing, 900000+i)
+		bodies[i] = webhookBody(id, modelslab.StatusProcessing, providerIDs[i])
 		if updates[i], err = modelslab.ParseWebhook(bodies[i]); err != nil {
 			return r, err
 		}
@@ -290,7 +293,8 @@ func (b *bench) latency(ctx context.Context) (latencyResult, error) {
 		if _, err := starter.Start(ctx, b.s.c, b.s.temporal, id, generationInput(i, time.Hour)); err != nil {
 			return r, err
 		}
-		if err := b.awaitPhase(ctx, id, contract.PhaseWaitingWebhook); err != nil {
+		st, err := b.awaitPhase(ctx, id, contract.PhaseWaitingWebhook)
+		if err != nil {
 			return r, err
 		}
 		if err := sleep(ctx, settleAfterQuery); err != nil {
@@ -300,7 +304,7 @@ func (b *bench) latency(ctx context.Context) (latencyResult, error) {
 		if err != nil {
 			return r, err
 		}
-		body := webhookBody(id, modelslab.StatusSuccess, 800000+i)
+		body := webhookBody(id, modelslab.StatusSuccess, st.ProviderID)
 		t0 := time.Now()
 		if err := b.post(ctx, url, body); err != nil {
 			return r, err
