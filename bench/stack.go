@@ -142,8 +142,13 @@ func startStack(ctx context.Context, dir string, onDisk bool, compression string
 		// production, set high enough that no bench webhook is dropped.
 		MaxWebhooksPerRun: 9000,
 	}
+	gwAdmin, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	gwReady := "http://" + gwAdmin.Addr().String() + "/readyz"
 	if err := s.run("gateway", func(ctx context.Context, l *slog.Logger) error {
-		return webhookgateway.Run(ctx, gcfg, l, gwLn)
+		return webhookgateway.Run(ctx, gcfg, l, gwLn, gwAdmin)
 	}); err != nil {
 		return nil, err
 	}
@@ -174,7 +179,7 @@ func startStack(ctx context.Context, dir string, onDisk bool, compression string
 	}
 	s.stops = append(s.stops, func() error { s.floor.Stop(); return nil })
 
-	if err := s.waitReady(ctx, "http://"+metricsAddr+"/metrics", s.gatewayURL+"/readyz"); err != nil {
+	if err := s.waitReady(ctx, "http://"+metricsAddr+"/metrics", gwReady); err != nil {
 		return nil, err
 	}
 	return s, nil

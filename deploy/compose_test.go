@@ -287,7 +287,7 @@ func TestComposeStackWithFakeProvider(t *testing.T) {
 			require.Empty(t, svc.Volumes, "%s: no per-instance state", name)
 			require.Nil(t, svc.Deploy, name)
 		}
-		require.Equal(t, []string{"8080"}, []string(p.Services["gateway"].Expose))
+		require.Equal(t, []string{"8080", "9091"}, []string(p.Services["gateway"].Expose))
 	})
 
 	t.Run("genflow containers are locked down", func(t *testing.T) {
@@ -364,14 +364,22 @@ func TestComposeStackWithFakeProvider(t *testing.T) {
 		require.Contains(t, caddyfile, "port "+portOf(t, g.ListenAddr)+"\n")
 		require.Empty(t, g.TLSCertFile, "the proxy speaks plain HTTP to the gateways")
 
-		// Metrics: the worker's listener is reachable inside the stack
-		// and not published; the proxy keeps the gateways' /metrics off
-		// the internet.
+		// Metrics: the worker's listener and the gateway's admin listener
+		// (/readyz, /metrics) are reachable inside the stack and not
+		// published, and the proxy sends to the gateways' webhook port
+		// only (and refuses those paths besides).
 		host, port = hostPort(t, "tcp://"+w.MetricsAddr)
 		require.Equal(t, "0.0.0.0", host)
 		require.Contains(t, []string(p.Services["worker"].Expose), port)
 		require.Empty(t, p.Services["worker"].Ports)
+		host, port = hostPort(t, "tcp://"+g.AdminAddr)
+		require.Equal(t, "0.0.0.0", host)
+		require.Contains(t, []string(p.Services["gateway"].Expose), port)
+		require.NotEqual(t, portOf(t, g.ListenAddr), port)
+		require.Empty(t, p.Services["gateway"].Ports)
+		require.NotContains(t, caddyfile, "port "+port+"\n")
 		require.Contains(t, caddyfile, "handle /metrics* {\n\t\trespond 404")
+		require.Contains(t, caddyfile, "handle /readyz* {\n\t\trespond 404")
 	})
 
 	t.Run("every variable a binary reads is wired", func(t *testing.T) {
@@ -517,6 +525,9 @@ func TestComposeGatewayTLS(t *testing.T) {
 	require.Len(t, gw.Ports, 1)
 	require.Equal(t, portOf(t, g.ListenAddr), strconv.FormatUint(uint64(gw.Ports[0].Target), 10))
 	require.Equal(t, "443", gw.Ports[0].Published)
+	// What 443 reaches serves webhooks only: readiness and metrics are on
+	// the admin port, which is not published.
+	require.NotEqual(t, portOf(t, g.AdminAddr), portOf(t, g.ListenAddr))
 	w, err := config.LoadWorker(lookupIn(p.Services["worker"]))
 	require.NoError(t, err)
 	require.Equal(t, "https://genflow.example.com", w.PublicURL)

@@ -244,6 +244,7 @@ func TestStackAgainstDevServer(t *testing.T) {
 		listen := testenv.FreeAddr(t)
 		env := withEnv(base,
 			config.EnvGatewayListen, listen,
+			config.EnvGatewayAdmin, testenv.FreeAddr(t),
 			config.EnvGatewayTLSCert, certFile,
 			config.EnvGatewayTLSKey, keyFile)
 		gw := start(t, filepath.Join(bin, "gateway"), env)
@@ -299,7 +300,7 @@ func TestStackAgainstDevServer(t *testing.T) {
 		writeCert(t, filepath.Join(dir, "other.crt"), otherKey, 5)
 		gateway := filepath.Join(bin, "gateway")
 
-		code, out := run(t, withEnv(base, config.EnvGatewayListen, testenv.FreeAddr(t),
+		code, out := run(t, withEnv(base, config.EnvGatewayListen, testenv.FreeAddr(t), config.EnvGatewayAdmin, testenv.FreeAddr(t),
 			config.EnvGatewayTLSCert, certFile, config.EnvGatewayTLSKey, otherKey), gateway)
 		require.Equal(t, 1, code, out)
 		require.Contains(t, out, "GATEWAY_TLS_CERT_FILE/GATEWAY_TLS_KEY_FILE")

@@ -80,7 +80,7 @@ func TestMutualTLS(t *testing.T) {
 	var workerErr, gatewayErr error
 	wg.Add(2)
 	go func() { defer wg.Done(); workerErr = worker.Run(runCtx, wcfg, logger) }()
-	go func() { defer wg.Done(); gatewayErr = webhookgateway.Run(runCtx, gcfg, logger, gwLn) }()
+	go func() { defer wg.Done(); gatewayErr = webhookgateway.Run(runCtx, gcfg, logger, gwLn, nil) }()
 	t.Cleanup(func() {
 		stop()
 		wg.Wait()

@@ -69,7 +69,7 @@ func TestSignalLimitIsNotA503(t *testing.T) {
 	require.Positive(t, refused, "Temporal's signal limit was never reached")
 	require.LessOrEqual(t, delivered, limit)
 
-	resp, err := http.Get(s.gatewayURL + "/readyz")
+	resp, err := http.Get(s.gatewayAdmin + "/readyz")
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)

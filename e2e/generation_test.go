@@ -168,8 +168,11 @@ func TestGatewayAnswers503WhenTemporalIsDown(t *testing.T) {
 	defer c.Close()
 	signer, err := webhookurl.NewSigner(webhookurl.Options{PublicURL: "http://gateway.invalid", Secrets: []string{secret}})
 	require.NoError(t, err)
-	h, err := webhookgateway.NewHandler(webhookgateway.Options{Signer: signer, Signaler: c, Health: c,
-		Logger: quietLogger(), SignalTimeout: 2 * time.Second})
+	gopts := webhookgateway.Options{Signer: signer, Signaler: c, Health: c,
+		Logger: quietLogger(), SignalTimeout: 2 * time.Second}
+	h, err := webhookgateway.NewHandler(gopts)
+	require.NoError(t, err)
+	admin, err := webhookgateway.NewAdminHandler(gopts)
 	require.NoError(t, err)
 	s := &stack{signer: signer}
 	srv := newLoopbackServer(t, h)
@@ -179,7 +182,7 @@ func TestGatewayAnswers503WhenTemporalIsDown(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	require.NotEmpty(t, resp.Header.Get("Retry-After"))
 
-	ready, err := http.Get(srv + "/readyz")
+	ready, err := http.Get(newLoopbackServer(t, admin) + "/readyz")
 	require.NoError(t, err)
 	ready.Body.Close()
 	require.Equal(t, http.StatusServiceUnavailable, ready.StatusCode)

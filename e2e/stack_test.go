@@ -49,6 +49,9 @@ type stack struct {
 	// worker and the gateway.
 	workerMetrics  string
 	gatewayMetrics string
+	// gatewayAdmin is the root URL of the gateway's admin listener
+	// (/readyz, /metrics).
+	gatewayAdmin string
 	// notifySecret signs the worker's notifications.
 	notifySecret notify.Secret
 	// starterEnv are further variables runStarter sets.
@@ -129,6 +132,11 @@ func startStackWith(t *testing.T, so stackOptions) *stack {
 	require.NoError(t, err)
 	served := make(chan error, 1)
 	go func() { served <- webhookgateway.Serve(ctx, ln, h, logger) }()
+	// Readiness and metrics on their own listener, as the binary serves
+	// them on GATEWAY_ADMIN_ADDR.
+	ah, err := webhookgateway.NewAdminHandler(gopts)
+	require.NoError(t, err)
+	gatewayAdmin := newLoopbackServer(t, ah)
 	t.Cleanup(func() {
 		cancel()
 		if err := <-served; err != nil {
@@ -179,7 +187,7 @@ func startStackWith(t *testing.T, so stackOptions) *stack {
 	return &stack{
 		dev: dev, client: c, fake: fake, gatewayURL: gatewayURL, signer: signer,
 		temporal:      config.Temporal{Address: dev.FrontendHostPort(), Namespace: "default", TaskQueue: taskQueue, UIURL: "http://localhost:8233"},
-		workerMetrics: workerMetrics, gatewayMetrics: gatewayURL + "/metrics", notifySecret: notifySecret,
+		workerMetrics: workerMetrics, gatewayMetrics: gatewayAdmin + "/metrics", gatewayAdmin: gatewayAdmin, notifySecret: notifySecret,
 	}
 }
 

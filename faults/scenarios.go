@@ -882,7 +882,7 @@ func (su *suite) signalLimitScenario(ctx context.Context, s *stack, r *result) e
 	}
 	snap := rec.snapshot()
 	r.check(snap.codes[503] == 0, "the gateway answered 503 %d time(s) for a run past its signal limit", snap.codes[503])
-	resp, err := s.http.Get(s.gatewayURL + "/readyz")
+	resp, err := s.http.Get(s.gatewayAdmin + "/readyz")
 	if err == nil {
 		resp.Body.Close()
 		r.check(resp.StatusCode == 200, "/readyz answered %d after the refusals", resp.StatusCode)

@@ -301,6 +301,7 @@ type stack struct {
 	temporalAddr  string
 	fakeURL       string
 	gatewayURL    string
+	gatewayAdmin  string // the admin listener's root URL (/readyz, /metrics)
 	workerMetrics string
 	tap           *tap
 
@@ -324,7 +325,7 @@ func startStack(ctx context.Context, bins, dir string, o stackOptions, logf func
 	if err != nil {
 		return nil, err
 	}
-	ports := make([]string, 6)
+	ports := make([]string, 7)
 	for i := range ports {
 		for ports[i] == "" || slices.Contains(ports[:i], ports[i]) {
 			if ports[i], err = stableAddr(); err != nil {
@@ -390,7 +391,9 @@ func startStack(ctx context.Context, bins, dir string, o stackOptions, logf func
 		config.EnvTemporalGRPCZip: config.CompressionNone, config.EnvWebhookSecrets: webhookSecret,
 		config.EnvLogFormat: "json",
 	}
-	gwEnv := merge(common, map[string]string{config.EnvGatewayListen: ports[4]}, o.gateway)
+	// Readiness is on the gateway's admin listener, apart from webhooks.
+	s.gatewayAdmin = "http://" + ports[6]
+	gwEnv := merge(common, map[string]string{config.EnvGatewayListen: ports[4], config.EnvGatewayAdmin: ports[6]}, o.gateway)
 	s.gateway = &proc{name: "gateway", path: filepath.Join(bins, "gateway"), env: envList(gwEnv),
 		logPath: filepath.Join(dir, "gateway.log")}
 	if err := s.gateway.start(); err != nil {
@@ -412,7 +415,7 @@ func startStack(ctx context.Context, bins, dir string, o stackOptions, logf func
 	if err := s.waitHTTP(ctx, s.fake, s.fakeURL+"/_fake/healthz", 30*time.Second); err != nil {
 		return nil, err
 	}
-	if err := s.waitHTTP(ctx, s.gateway, s.gatewayURL+"/readyz", 30*time.Second); err != nil {
+	if err := s.waitHTTP(ctx, s.gateway, s.gatewayAdmin+"/readyz", 30*time.Second); err != nil {
 		return nil, err
 	}
 	if err := s.waitHTTP(ctx, s.wkr, s.workerMetrics, 30*time.Second); err != nil {

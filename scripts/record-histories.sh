@@ -19,7 +19,7 @@ PREFIX="${PREFIX:-}"
 export PATH="/usr/local/go/bin:$(/usr/local/go/bin/go env GOPATH)/bin:$PATH"
 
 export GENFLOW_RUN_DIR="$PWD/.run-record" TEMPORAL_PORT=27233 UI_PORT=28233 GATEWAY_PORT=28080 FAKE_PORT=28090 \
-	WORKER_METRICS_PORT=29090
+	WORKER_METRICS_PORT=29090 GATEWAY_ADMIN_PORT=29091
 # Every submit is processed in 1 ms; scenarios that need the webhook later
 # delay it with the delay fault.
 export FAKE_PROCESSING_TIME=1ms
@@ -88,10 +88,10 @@ record_pipeline() {
 	echo "$PREFIX$name.json: $(grep -c '"eventId"' "$OUT/$PREFIX$name.json") events (replay-$name)"
 }
 
-# Notifications go to the gateway's /readyz, which refuses a POST: the
+# Notifications go to the gateway's /healthz, which refuses a POST: the
 # Notify activity runs and fails for good, as a receiver that says no.
 # The stack's worker stores outputs in .run-record/outputs.
-notify_url="http://127.0.0.1:$GATEWAY_PORT/readyz"
+notify_url="http://127.0.0.1:$GATEWAY_PORT/healthz"
 later='{"rates":{"delay":1},"delay":"2s"}'
 # The fixtures recorded before GetVersion submit-races-webhook (all but
 # the two below) hold the commands of runs started earlier: re-record them

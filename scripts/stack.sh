@@ -8,8 +8,9 @@
 #
 # State and logs live in .run/ (GENFLOW_RUN_DIR overrides it; the dev
 # server keeps its history in temporal.db there across restarts). Ports:
-# Temporal 7233, UI 8233, gateway 8080, fake ModelsLab 8090, worker
-# metrics 9090; override with TEMPORAL_PORT, UI_PORT, GATEWAY_PORT,
+# Temporal 7233, UI 8233, gateway 8080 (webhooks), gateway admin 9091
+# (/readyz, /metrics), fake ModelsLab 8090, worker metrics 9090; override
+# with TEMPORAL_PORT, UI_PORT, GATEWAY_PORT, GATEWAY_ADMIN_PORT,
 # FAKE_PORT, WORKER_METRICS_PORT. Outputs of runs started with --store
 # are copied to .run/outputs (STORE_URL overrides it, e.g. s3://bucket
 # with STORE_S3_*). TEMPORAL_DEV_ARGS adds
@@ -31,6 +32,7 @@ TEMPORAL="${TEMPORAL_CLI:-$GOBIN/temporal}"
 TEMPORAL_PORT="${TEMPORAL_PORT:-7233}"
 UI_PORT="${UI_PORT:-8233}"
 GATEWAY_PORT="${GATEWAY_PORT:-8080}"
+GATEWAY_ADMIN_PORT="${GATEWAY_ADMIN_PORT:-9091}"
 FAKE_PORT="${FAKE_PORT:-8090}"
 WORKER_METRICS_PORT="${WORKER_METRICS_PORT:-9090}"
 
@@ -89,8 +91,9 @@ up() {
 
 	export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT" WEBHOOK_SECRETS="$secret" \
 		TEMPORAL_GRPC_COMPRESSION="${TEMPORAL_GRPC_COMPRESSION:-none}"
-	GATEWAY_LISTEN_ADDR="127.0.0.1:$GATEWAY_PORT" start gateway "$ROOT/bin/gateway"
-	wait_for "gateway" 20 http_ok "http://127.0.0.1:$GATEWAY_PORT/readyz"
+	GATEWAY_LISTEN_ADDR="127.0.0.1:$GATEWAY_PORT" GATEWAY_ADMIN_ADDR="127.0.0.1:$GATEWAY_ADMIN_PORT" \
+		start gateway "$ROOT/bin/gateway"
+	wait_for "gateway" 20 http_ok "http://127.0.0.1:$GATEWAY_ADMIN_PORT/readyz"
 
 	MODELSLAB_BASE_URL="http://127.0.0.1:$FAKE_PORT/api/" MODELSLAB_API_KEY="${MODELSLAB_API_KEY:-local-dev-key}" \
 		GATEWAY_PUBLIC_URL="http://127.0.0.1:$GATEWAY_PORT" WORKER_METRICS_ADDR="127.0.0.1:$WORKER_METRICS_PORT" \
@@ -104,9 +107,9 @@ up() {
 	say "Stack is up"
 	echo "  Temporal      127.0.0.1:$TEMPORAL_PORT"
 	echo "  Temporal UI   http://localhost:$UI_PORT"
-	echo "  gateway       http://127.0.0.1:$GATEWAY_PORT  (webhooks, /healthz, /readyz)"
+	echo "  gateway       http://127.0.0.1:$GATEWAY_PORT  (webhooks, /healthz); admin http://127.0.0.1:$GATEWAY_ADMIN_PORT (/healthz, /readyz, /metrics)"
 	echo "  fake ModelsLab http://127.0.0.1:$FAKE_PORT/api/  (stats at /_fake/stats)"
-	echo "  metrics       http://127.0.0.1:$WORKER_METRICS_PORT/metrics (worker), http://127.0.0.1:$GATEWAY_PORT/metrics (gateway)"
+	echo "  metrics       http://127.0.0.1:$WORKER_METRICS_PORT/metrics (worker), http://127.0.0.1:$GATEWAY_ADMIN_PORT/metrics (gateway)"
 	echo "  outputs       ${STORE_URL:-file://$RUN/outputs}  (stored copies of runs started with --store)"
 	echo "  stop it with: scripts/stack.sh down"
 }

@@ -34,9 +34,11 @@
 // may deliver it later. Duplicates are not filtered here: Temporal does
 // not deduplicate signals, and the workflow does.
 //
-// GET /healthz answers 200 while the process runs; GET /readyz answers 200
-// only while Temporal answers its health check. Every other route is a
-// JSON 404 or 405. A panic is logged with its stack and answered 500; it
+// GET /healthz answers 200 while the process runs. GET /readyz (200 only
+// while Temporal answers its health check) and GET /metrics are served by
+// NewAdminHandler, on a listener of their own (GATEWAY_ADMIN_ADDR,
+// loopback by default), never beside the webhooks: the webhook listener
+// faces the internet. Every other route is a JSON 404 or 405. A panic is logged with its stack and answered 500; it
 // is a bug, never an answer by design, and it does not stop the process.
 //
 // The gateway is stateless: run as many as needed behind a load balancer.

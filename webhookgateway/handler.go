@@ -92,7 +92,8 @@ type Options struct {
 	Signer *webhookurl.Signer
 	// Signaler delivers webhooks to workflows. Required; a client.Client.
 	Signaler Signaler
-	// Health backs GET /readyz. Required; a client.Client.
+	// Health backs GET /readyz of NewAdminHandler. Required; a
+	// client.Client.
 	Health HealthChecker
 	// Logger receives the access log and the outcome of each webhook.
 	// Default: logs are discarded.
@@ -120,8 +121,9 @@ type Options struct {
 	// Metrics records each webhook's answer and signal. Default: nothing
 	// is recorded.
 	Metrics Metrics
-	// MetricsHandler, when set, is served on GET /metrics (the process's
-	// Prometheus registry). Default: no /metrics route.
+	// MetricsHandler, when set, is served on GET /metrics of
+	// NewAdminHandler (the process's Prometheus registry). Default: no
+	// /metrics route.
 	MetricsHandler http.Handler
 }
 
@@ -173,12 +175,49 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// NewHandler returns the gateway's HTTP handler: a gin engine in release
-// mode with the webhook route, /healthz, /readyz, an access log and panic
-// recovery.
+// NewHandler returns the gateway's public HTTP handler, for the listener
+// the provider reaches: a gin engine in release mode with the webhook
+// route and GET /healthz (the process is up, for a proxy or load
+// balancer), an access log and panic recovery. Readiness and metrics are
+// on NewAdminHandler, never here: this listener faces the internet.
 func NewHandler(opts Options) (http.Handler, error) {
+	e, h, err := newEngine(opts)
+	if err != nil {
+		return nil, err
+	}
+	e.POST(webhookRoute, h.webhook)
+	for _, m := range []string{http.MethodGet, http.MethodHead} {
+		e.Handle(m, "/healthz", h.healthz)
+	}
+	return e, nil
+}
+
+// NewAdminHandler returns the gateway's admin handler, for a listener of
+// its own that only operators reach (GATEWAY_ADMIN_ADDR, loopback by
+// default): GET /healthz, GET /readyz (Temporal answers its health check)
+// and, with opts.MetricsHandler, GET /metrics. It uses opts.Health,
+// opts.Logger and opts.MetricsHandler; opts is validated as for
+// NewHandler.
+func NewAdminHandler(opts Options) (http.Handler, error) {
+	e, h, err := newEngine(opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range []string{http.MethodGet, http.MethodHead} {
+		e.Handle(m, "/healthz", h.healthz)
+		e.Handle(m, "/readyz", h.readyz)
+		if opts.MetricsHandler != nil {
+			e.Handle(m, "/metrics", gin.WrapH(opts.MetricsHandler))
+		}
+	}
+	return e, nil
+}
+
+// newEngine validates opts and returns a gin engine with the gateway's
+// settings and middleware, and no route.
+func newEngine(opts Options) (*gin.Engine, *handler, error) {
 	if err := opts.validate(); err != nil {
-		return nil, fmt.Errorf("webhook gateway options: %w", err)
+		return nil, nil, fmt.Errorf("webhook gateway options: %w", err)
 	}
 	h := &handler{opts: opts.withDefaults()}
 	if h.opts.MaxWebhooksPerRun > 0 {
@@ -200,23 +239,14 @@ func NewHandler(opts Options) (http.Handler, error) {
 	e.RemoveExtraSlash = false
 	// No client IP is trusted or used.
 	if err := e.SetTrustedProxies(nil); err != nil {
-		return nil, fmt.Errorf("webhook gateway: %w", err)
+		return nil, nil, fmt.Errorf("webhook gateway: %w", err)
 	}
 	// countWebhook sits outside recover so that it sees the 500 of a
 	// panic.
 	e.Use(h.accessLog, h.countWebhook, h.recover)
 	e.NoRoute(func(c *gin.Context) { c.JSON(http.StatusNotFound, gin.H{"error": "not found"}) })
 	e.NoMethod(func(c *gin.Context) { c.JSON(http.StatusMethodNotAllowed, gin.H{"error": "method not allowed"}) })
-
-	e.POST(webhookRoute, h.webhook)
-	for _, m := range []string{http.MethodGet, http.MethodHead} {
-		e.Handle(m, "/healthz", h.healthz)
-		e.Handle(m, "/readyz", h.readyz)
-		if opts.MetricsHandler != nil {
-			e.Handle(m, "/metrics", gin.WrapH(opts.MetricsHandler))
-		}
-	}
-	return e, nil
+	return e, h, nil
 }
 
 type handler struct {

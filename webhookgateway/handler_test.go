@@ -467,7 +467,7 @@ func TestHealth(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h := newTestHandler(t, Options{Health: tt.health})
+			h := newTestAdminHandler(t, Options{Health: tt.health})
 			rec := serve(h, newRequest(tt.method, tt.path))
 			require.Equal(t, tt.wantStatus, rec.Code)
 			if tt.wantBody != "" {
@@ -475,6 +475,40 @@ func TestHealth(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestWebhookListenerServesNoReadinessNorMetrics: the webhook handler
+// faces the internet (compose.gateway-tls.yml publishes it on 443), so
+// /readyz (which calls Temporal) and /metrics (which tells run counts,
+// error rates and the Temporal address's health) are on the admin
+// handler only; /healthz, which says nothing, stays on both for proxies.
+func TestWebhookListenerServesNoReadinessNorMetrics(t *testing.T) {
+	t.Parallel()
+	var checks atomic.Int32
+	health := &fakeHealth{fn: func(context.Context) error { checks.Add(1); return nil }}
+	opts := Options{Health: health, MetricsHandler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("genflow_webhooks_total 0\n"))
+	})}
+	public, admin := newTestHandler(t, opts), newTestAdminHandler(t, opts)
+	for _, m := range []string{http.MethodGet, http.MethodHead} {
+		for _, path := range []string{"/readyz", "/metrics"} {
+			rec := serve(public, newRequest(m, path))
+			require.Equal(t, http.StatusNotFound, rec.Code, "%s %s on the webhook listener", m, path)
+			require.Equal(t, http.StatusOK, serve(admin, newRequest(m, path)).Code, "%s %s on the admin listener", m, path)
+		}
+		require.Equal(t, http.StatusOK, serve(public, newRequest(m, "/healthz")).Code)
+		require.Equal(t, http.StatusOK, serve(admin, newRequest(m, "/healthz")).Code)
+	}
+	require.EqualValues(t, 2, checks.Load(), "only the admin listener's /readyz asked Temporal")
+
+	// The admin handler takes no webhook.
+	s := newTestSigner(t, "", newSecret)
+	sig := &fakeSignaler{}
+	admin = newTestAdminHandler(t, Options{Signer: s, Signaler: sig})
+	rec := serve(admin, webhookRequest("t-1", s.Sign("t-1", testExpiry), "application/json",
+		strings.NewReader(`{"status":"success","id":"1","output":[]}`)))
+	require.Equal(t, http.StatusNotFound, rec.Code)
+	require.Empty(t, sig.Calls())
 }
 
 func TestNewHandlerOptions(t *testing.T) {
@@ -561,7 +595,11 @@ func TestPanicIsA500(t *testing.T) {
 	require.Equal(t, http.StatusInternalServerError, rec.Code)
 	requireJSON(t, rec, `{"error":"internal error"}`)
 
-	rec = serve(h, newRequest(http.MethodGet, "/readyz"))
+	admin := newTestAdminHandler(t, Options{
+		Signer: s, Signaler: panicking, Logger: logger,
+		Health: &fakeHealth{fn: func(context.Context) error { panic("bug in the health check") }},
+	})
+	rec = serve(admin, newRequest(http.MethodGet, "/readyz"))
 	require.Equal(t, http.StatusInternalServerError, rec.Code)
 	requireJSON(t, rec, `{"error":"internal error"}`)
 

@@ -151,6 +151,24 @@ func newTestHandler(t testing.TB, opts Options) http.Handler {
 	return h
 }
 
+// newTestAdminHandler is newTestHandler's admin handler (NewAdminHandler)
+// for the same options.
+func newTestAdminHandler(t testing.TB, opts Options) http.Handler {
+	t.Helper()
+	if opts.Signer == nil {
+		opts.Signer = newTestSigner(t, "", newSecret, oldSecret)
+	}
+	if opts.Signaler == nil {
+		opts.Signaler = &fakeSignaler{}
+	}
+	if opts.Health == nil {
+		opts.Health = &fakeHealth{}
+	}
+	h, err := NewAdminHandler(opts)
+	require.NoError(t, err)
+	return h
+}
+
 // webhookRequest builds a POST to the webhook route for trackID, with
 // exp=testExp and sig unless sig is empty. The path is set decoded, as
 // net/http's server leaves it, so that any track_id, however odd, reaches

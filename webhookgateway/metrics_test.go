@@ -50,9 +50,10 @@ func TestMetricsCountEveryAnswerAndSignal(t *testing.T) {
 	}}
 	setAnswer := func(err error) { mu.Lock(); answer = err; mu.Unlock() }
 	clock := &tickingClock{now: fixedNow, step: 20 * time.Millisecond}
-	h := newTestHandler(t, Options{
+	opts := Options{
 		Signaler: sig, Now: clock.Now, Metrics: gm, MetricsHandler: reg.Handler(nil),
-	})
+	}
+	h, admin := newTestHandler(t, opts), newTestAdminHandler(t, opts)
 	signer := newTestSigner(t, "", newSecret)
 	body := `{"status":"success","id":"1","output":["https://x/y.png"],"track_id":"t-1"}`
 	post := func(sig, contentType string) int {
@@ -72,7 +73,9 @@ func TestMetricsCountEveryAnswerAndSignal(t *testing.T) {
 	// Other routes are not webhooks.
 	require.Equal(t, http.StatusOK, serve(h, httptest.NewRequest(http.MethodGet, "/healthz", nil)).Code)
 
-	rec := serve(h, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	require.Equal(t, http.StatusOK, serve(admin, httptest.NewRequest(http.MethodGet, "/healthz", nil)).Code)
+
+	rec := serve(admin, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	require.Equal(t, http.StatusOK, rec.Code)
 	require.Contains(t, rec.Header().Get("Content-Type"), "text/plain")
 	text := rec.Body.String()
@@ -99,7 +102,7 @@ func TestMetricsCountEveryAnswerAndSignal(t *testing.T) {
 func TestNoMetricsRouteUnlessAsked(t *testing.T) {
 	t.Parallel()
 	h := newTestHandler(t, Options{})
-	require.Equal(t, http.StatusNotFound, serve(h, httptest.NewRequest(http.MethodGet, "/metrics", nil)).Code)
+	require.Equal(t, http.StatusNotFound, serve(newTestAdminHandler(t, Options{}), httptest.NewRequest(http.MethodGet, "/metrics", nil)).Code)
 	// And no metrics recorder is needed to serve webhooks.
 	signer := newTestSigner(t, "", newSecret)
 	rec := serve(h, webhookRequest("t-1", signer.Sign("t-1", testExpiry), "application/json",

@@ -3,6 +3,7 @@ package webhookgateway
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -16,14 +17,21 @@ import (
 	"github.com/genflow/genflow/webhookurl"
 )
 
-// Run serves the gateway as cfg says on ln until ctx is done: its
-// Temporal client (lazy, so the gateway answers 503 while Temporal is
-// down), the webhook handler, /metrics, and TLS when configured. The
-// binary in cmd/gateway is a thin main around it.
-func Run(ctx context.Context, cfg config.Gateway, logger *slog.Logger, ln net.Listener) error {
+// Run serves the gateway as cfg says until ctx is done: its Temporal
+// client (lazy, so the gateway answers 503 while Temporal is down), the
+// webhook handler on ln (TLS when configured), and the admin handler
+// (/healthz, /readyz, /metrics) on admin, which is plain HTTP and should
+// be a loopback or private address (cfg.AdminAddr); nil serves no admin
+// handler. Should either stop serving, the other is shut down too. Run
+// closes both listeners. The binary in cmd/gateway is a thin main around
+// it.
+func Run(ctx context.Context, cfg config.Gateway, logger *slog.Logger, ln, admin net.Listener) error {
 	defer ln.Close()
+	if admin != nil {
+		defer admin.Close()
+	}
 	// One registry for the process: the Temporal client's metrics and the
-	// gateway's own, served on GET /metrics.
+	// gateway's own, served on GET /metrics of the admin listener.
 	reg, err := metrics.New()
 	if err != nil {
 		return err
@@ -45,7 +53,7 @@ func Run(ctx context.Context, cfg config.Gateway, logger *slog.Logger, ln net.Li
 	if err != nil {
 		return fmt.Errorf("webhook signer: %w", err)
 	}
-	h, err := NewHandler(Options{
+	opts := Options{
 		Signer:            signer,
 		Signaler:          tc,
 		Health:            tc,
@@ -55,7 +63,12 @@ func Run(ctx context.Context, cfg config.Gateway, logger *slog.Logger, ln net.Li
 		MaxWebhooksPerRun: runCap(cfg.MaxWebhooksPerRun),
 		Metrics:           gm,
 		MetricsHandler:    reg.Handler(logger),
-	})
+	}
+	h, err := NewHandler(opts)
+	if err != nil {
+		return err
+	}
+	ah, err := NewAdminHandler(opts)
 	if err != nil {
 		return err
 	}
@@ -67,16 +80,45 @@ func Run(ctx context.Context, cfg config.Gateway, logger *slog.Logger, ln net.Li
 			return fmt.Errorf("%s/%s: %w", config.EnvGatewayTLSCert, config.EnvGatewayTLSKey, err)
 		}
 	}
+	adminAddr := ""
+	if admin != nil {
+		adminAddr = admin.Addr().String()
+	}
 	logger.Info("gateway listening",
 		"version", version.Get().String(),
 		"addr", ln.Addr().String(),
+		"admin", adminAddr,
 		"tls", useTLS,
 		"temporal", cfg.Temporal.Describe(),
 		"secrets", len(cfg.Secrets))
-	if useTLS {
-		return ServeTLS(ctx, ln, h, logger, cfg.TLSCertFile, cfg.TLSKeyFile)
+	// When one listener stops serving, the other shuts down too.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	servers := 1
+	go func() {
+		if useTLS {
+			errc <- ServeTLS(ctx, ln, h, logger, cfg.TLSCertFile, cfg.TLSKeyFile)
+			return
+		}
+		errc <- Serve(ctx, ln, h, logger)
+	}()
+	if admin != nil {
+		servers++
+		go func() {
+			if err := Serve(ctx, admin, ah, logger); err != nil {
+				errc <- fmt.Errorf("admin listener: %w", err)
+				return
+			}
+			errc <- nil
+		}()
 	}
-	return Serve(ctx, ln, h, logger)
+	var errs []error
+	for range servers {
+		errs = append(errs, <-errc)
+		cancel()
+	}
+	return errors.Join(errs...)
 }
 
 // runCap turns config's "0 means no cap" into Options' negative.

@@ -4,6 +4,9 @@
 //
 // The gateway starts and answers even while Temporal is down: webhooks get
 // 503 with Retry-After and /readyz reports it until Temporal is back.
+// Webhooks (and /healthz) are served on GATEWAY_LISTEN_ADDR; /healthz,
+// /readyz and /metrics on GATEWAY_ADMIN_ADDR (loopback by default), which
+// is never the address the internet reaches.
 //
 // With GATEWAY_TLS_CERT_FILE and GATEWAY_TLS_KEY_FILE it serves HTTPS
 // itself and picks up a renewed certificate without a restart; otherwise
@@ -12,6 +15,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -39,11 +43,16 @@ func main() {
 	}
 }
 
-// run listens on cfg.ListenAddr and serves until ctx is done.
+// run listens on cfg.ListenAddr (webhooks) and cfg.AdminAddr (health,
+// readiness, metrics) and serves until ctx is done.
 func run(ctx context.Context, cfg config.Gateway, logger *slog.Logger) error {
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}
-	return webhookgateway.Run(ctx, cfg, logger, ln)
+	admin, err := net.Listen("tcp", cfg.AdminAddr)
+	if err != nil {
+		return errors.Join(fmt.Errorf("listen on %s (%s): %w", cfg.AdminAddr, config.EnvGatewayAdmin, err), ln.Close())
+	}
+	return webhookgateway.Run(ctx, cfg, logger, ln, admin)
 }

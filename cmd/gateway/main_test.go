@@ -42,13 +42,16 @@ func TestGatewayWithTemporalDown(t *testing.T) {
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
+	admin, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
 	base := "http://" + ln.Addr().String()
+	adminBase := "http://" + admin.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- webhookgateway.Run(ctx, cfg, slog.New(slog.DiscardHandler), ln) }()
+	go func() { done <- webhookgateway.Run(ctx, cfg, slog.New(slog.DiscardHandler), ln, admin) }()
 
-	get := func(path string) (int, string) {
+	getFrom := func(base, path string) (int, string) {
 		resp, err := http.Get(base + path)
 		require.NoError(t, err)
 		defer resp.Body.Close()
@@ -56,11 +59,21 @@ func TestGatewayWithTemporalDown(t *testing.T) {
 		require.NoError(t, err)
 		return resp.StatusCode, string(b)
 	}
-	code, body := get("/healthz")
-	require.Equal(t, http.StatusOK, code)
-	require.JSONEq(t, `{"status":"ok"}`, body)
+	get := func(path string) (int, string) { return getFrom(adminBase, path) }
+	for _, b := range []string{base, adminBase} {
+		code, body := getFrom(b, "/healthz")
+		require.Equal(t, http.StatusOK, code)
+		require.JSONEq(t, `{"status":"ok"}`, body)
+	}
+	// Readiness and metrics are on the admin listener only: the webhook
+	// listener faces the internet.
+	for _, path := range []string{"/readyz", "/metrics"} {
+		code, body := getFrom(base, path)
+		require.Equal(t, http.StatusNotFound, code, path)
+		require.JSONEq(t, `{"error":"not found"}`, body, path)
+	}
 
-	code, body = get("/readyz")
+	code, body := get("/readyz")
 	require.Equal(t, http.StatusServiceUnavailable, code)
 	require.JSONEq(t, `{"status":"temporal unreachable"}`, body)
 
@@ -111,7 +124,13 @@ func TestRunListenError(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer ln.Close()
-	cfg := config.Gateway{ListenAddr: ln.Addr().String(), Secrets: []string{"test-secret-0123456789abcdef"}}
+	cfg := config.Gateway{ListenAddr: ln.Addr().String(), AdminAddr: "127.0.0.1:0", Secrets: []string{"test-secret-0123456789abcdef"}}
 	err = run(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	require.ErrorContains(t, err, "listen on "+ln.Addr().String())
+
+	// The admin address taken: the error names its variable, and the
+	// webhook listener is released.
+	cfg = config.Gateway{ListenAddr: "127.0.0.1:0", AdminAddr: ln.Addr().String(), Secrets: []string{"test-secret-0123456789abcdef"}}
+	err = run(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	require.ErrorContains(t, err, "listen on "+ln.Addr().String()+" (GATEWAY_ADMIN_ADDR)")
 }

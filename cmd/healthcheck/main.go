@@ -3,8 +3,9 @@
 // binary it checks, so it looks where that binary listens or polls.
 //
 //	healthcheck [flags] gateway    GET /readyz on this container's gateway:
-//	                               the port of GATEWAY_LISTEN_ADDR on loopback,
-//	                               HTTPS when GATEWAY_TLS_CERT_FILE is set
+//	                               its admin listener, GATEWAY_ADMIN_ADDR
+//	                               (loopback when it listens on every
+//	                               interface), plain HTTP
 //	healthcheck [flags] worker     Temporal has seen a worker of this container
 //	                               (SDK identity pid@hostname@) poll
 //	                               TEMPORAL_TASK_QUEUE for workflow and for
@@ -119,26 +120,21 @@ func checkGateway(ctx context.Context, env config.Lookup) error {
 	if err != nil {
 		return err
 	}
-	// The certificate names the public host, not loopback: skip its
-	// verification for this local call only.
-	return checkHTTP(ctx, url, cfg.TLSCertFile != "")
+	return checkHTTP(ctx, url, false)
 }
 
 // gatewayReadyURL is the gateway's /readyz as reached from its own
-// container: loopback when it listens on every interface.
+// container: on its admin listener (plain HTTP, whatever TLS the webhook
+// listener serves), loopback when it listens on every interface.
 func gatewayReadyURL(cfg config.Gateway) (string, error) {
-	host, port, err := net.SplitHostPort(cfg.ListenAddr)
+	host, port, err := net.SplitHostPort(cfg.AdminAddr)
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", config.EnvGatewayListen, err)
+		return "", fmt.Errorf("%s: %w", config.EnvGatewayAdmin, err)
 	}
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
 		host = "127.0.0.1"
 	}
-	scheme := "http"
-	if cfg.TLSCertFile != "" {
-		scheme = "https"
-	}
-	return scheme + "://" + net.JoinHostPort(host, port) + "/readyz", nil
+	return "http://" + net.JoinHostPort(host, port) + "/readyz", nil
 }
 
 func checkHTTP(ctx context.Context, url string, insecure bool) error {

@@ -62,16 +62,29 @@ func TestRun(t *testing.T) {
 		{"http ok", []string{"http", up.URL + "/readyz"}, nil, exitHealthy},
 		{"http 503", []string{"http", down.URL + "/readyz"}, nil, exitUnhealthy},
 		{"http refused", []string{"-timeout", "2s", "http", "http://127.0.0.1:1/"}, nil, exitUnhealthy},
-		{"gateway on all interfaces", []string{"gateway"}, map[string]string{
-			config.EnvWebhookSecrets: secret, config.EnvGatewayListen: "0.0.0.0:" + port(t, up),
+		{"gateway admin on all interfaces", []string{"gateway"}, map[string]string{
+			config.EnvWebhookSecrets: secret, config.EnvGatewayAdmin: "0.0.0.0:" + port(t, up),
 		}, exitHealthy},
 		{"gateway not ready", []string{"gateway"}, map[string]string{
-			config.EnvWebhookSecrets: secret, config.EnvGatewayListen: "127.0.0.1:" + port(t, down),
+			config.EnvWebhookSecrets: secret, config.EnvGatewayAdmin: "127.0.0.1:" + port(t, down),
 		}, exitUnhealthy},
+		// Readiness is asked of the admin listener, never of the webhook
+		// listener, which serves no /readyz.
+		{"gateway ready on its webhook port only", []string{"gateway"}, map[string]string{
+			config.EnvWebhookSecrets: secret, config.EnvGatewayListen: "127.0.0.1:" + port(t, up),
+			config.EnvGatewayAdmin: "127.0.0.1:" + port(t, down),
+		}, exitUnhealthy},
+		// The admin listener is plain HTTP whatever the webhook listener
+		// serves.
 		{"gateway over TLS", []string{"gateway"}, map[string]string{
-			config.EnvWebhookSecrets: secret, config.EnvGatewayListen: "[::]:" + port(t, upTLS),
+			config.EnvWebhookSecrets: secret, config.EnvGatewayListen: "127.0.0.1:" + port(t, upTLS),
+			config.EnvGatewayAdmin:   "[::]:" + port(t, up),
 			config.EnvGatewayTLSCert: "/certs/tls.crt", config.EnvGatewayTLSKey: "/certs/tls.key",
 		}, exitHealthy},
+		{"gateway admin over TLS is not asked", []string{"gateway"}, map[string]string{
+			config.EnvWebhookSecrets: secret, config.EnvGatewayAdmin: "127.0.0.1:" + port(t, upTLS),
+			config.EnvGatewayTLSCert: "/certs/tls.crt", config.EnvGatewayTLSKey: "/certs/tls.key",
+		}, exitUnhealthy},
 		{"gateway without its secret", []string{"gateway"}, map[string]string{}, exitUnhealthy},
 		{"worker without its configuration", []string{"worker"}, map[string]string{}, exitUnhealthy},
 		{"no mode", nil, nil, exitUnhealthy},
@@ -98,11 +111,11 @@ func TestGatewayReadyURL(t *testing.T) {
 		cfg  config.Gateway
 		want string
 	}{
-		"loopback":     {config.Gateway{ListenAddr: "127.0.0.1:8080"}, "http://127.0.0.1:8080/readyz"},
-		"any ipv4":     {config.Gateway{ListenAddr: "0.0.0.0:8080"}, "http://127.0.0.1:8080/readyz"},
-		"any, no host": {config.Gateway{ListenAddr: ":9000"}, "http://127.0.0.1:9000/readyz"},
-		"tls":          {config.Gateway{ListenAddr: "0.0.0.0:8443", TLSCertFile: "c", TLSKeyFile: "k"}, "https://127.0.0.1:8443/readyz"},
-		"named host":   {config.Gateway{ListenAddr: "gateway.local:8080"}, "http://gateway.local:8080/readyz"},
+		"loopback":     {config.Gateway{ListenAddr: "127.0.0.1:8080", AdminAddr: "127.0.0.1:9091"}, "http://127.0.0.1:9091/readyz"},
+		"any ipv4":     {config.Gateway{ListenAddr: "0.0.0.0:8080", AdminAddr: "0.0.0.0:9091"}, "http://127.0.0.1:9091/readyz"},
+		"any, no host": {config.Gateway{ListenAddr: ":9000", AdminAddr: ":9001"}, "http://127.0.0.1:9001/readyz"},
+		"tls":          {config.Gateway{ListenAddr: "0.0.0.0:8443", AdminAddr: "0.0.0.0:9091", TLSCertFile: "c", TLSKeyFile: "k"}, "http://127.0.0.1:9091/readyz"},
+		"named host":   {config.Gateway{ListenAddr: "gateway.local:8080", AdminAddr: "gateway.local:9091"}, "http://gateway.local:9091/readyz"},
 	}
 	for name, tt := range tests {
 		got, err := gatewayReadyURL(tt.cfg)

@@ -49,6 +49,7 @@ const (
 	EnvModelsLabBaseURL    = "MODELSLAB_BASE_URL"
 	EnvModelsLabAllowHTTP  = "MODELSLAB_ALLOW_HTTP"
 	EnvGatewayListen       = "GATEWAY_LISTEN_ADDR"
+	EnvGatewayAdmin        = "GATEWAY_ADMIN_ADDR"
 	EnvGatewayPublicURL    = "GATEWAY_PUBLIC_URL"
 	EnvWebhookSecrets      = "WEBHOOK_SECRETS"
 	EnvGatewayMaxBody      = "GATEWAY_MAX_BODY_BYTES"
@@ -208,12 +209,20 @@ type S3 struct {
 	Endpoint, Region, AccessKey, SecretKey string
 }
 
+// DefaultGatewayAdminAddr is the default of Gateway.AdminAddr.
+const DefaultGatewayAdminAddr = "127.0.0.1:9091"
+
 // Gateway is the gateway binary's configuration.
 type Gateway struct {
 	Temporal Temporal
 	Log      Log
-	// ListenAddr. Default "127.0.0.1:8080".
+	// ListenAddr is where webhooks come (the address a proxy or the
+	// provider reaches). Default "127.0.0.1:8080".
 	ListenAddr string
+	// AdminAddr is where the gateway serves GET /healthz, /readyz and
+	// /metrics, in plain HTTP, apart from the webhooks: keep it off the
+	// internet. Default "127.0.0.1:9091".
+	AdminAddr string
 	// Secrets verify webhook URLs, newest first. Required.
 	Secrets []string
 	// MaxBodyBytes caps a webhook body. Default 1 MiB.
@@ -550,6 +559,7 @@ func LoadGateway(env Lookup) (Gateway, error) {
 		Temporal:          r.temporal(),
 		Log:               r.log(),
 		ListenAddr:        r.hostPort(EnvGatewayListen, "127.0.0.1:8080"),
+		AdminAddr:         r.hostPort(EnvGatewayAdmin, DefaultGatewayAdminAddr),
 		Secrets:           r.secrets(EnvWebhookSecrets),
 		MaxBodyBytes:      r.int64(EnvGatewayMaxBody, 1<<20),
 		SignalTimeout:     r.duration(EnvGatewaySignalTime, 5*time.Second),
@@ -559,6 +569,10 @@ func LoadGateway(env Lookup) (Gateway, error) {
 		AcceptUnexpiring:  r.bool(EnvWebhookUnexpiring, true),
 	}
 	r.bothOrNeither(EnvGatewayTLSCert, c.TLSCertFile, EnvGatewayTLSKey, c.TLSKeyFile, "")
+	if c.AdminAddr == c.ListenAddr {
+		r.fail(EnvGatewayAdmin, "%q is %s too: the admin listener (/readyz, /metrics) needs an address of its own, "+
+			"off the internet", c.AdminAddr, EnvGatewayListen)
+	}
 	// ModelsLab waits 30 s for a webhook answer; a longer signal timeout
 	// would turn a slow Temporal into a lost delivery instead of a 503.
 	if c.SignalTimeout > 25*time.Second {

@@ -119,6 +119,7 @@ func TestLoadDefaults(t *testing.T) {
 			Temporal:          defaultTemporal(),
 			Log:               config.Log{Level: "info", Format: "text"},
 			ListenAddr:        "127.0.0.1:8080",
+			AdminAddr:         "127.0.0.1:9091",
 			Secrets:           []string{secretA},
 			MaxBodyBytes:      1 << 20,
 			SignalTimeout:     5 * time.Second,
@@ -212,6 +213,7 @@ func TestLoadReadsEveryVariable(t *testing.T) {
 		t.Parallel()
 		e := newEnv(with(with(temporalVars, logVars), map[string]string{
 			config.EnvGatewayListen:     "0.0.0.0:9090",
+			config.EnvGatewayAdmin:      "10.0.0.5:9091",
 			config.EnvWebhookSecrets:    secretB + "," + secretA,
 			config.EnvGatewayMaxBody:    "4096",
 			config.EnvGatewaySignalTime: "25s",
@@ -226,6 +228,7 @@ func TestLoadReadsEveryVariable(t *testing.T) {
 			Temporal:      wantTemporal,
 			Log:           wantLog,
 			ListenAddr:    "0.0.0.0:9090",
+			AdminAddr:     "10.0.0.5:9091",
 			Secrets:       []string{secretB, secretA},
 			MaxBodyBytes:  4096,
 			SignalTimeout: 25 * time.Second,
@@ -234,7 +237,7 @@ func TestLoadReadsEveryVariable(t *testing.T) {
 		}, got)
 		require.Subset(t, e.names(), []string{
 			config.EnvTemporalAddress, config.EnvTemporalNamespace, config.EnvTaskQueue, config.EnvTemporalUIURL, config.EnvTemporalGRPCZip,
-			config.EnvLogLevel, config.EnvLogFormat, config.EnvGatewayListen, config.EnvWebhookSecrets,
+			config.EnvLogLevel, config.EnvLogFormat, config.EnvGatewayListen, config.EnvGatewayAdmin, config.EnvWebhookSecrets,
 			config.EnvGatewayMaxBody, config.EnvGatewaySignalTime, config.EnvGatewayTLSCert, config.EnvGatewayTLSKey,
 			config.EnvGatewayRunCap, config.EnvWebhookUnexpiring,
 		})
@@ -287,6 +290,9 @@ func TestLoadMalformedValueNamesTheVariable(t *testing.T) {
 		{"address with port zero", loadStarter, nil, config.EnvTemporalAddress, "localhost:0", "valid port"},
 		{"address with a port out of range", loadWorker, workerRequired, config.EnvTemporalAddress, "localhost:72330", "valid port"},
 		{"listen address with an empty port", loadGateway, gatewayRequired, config.EnvGatewayListen, "127.0.0.1:", "valid port"},
+		{"admin address without port", loadGateway, gatewayRequired, config.EnvGatewayAdmin, "localhost", "host:port"},
+		{"admin address on the webhook listener", loadGateway, gatewayRequired, config.EnvGatewayAdmin, "127.0.0.1:8080",
+			"GATEWAY_LISTEN_ADDR too: the admin listener (/readyz, /metrics) needs an address of its own"},
 		{"metrics address without port", loadWorker, workerRequired, config.EnvWorkerMetrics, "localhost", "host:port"},
 		{"metrics address with port zero", loadWorker, workerRequired, config.EnvWorkerMetrics, "127.0.0.1:0", "valid port"},
 		{"UI URL without scheme", loadStarter, nil, config.EnvTemporalUIURL, "localhost:8233", "http(s) URL"},

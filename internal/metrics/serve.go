@@ -12,7 +12,7 @@ import (
 
 // Serve serves the registry on GET /metrics of ln (and a 200 on /healthz)
 // until ctx is done, then shuts down. It is the worker's metrics listener;
-// the gateway serves /metrics on its own router instead. Serve closes ln.
+// the gateway serves /metrics on its admin router instead. Serve closes ln.
 func (r *Registry) Serve(ctx context.Context, ln net.Listener, logger *slog.Logger) error {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
