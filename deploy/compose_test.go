@@ -30,8 +30,10 @@ import (
 	"github.com/genflow/genflow/worker"
 )
 
-// testSecret stands in for the secret the operator generates.
-const testSecret = "0123456789abcdef0123456789abcdef"
+// testSecret stands in for the secret the operator generates (openssl
+// rand -hex 32): compose's settings are production settings, which refuse
+// a weak one.
+const testSecret = "3f786850e387550fdab836ed7e6dc881de23001b0d3c8e2f5a7b9c1d3e5f7a9b"
 
 // Pinned images. A version bump changes this table, docker-compose.yml and
 // docs/deploy.md ("Versions") together.

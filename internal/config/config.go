@@ -549,6 +549,7 @@ func LoadWorker(env Lookup) (Worker, error) {
 				EnvModelsLabAllowHTTP)
 		}
 	}
+	r.workerProduction(c)
 	return c, r.err()
 }
 
@@ -573,6 +574,7 @@ func LoadGateway(env Lookup) (Gateway, error) {
 		r.fail(EnvGatewayAdmin, "%q is %s too: the admin listener (/readyz, /metrics) needs an address of its own, "+
 			"off the internet", c.AdminAddr, EnvGatewayListen)
 	}
+	r.gatewayProduction(c)
 	// ModelsLab waits 30 s for a webhook answer; a longer signal timeout
 	// would turn a slow Temporal into a lost delivery instead of a 503.
 	if c.SignalTimeout > 25*time.Second {

@@ -21,8 +21,10 @@ import (
 )
 
 const (
-	secretA = "0123456789abcdef0123"
-	secretB = "fedcba9876543210fedc"
+	// Strong secrets, as `openssl rand -hex 32` prints them: settings
+	// off loopback (production) refuse weaker ones.
+	secretA = "5d41402abc4b2a76b9719d911017c592e2fc1c9a3e1b8f0a7c6d4e2b0a9f8e7d"
+	secretB = "7b52009b64fd0a2a49e6d8a939753077792b0554a1c3e5f7092b4d6f8a0c2e4f"
 )
 
 // env is a map-backed config.Lookup that records the names it was asked.
