@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 	"testing"
@@ -157,6 +158,9 @@ func startStackWith(t *testing.T, so stackOptions) *stack {
 		MetricsAddr:      testenv.FreeAddr(t),
 		NotifySecrets:    []string{notifySecret.String()},
 	}
+	// The fake serves its outputs, and the tests' receivers listen, on
+	// loopback, which the outbound policy refuses unless allowed.
+	wcfg.OutboundAllow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	for _, c := range configure {
 		c(&wcfg)
 	}

@@ -95,9 +95,12 @@ up() {
 		start gateway "$ROOT/bin/gateway"
 	wait_for "gateway" 20 http_ok "http://127.0.0.1:$GATEWAY_ADMIN_PORT/readyz"
 
+	# The fake serves its output files on loopback, and local notify
+	# receivers listen there: the worker may reach loopback, which its
+	# outbound policy refuses by default (OUTBOUND_ALLOW_CIDRS).
 	MODELSLAB_BASE_URL="http://127.0.0.1:$FAKE_PORT/api/" MODELSLAB_API_KEY="${MODELSLAB_API_KEY:-local-dev-key}" \
 		GATEWAY_PUBLIC_URL="http://127.0.0.1:$GATEWAY_PORT" WORKER_METRICS_ADDR="127.0.0.1:$WORKER_METRICS_PORT" \
-		STORE_URL="${STORE_URL:-file://$RUN/outputs}" \
+		STORE_URL="${STORE_URL:-file://$RUN/outputs}" OUTBOUND_ALLOW_CIDRS="${OUTBOUND_ALLOW_CIDRS:-127.0.0.0/8,::1}" \
 		start worker "$ROOT/bin/worker"
 	if ! wait_for "worker" 20 http_ok "http://127.0.0.1:$WORKER_METRICS_PORT/metrics"; then
 		tail -5 "$RUN/worker.log" >&2

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/genflow/genflow/activities"
+	"github.com/genflow/genflow/internal/egress"
 	"github.com/genflow/genflow/modelslab"
 	"github.com/genflow/genflow/notify"
 	"github.com/genflow/genflow/storage"
@@ -53,6 +55,13 @@ type RegisterOptions struct {
 	// ResultMetrics counts stored outputs and notifications (a
 	// *metrics.Results, say). Default: nothing is counted.
 	ResultMetrics activities.ResultMetrics
+	// OutboundAllow are address ranges that output downloads and
+	// notifications may reach although genflow's outbound policy refuses
+	// them (loopback, private, link-local with the cloud metadata
+	// service, CGNAT, multicast, ...): 127.0.0.0/8 for a local stack
+	// whose fake provider and receivers listen on loopback. Default
+	// none: public addresses only.
+	OutboundAllow []netip.Prefix
 }
 
 // StoreOptions are the output storage of RegisterOptions.
@@ -70,6 +79,10 @@ type StoreOptions struct {
 // providerTimeout bounds each HTTP request to the provider, below the
 // Submit activity's 60 s start-to-close timeout.
 const providerTimeout = 50 * time.Second
+
+// notifyTimeout bounds each notification attempt, below the Notify
+// activity's one-minute start-to-close timeout.
+const notifyTimeout = 30 * time.Second
 
 // optionError is an error of one RegisterOptions field.
 type optionError struct {
@@ -140,16 +153,26 @@ func newActivities(o RegisterOptions) (*activities.Activities, error) {
 	if err != nil {
 		return nil, &optionError{"PublicURL", err}
 	}
+	for _, p := range o.OutboundAllow {
+		if !p.IsValid() {
+			return nil, &optionError{"OutboundAllow", fmt.Errorf("%v is an invalid range", p)}
+		}
+	}
+	// One policy for every request made on a user's or the provider's
+	// word: output links, notify URLs (those follow no redirect).
+	policy := egress.Policy{Allow: o.OutboundAllow}
+	notifyPolicy := policy
+	notifyPolicy.MaxRedirects, notifyPolicy.Timeout = egress.NoRedirects, notifyTimeout
 	acts := &activities.Activities{Provider: provider, Webhooks: signer, Metrics: o.ProviderMetrics, Results: o.ResultMetrics}
 	if len(o.NotifySecrets) > 0 {
-		acts.Notifier = &notify.Sender{Secrets: o.NotifySecrets}
+		acts.Notifier = &notify.Sender{Secrets: o.NotifySecrets, Client: notifyPolicy.Client()}
 	}
 	if o.Store.URL != "" {
 		backend, err := storage.New(storage.Config{URL: o.Store.URL, S3: o.Store.S3})
 		if err != nil {
 			return nil, &optionError{"Store.URL", err}
 		}
-		acts.Store = &storage.Copier{Backend: backend, MaxBytes: o.Store.MaxBytes}
+		acts.Store = &storage.Copier{Backend: backend, MaxBytes: o.Store.MaxBytes, HTTP: policy.Client()}
 	}
 	return acts, nil
 }

@@ -85,6 +85,7 @@ func RegisterOptionsOf(cfg config.Worker) (RegisterOptions, error) {
 		Store:            StoreOptions{URL: cfg.Store.URL, MaxBytes: cfg.Store.MaxBytes, S3: S3Options(cfg.Store.S3)},
 	}
 	o.ModelsLabAllowHTTP = cfg.ModelsLabAllowHTTP
+	o.OutboundAllow = cfg.OutboundAllow
 	for i, s := range cfg.NotifySecrets {
 		secret, err := notify.ParseSecret(s)
 		if err != nil {
@@ -108,6 +109,7 @@ var optionVars = map[string]string{
 	"PublicURL":        config.EnvGatewayPublicURL,
 	"WebhookSecrets":   config.EnvWebhookSecrets,
 	"Store.URL":        config.EnvStoreURL,
+	"OutboundAllow":    config.EnvOutboundAllow,
 }
 
 // prepareStore readies the output storage at start: it removes the spool
@@ -193,6 +195,10 @@ func Run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 	logger.Info("worker started", "version", version.Get().String(), "temporal", cfg.Temporal.Describe(),
 		"task_queue", cfg.Temporal.TaskQueue, "modelslab", cfg.ModelsLabBaseURL, "gateway", cfg.PublicURL, "store", orNone(cfg.Store.URL),
 		"metrics", "http://"+ln.Addr().String()+"/metrics")
+	if len(cfg.OutboundAllow) > 0 {
+		logger.Info("outbound policy: ranges allowed besides public addresses", "var", config.EnvOutboundAllow,
+			"allow", fmt.Sprint(cfg.OutboundAllow))
+	}
 	var serveErr, fatalErr error
 	metricsDone := false
 	select {

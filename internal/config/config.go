@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -24,6 +25,7 @@ import (
 	"go.temporal.io/sdk/log"
 
 	"github.com/genflow/genflow/contract"
+	"github.com/genflow/genflow/internal/egress"
 	"github.com/genflow/genflow/modelslab"
 )
 
@@ -68,6 +70,7 @@ const (
 	EnvStoreS3AccessKey    = "STORE_S3_ACCESS_KEY"
 	EnvStoreS3SecretKey    = "STORE_S3_SECRET_KEY"
 	EnvStoreOutputs        = "STORE_OUTPUTS"
+	EnvOutboundAllow       = "OUTBOUND_ALLOW_CIDRS"
 	EnvLogLevel            = "LOG_LEVEL"
 	EnvLogFormat           = "LOG_FORMAT"
 )
@@ -182,6 +185,11 @@ type Worker struct {
 	NotifySecrets []string
 	// Store is where generations that ask for it copy their outputs.
 	Store Store
+	// OutboundAllow are address ranges the worker reaches on a user's or
+	// a provider's word (output links, notify URLs) although the outbound
+	// policy refuses them: loopback, private, link-local and the rest
+	// (internal/egress). Default none: public addresses only.
+	OutboundAllow []netip.Prefix
 }
 
 // Store is the output storage.
@@ -507,6 +515,16 @@ func (r *reader) store() Store {
 	return s
 }
 
+// outboundAllow reads a comma-separated list of CIDR ranges (or single
+// addresses) the outbound policy lets through.
+func (r *reader) outboundAllow(name string) []netip.Prefix {
+	allow, err := egress.ParseAllow(r.str(name, ""))
+	if err != nil {
+		r.fail(name, "%v (comma-separated, as 127.0.0.0/8,::1)", err)
+	}
+	return allow
+}
+
 // bool reads true/false (also 1/0, yes/no, on/off).
 func (r *reader) bool(name string, def bool) bool {
 	switch v := strings.ToLower(r.str(name, "")); v {
@@ -538,6 +556,7 @@ func LoadWorker(env Lookup) (Worker, error) {
 		NotifySecrets:    r.notifySecrets(EnvNotifySecrets),
 		Store:            r.store(),
 	}
+	c.OutboundAllow = r.outboundAllow(EnvOutboundAllow)
 	c.ModelsLabAllowHTTP = r.bool(EnvModelsLabAllowHTTP, false)
 	if u, err := url.Parse(c.ModelsLabBaseURL); err == nil && u.Scheme == "http" && u.Host != "" {
 		// The client's own check (plain http on loopback only, unless

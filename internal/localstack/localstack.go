@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -99,6 +100,9 @@ func Start(processing time.Duration) (*Stack, error) {
 		ModelsLabBaseURL: s.fake.BaseURL(),
 		PublicURL:        gatewayURL,
 		WebhookSecrets:   []string{webhookSecret},
+		// The fake serves its outputs on loopback, which the outbound
+		// policy refuses unless allowed.
+		OutboundAllow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 	}
 	return s, nil
 }
