@@ -61,8 +61,9 @@ func (r *redirect) hosts() []string {
 
 // TestComposeOutputStorage checks the minio service and how the worker
 // and the starter reach it, as .env.example ships: the worker waits for
-// MinIO, stores into its bucket with its root credentials, and the starter
-// reads the stored copies back from the same store.
+// MinIO and for minio-init, stores into its bucket with genflow's own key
+// (never MinIO's root credentials), and the starter reads the stored
+// copies back from the same store.
 func TestComposeOutputStorage(t *testing.T) {
 	t.Parallel()
 	p := mustLoad(t, exampleEnv(t))
@@ -106,7 +107,7 @@ func TestComposeOutputStorage(t *testing.T) {
 	s, err := config.LoadStarter(lookupIn(p.AllServices()["starter"]))
 	require.NoError(t, err)
 
-	t.Run("the worker stores into minio with its root credentials", func(t *testing.T) {
+	t.Run("the worker stores into minio with genflow's own key", func(t *testing.T) {
 		svc := p.Services["worker"]
 		require.Equal(t, "s3://genflow-outputs/", env(svc, config.EnvStoreURL))
 		require.Equal(t, "http://minio:9000", env(svc, config.EnvStoreS3Endpoint))
@@ -115,8 +116,17 @@ func TestComposeOutputStorage(t *testing.T) {
 		require.Contains(t, p.ServiceNames(), host)
 		require.Equal(t, "minio", host)
 		require.Equal(t, minioAPIPort, port)
-		require.Equal(t, env(minio, "MINIO_ROOT_USER"), w.Store.S3.AccessKey)
-		require.Equal(t, env(minio, "MINIO_ROOT_PASSWORD"), w.Store.S3.SecretKey)
+		init := p.Services["minio-init"]
+		require.Equal(t, env(init, "MINIO_STORE_USER"), w.Store.S3.AccessKey)
+		require.Equal(t, env(init, "MINIO_STORE_PASSWORD"), w.Store.S3.SecretKey)
+		require.Equal(t, "genflow-store", w.Store.S3.AccessKey)
+		require.NotEqual(t, env(minio, "MINIO_ROOT_USER"), w.Store.S3.AccessKey, "not MinIO's root user")
+		require.NotEqual(t, env(minio, "MINIO_ROOT_PASSWORD"), w.Store.S3.SecretKey, "not MinIO's root password")
+		for _, name := range []string{"worker", "starter"} {
+			for k, v := range p.AllServices()[name].Environment {
+				require.NotEqual(t, env(minio, "MINIO_ROOT_PASSWORD"), *v, "%s gets MinIO's root password in %s", name, k)
+			}
+		}
 		require.Empty(t, w.Store.S3.Region, "MinIO tells its region")
 		require.EqualValues(t, storage.DefaultMaxBytes, w.Store.MaxBytes)
 		acts, err := worker.NewActivities(w)
@@ -211,10 +221,13 @@ func TestComposeOutputStorageSettings(t *testing.T) {
 		return w, s, p.Services["minio"]
 	}
 
-	t.Run("MinIO's credentials reach the worker and the starter", func(t *testing.T) {
-		w, s, minio := load(t, map[string]string{"MINIO_ROOT_USER": "outputs", "MINIO_ROOT_PASSWORD": "a-long-secret"})
-		require.Equal(t, "outputs", *minio.Environment["MINIO_ROOT_USER"])
-		require.Equal(t, "a-long-secret", *minio.Environment["MINIO_ROOT_PASSWORD"])
+	t.Run("genflow's MinIO key reaches the worker and the starter, the root's does not", func(t *testing.T) {
+		w, s, minio := load(t, map[string]string{
+			"MINIO_ROOT_USER": "admin", "MINIO_ROOT_PASSWORD": "a-long-root-secret",
+			"MINIO_STORE_USER": "outputs", "MINIO_STORE_PASSWORD": "a-long-secret",
+		})
+		require.Equal(t, "admin", *minio.Environment["MINIO_ROOT_USER"])
+		require.Equal(t, "a-long-root-secret", *minio.Environment["MINIO_ROOT_PASSWORD"])
 		require.Equal(t, "outputs", w.Store.S3.AccessKey)
 		require.Equal(t, "a-long-secret", w.Store.S3.SecretKey)
 		require.Equal(t, w.Store.S3, s.S3)

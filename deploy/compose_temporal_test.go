@@ -63,7 +63,7 @@ func TestComposeTemporalCloud(t *testing.T) {
 	p := mustLoad(t, cloudEnv(t), temporalCloudFiles...)
 
 	t.Run("the local Temporal does not start", func(t *testing.T) {
-		require.ElementsMatch(t, []string{"worker", "gateway", "proxy", "minio", "fakemodelslab"}, p.ServiceNames())
+		require.ElementsMatch(t, []string{"worker", "gateway", "proxy", "minio", "minio-init", "fakemodelslab"}, p.ServiceNames())
 		require.ElementsMatch(t, append([]string{"starter"}, localTemporal...), p.DisabledServiceNames())
 		for _, name := range localTemporal {
 			require.Equal(t, []string{"local-temporal"}, []string(p.AllServices()[name].Profiles), name)

@@ -47,6 +47,8 @@ var pinnedImages = map[string]string{
 	// Docker Hub's minio/minio is gone; MinIO's own registry still serves
 	// its last community release.
 	"minio": "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z",
+	// MinIO's image ships mc, which creates genflow's bucket and key.
+	"minio-init": "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z",
 }
 
 // genflowServices are built from the Dockerfile, one target each.
@@ -61,13 +63,24 @@ var repoRoot = func() string {
 	return abs
 }()
 
+// testPasswords stand in for the passwords the operator sets in .env
+// (compose has no default for any of them).
+var testPasswords = map[string]string{
+	"POSTGRES_PASSWORD":    "0c4b9f1e2d3a5b6c7d8e9f0a1b2c3d4e5f6a7b8c",
+	"MINIO_ROOT_PASSWORD":  "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b",
+	"MINIO_STORE_PASSWORD": "1f2e3d4c5b6a7f8e9d0c1b2a3f4e5d6c7b8a9f0e",
+}
+
 // exampleEnv is .env.example as docker compose reads it from .env, with
-// the secret the operator adds after copying it.
+// the secret and the passwords the operator adds after copying it.
 func exampleEnv(t *testing.T) map[string]string {
 	t.Helper()
 	env, err := dotenv.Read(filepath.Join(repoRoot, ".env.example"))
 	require.NoError(t, err)
 	env[config.EnvWebhookSecrets] = testSecret
+	for k, v := range testPasswords {
+		env[k] = v
+	}
 	return env
 }
 
@@ -176,7 +189,7 @@ func TestComposeStackWithFakeProvider(t *testing.T) {
 	t.Run("services and profiles", func(t *testing.T) {
 		require.ElementsMatch(t, []string{
 			"postgresql", "temporal-schema", "temporal", "temporal-init", "temporal-ui",
-			"worker", "gateway", "proxy", "fakemodelslab", "minio",
+			"worker", "gateway", "proxy", "fakemodelslab", "minio", "minio-init",
 		}, p.ServiceNames(), ".env.example turns on the fake profile")
 		require.ElementsMatch(t, []string{"starter"}, p.DisabledServiceNames())
 		all := p.AllServices()
@@ -213,11 +226,13 @@ func TestComposeStackWithFakeProvider(t *testing.T) {
 			"worker": {
 				"temporal-init": types.ServiceConditionCompletedSuccessfully,
 				"minio":         types.ServiceConditionHealthy,
+				"minio-init":    types.ServiceConditionCompletedSuccessfully,
 			},
 			"gateway":       {"temporal-init": types.ServiceConditionCompletedSuccessfully},
 			"proxy":         {"gateway": types.ServiceConditionHealthy},
 			"fakemodelslab": {},
 			"minio":         {},
+			"minio-init":    {"minio": types.ServiceConditionHealthy},
 			"starter":       {"temporal-init": types.ServiceConditionCompletedSuccessfully},
 		}
 		for name, svc := range p.AllServices() {
@@ -231,7 +246,7 @@ func TestComposeStackWithFakeProvider(t *testing.T) {
 		// `docker compose up --wait` fails on a one-shot container that
 		// exits, even with 0, unless a running service waits for its
 		// completion (docker/compose#10596).
-		for _, job := range []string{"temporal-schema", "temporal-init"} {
+		for _, job := range []string{"temporal-schema", "temporal-init", "minio-init"} {
 			adopted := false
 			for _, svc := range p.Services {
 				if d, ok := svc.DependsOn[job]; ok && d.Condition == types.ServiceConditionCompletedSuccessfully &&
@@ -244,7 +259,7 @@ func TestComposeStackWithFakeProvider(t *testing.T) {
 	})
 
 	t.Run("healthchecks and restart policies", func(t *testing.T) {
-		oneShot := []string{"temporal-schema", "temporal-init"}
+		oneShot := []string{"temporal-schema", "temporal-init", "minio-init"}
 		for name, svc := range p.AllServices() {
 			switch {
 			case slices.Contains(oneShot, name):
@@ -441,7 +456,7 @@ func TestComposeStackWithFakeProvider(t *testing.T) {
 			t.Fatalf("nothing mounted at %s", target)
 			return ""
 		}
-		for _, name := range []string{"temporal-schema", "temporal-init"} {
+		for _, name := range []string{"temporal-schema", "temporal-init", "minio-init"} {
 			svc := p.Services[name]
 			dir := mounted(svc, "/scripts")
 			require.Len(t, svc.Entrypoint, 2, name)
@@ -454,7 +469,7 @@ func TestComposeStackWithFakeProvider(t *testing.T) {
 	})
 
 	t.Run("what has no authentication stays on loopback", func(t *testing.T) {
-		// MinIO has authentication, but its credentials have defaults.
+		// MinIO has authentication; its console is for this host.
 		for _, name := range []string{"temporal", "temporal-ui", "proxy", "fakemodelslab", "minio"} {
 			require.NotEmpty(t, p.Services[name].Ports, name)
 			for _, port := range p.Services[name].Ports {
@@ -555,6 +570,26 @@ func TestComposeRefusesMissingSecrets(t *testing.T) {
 	delete(env, config.EnvModelsLabKey)
 	_, err = loadProject(t, env)
 	require.ErrorContains(t, err, config.EnvModelsLabKey)
+
+	// No password has a default: each missing one stops compose, named.
+	for name := range testPasswords {
+		for _, value := range []string{"", "-"} {
+			env = exampleEnv(t)
+			if value == "-" {
+				delete(env, name)
+			} else {
+				env[name] = value // .env.example as shipped
+			}
+			_, err = loadProject(t, env)
+			require.ErrorContains(t, err, "set "+name+" in .env", "%s=%q", name, value)
+		}
+	}
+	// With the fake profile off too (the real API).
+	env = exampleEnv(t)
+	delete(env, "COMPOSE_PROFILES")
+	delete(env, "MINIO_STORE_PASSWORD")
+	_, err = loadProject(t, env)
+	require.ErrorContains(t, err, "MINIO_STORE_PASSWORD")
 }
 
 // TestComposeLoaderIsStrict shows that a misspelt key fails the load, so
