@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 
 	"go.temporal.io/sdk/client"
 
@@ -84,10 +85,35 @@ func localName(location string) string {
 	return base
 }
 
+// localPath is where a stored copy goes, relative to the download
+// folder: its folder (pipeline step or batch item, "" for a generation)
+// and its file name. Step names and track_ids never lead elsewhere (the
+// track_id rule refuses "." and ".."), but a result read from Temporal
+// may come from an older release or anyone who can write to the
+// namespace, so a folder or a name that would leave the download folder
+// is refused here too (and os.Root keeps the writes inside it).
+func localPath(folder, location string) (string, error) {
+	name := localName(location)
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
+		return "", fmt.Errorf("refused: the stored copy's file name %q is not one plain file name", name)
+	}
+	if folder != "" && (!filepath.IsLocal(folder) || filepath.Clean(folder) == ".") {
+		return "", fmt.Errorf("refused: the folder %q would lead outside the download folder", folder)
+	}
+	rel := filepath.Join(folder, name)
+	if !filepath.IsLocal(rel) {
+		return "", fmt.Errorf("refused: %q would lead outside the download folder", rel)
+	}
+	return rel, nil
+}
+
 // downloadStored fetches every stored copy of the run d into dir (a
 // pipeline step's into dir/<step>/, a batch item's into dir/<track_id>/),
 // each checked against its size and SHA-256. It goes on after a failed
-// copy and reports every one. c reads a batch's items.
+// copy and reports every one. c reads a batch's items. Nothing is written
+// outside dir: a folder or file name that would lead out of it is
+// refused, and every file is opened through an os.Root of dir, which
+// also refuses a symbolic link pointing out of it.
 func downloadStored(ctx context.Context, c client.Client, d RunDetails, dir string, s3 storage.S3Options, progress io.Writer) ([]Download, error) {
 	copies, err := storedOf(ctx, c, d)
 	if err != nil {
@@ -96,6 +122,14 @@ func downloadStored(ctx context.Context, c client.Client, d RunDetails, dir stri
 	if len(copies) == 0 {
 		return nil, fmt.Errorf("%s stored no outputs: start it with --store (or %s=true) on a worker with %s", d.TrackID, config.EnvStoreOutputs, config.EnvStoreURL)
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
 	list := make([]Download, len(copies))
 	failed := 0
 	for i, s := range copies {
@@ -106,16 +140,22 @@ func downloadStored(ctx context.Context, c client.Client, d RunDetails, dir stri
 			fmt.Fprintf(progress, "  not stored: %s: %s\n", s.Output, s.Error)
 			continue
 		}
-		target := filepath.Join(dir, s.folder)
-		if err := os.MkdirAll(target, 0o755); err != nil {
-			return list, err
+		rel, err := localPath(s.folder, s.Location)
+		if err == nil && s.folder != "" {
+			err = root.MkdirAll(filepath.Clean(s.folder), 0o755)
 		}
-		dl.Path = filepath.Join(target, localName(s.Location))
+		if err != nil {
+			failed++
+			dl.Error = err.Error()
+			fmt.Fprintf(progress, "  failed: %s: %v\n", s.Location, err)
+			continue
+		}
+		dl.Path = filepath.Join(dir, rel)
 		want := storage.Object{Location: s.Location, Size: s.Size, SHA256: s.SHA256, ContentType: s.ContentType}
 		loc := s.Location
 		skipped, err := storage.Download(ctx, func(ctx context.Context, offset int64) (io.ReadCloser, error) {
 			return storage.OpenLocation(ctx, loc, offset, s3)
-		}, want, dl.Path, storage.DownloadOptions{})
+		}, want, rel, storage.DownloadOptions{Root: root})
 		if err != nil {
 			failed++
 			dl.Error, dl.Path = err.Error(), ""

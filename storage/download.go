@@ -17,6 +17,26 @@ type DownloadOptions struct {
 	IdleTimeout time.Duration
 	// Progress, if not nil, hears the bytes written so far.
 	Progress func(int64)
+	// Root, if not nil, holds dest, which is then a path relative to it:
+	// Download reads and writes nothing outside it, whatever "..", or
+	// symbolic link in dest or its directories, points elsewhere
+	// (os.Root). Default: dest is an ordinary path.
+	Root *os.Root
+}
+
+// openFile and rename act in opts.Root when it is set.
+func (o DownloadOptions) openFile(name string, flag int, perm os.FileMode) (*os.File, error) {
+	if o.Root != nil {
+		return o.Root.OpenFile(name, flag, perm)
+	}
+	return os.OpenFile(name, flag, perm)
+}
+
+func (o DownloadOptions) rename(from, to string) error {
+	if o.Root != nil {
+		return o.Root.Rename(from, to)
+	}
+	return os.Rename(from, to)
 }
 
 // Download fetches the stored object want into the file dest, through
@@ -29,11 +49,11 @@ func Download(ctx context.Context, open func(ctx context.Context, offset int64) 
 	if want.SHA256 == "" {
 		return false, fmt.Errorf("%s: no checksum recorded", want.Location)
 	}
-	if sum, n, err := hashFile(dest); err == nil && n == want.Size && sum == want.SHA256 {
+	if sum, n, err := hashFile(opts, dest); err == nil && n == want.Size && sum == want.SHA256 {
 		return true, nil
 	}
 	part := dest + ".part"
-	f, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := opts.openFile(part, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return false, err
 	}
@@ -81,12 +101,13 @@ func Download(ctx context.Context, open func(ctx context.Context, offset int64) 
 	if err := f.Close(); err != nil {
 		return false, err
 	}
-	return false, os.Rename(part, dest)
+	return false, opts.rename(part, dest)
 }
 
-// hashFile returns the SHA-256 and size of the file at path.
-func hashFile(path string) (string, int64, error) {
-	f, err := os.Open(path)
+// hashFile returns the SHA-256 and size of the file at path (in
+// opts.Root when set).
+func hashFile(opts DownloadOptions, path string) (string, int64, error) {
+	f, err := opts.openFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return "", 0, err
 	}
