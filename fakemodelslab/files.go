@@ -25,6 +25,8 @@ var contentTypes = map[string]string{
 	"obj": "model/obj",
 	"stl": "model/stl",
 	"ply": "text/plain; charset=utf-8",
+	// txt is the text of lyrics_generator and speech_to_text.
+	"txt": "text/plain; charset=utf-8",
 }
 
 // handleFile serves GET /files/<id>-<n>.<ext> (and the same under /cdn/).
@@ -122,6 +124,8 @@ func fileContent(ext string, seed int64) ([]byte, error) {
 		return []byte(fmt.Sprintf("# fakemodelslab output %d\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n", seed)), nil
 	case "stl":
 		return []byte("solid fake\n facet normal 0 0 1\n  outer loop\n   vertex 0 0 0\n   vertex 1 0 0\n   vertex 0 1 0\n  endloop\n endfacet\nendsolid fake\n"), nil
+	case "txt":
+		return []byte(fmt.Sprintf("[verse]\nfakemodelslab text output %d\n", seed)), nil
 	case "ply":
 		return []byte("ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\nelement face 1\nproperty list uchar int vertex_indices\nend_header\n0 0 0\n1 0 0\n0 1 0\n3 0 1 2\n"), nil
 	}

@@ -19,7 +19,7 @@ func (s *Server) handleSubmit(ep modelslab.Endpoint) http.HandlerFunc {
 			writeJSON(w, http.StatusOK, invalidAPIRequest())
 			return
 		}
-		defer s.submitCall(scalarString(params["track_id"]))()
+		defer s.submitCall(trackOf(ep, params))()
 		key := scalarString(params["key"])
 		delete(params, "key")
 		if msg := s.authError(key); msg != "" {
@@ -30,6 +30,9 @@ func (s *Server) handleSubmit(ep modelslab.Endpoint) http.HandlerFunc {
 		n, ext, msg := outputSpec(ep, params)
 		if msg == "" {
 			msg = validationMessage(ep, params)
+		}
+		if msg == "" {
+			msg = trackIDError(ep, params)
 		}
 		if msg != "" {
 			s.count(func(st *Stats) { st.InvalidRequest++ })
@@ -212,6 +215,12 @@ func outputSpec(ep modelslab.Endpoint, params map[string]any) (n int, ext, msg s
 		return 0, "", ""
 	case modelslab.ProtocolWorkflow:
 		return 1, "png", ""
+	}
+	switch ep.Name {
+	case "voice/lyrics_generator", "voice/speech_to_text":
+		return 1, "txt", ""
+	case "voice/create_dubbing":
+		return 1, "mp4", ""
 	}
 	switch ep.Category {
 	case modelslab.CategoryImage:

@@ -30,7 +30,7 @@ func TestTrainingRoundTrip(t *testing.T) {
 		fail     bool
 	}{
 		{"lora", "lora_fine_tune", loraParams(), false},
-		{"dreambooth", "fine_tune", map[string]any{"instance_prompt": "a", "class_prompt": "b", "images": []any{"x"}}, false},
+		{"dreambooth", "fine_tune", map[string]any{"instance_prompt": "a", "class_prompt": "b", "base_model_id": "sd-1.5", "images": []any{"x"}}, false},
 		{"failed", "lora_fine_tune", loraParams(), true},
 	}
 	for _, tc := range cases {

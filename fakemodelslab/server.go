@@ -450,7 +450,7 @@ const (
 // accept applies the fault rules and the queue limit to sub and, if it
 // passes, records and schedules the request.
 func (s *Server) accept(sub submission) (*request, rejection) {
-	track := scalarString(sub.params["track_id"])
+	track := trackOf(sub.ep, sub.params)
 	now := time.Now()
 
 	s.mu.Lock()

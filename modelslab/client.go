@@ -148,6 +148,9 @@ func (c *Client) Submit(ctx context.Context, req SubmitRequest) (Result, error) 
 		}
 		if req.TrackID != "" {
 			body["track_id"] = req.TrackID
+			if ep.IntegerTrackID {
+				body["track_id"] = NumericTrackID(req.TrackID)
+			}
 		}
 	}
 	w, got, err := c.do(ctx, ep, http.MethodPost, path, body)
@@ -181,7 +184,7 @@ func (c *Client) Submit(ctx context.Context, req SubmitRequest) (Result, error) 
 	}
 	// A reply with no status but an id (normalised as processing) is
 	// followed like any accepted request: by webhook, else by polling.
-	if r.TrackID == "" {
+	if r.TrackID == "" || (req.TrackID != "" && TrackIDMatches(r.TrackID, req.TrackID)) {
 		r.TrackID = req.TrackID
 	}
 	return r, nil

@@ -153,7 +153,8 @@ func TestSubmitSendsRequest(t *testing.T) {
 			params:   map[string]any{"init_image": "https://x/a.png", "controlnet_model": "canny"},
 			reply:    processingReply,
 			wantPath: "/api/v5/controlnet",
-			wantBody: map[string]any{"key": testKey, "init_image": "https://x/a.png", "controlnet_model": "canny", "webhook": hook, "track_id": "t-1"},
+			wantBody: map[string]any{"key": testKey, "init_image": "https://x/a.png", "controlnet_model": "canny", "webhook": hook,
+				"track_id": float64(NumericTrackID("t-1"))}, // controlnet types track_id integer
 			wantID:   "134701497",
 		},
 		{
@@ -161,7 +162,8 @@ func TestSubmitSendsRequest(t *testing.T) {
 			params:   map[string]any{"prompt": "hello", "voice_id": "madison", "language": "american english"},
 			reply:    processingReply,
 			wantPath: "/api/v6/voice/text_to_speech",
-			wantBody: map[string]any{"key": testKey, "prompt": "hello", "voice_id": "madison", "language": "american english", "webhook": hook, "track_id": "t-1"},
+			wantBody: map[string]any{"key": testKey, "prompt": "hello", "voice_id": "madison", "language": "american english", "webhook": hook,
+				"track_id": float64(NumericTrackID("t-1"))}, // voice types track_id integer
 			wantID:   "134701497",
 		},
 		{

@@ -26,15 +26,10 @@ func completeEndpoints(_ *cobra.Command, args []string, toComplete string) ([]co
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	shortCount := map[string]int{}
-	eps := modelslab.Endpoints()
-	for _, e := range eps {
-		shortCount[shortName(e.Name)]++
-	}
 	var out []cobra.Completion
-	for _, e := range eps {
-		for _, name := range []string{e.Name, shortName(e.Name)} {
-			if name == shortName(e.Name) && (shortCount[name] > 1 || name == e.Name) {
+	for _, e := range modelslab.Endpoints() {
+		for _, name := range []string{e.Name, e.ShortName()} {
+			if name == "" {
 				continue
 			}
 			if strings.HasPrefix(name, toComplete) {
@@ -44,8 +39,6 @@ func completeEndpoints(_ *cobra.Command, args []string, toComplete string) ([]co
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp
 }
-
-func shortName(name string) string { return name[strings.LastIndexByte(name, '/')+1:] }
 
 // completeRunIDs completes the ID of a run of one of types (all genflow
 // runs but the batches' page holders when none), asking Temporal for the

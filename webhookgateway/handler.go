@@ -311,7 +311,7 @@ func (h *handler) webhook(c *gin.Context) {
 		h.reject(c, log, http.StatusBadRequest, err.Error())
 		return
 	}
-	if update.TrackID != "" && update.TrackID != trackID {
+	if update.TrackID != "" && !modelslab.TrackIDMatches(update.TrackID, trackID) {
 		h.reject(c, log, http.StatusBadRequest, "track_id in the body does not match the URL")
 		return
 	}
