@@ -107,7 +107,7 @@ func TestGenerationEndToEnd(t *testing.T) {
 		}
 	})
 
-	t.Run("forged webhook gets 401 and no signal; a signed one completes the run", func(t *testing.T) {
+	t.Run("forged webhook gets 401 and no signal; a signed one for another request is ignored; a signed one completes the run", func(t *testing.T) {
 		code, out := s.runStarter(t, "generate", "text2img", "--model", "flux", "--prompt", "by hand",
 			"--track-id", "quiet-1", "--poll-grace", "10m", "--json")
 		require.Equal(t, starter.ExitOK, code)
@@ -132,7 +132,22 @@ func TestGenerationEndToEnd(t *testing.T) {
 		require.Zero(t, st.WebhooksReceived, "a forged webhook reached the workflow")
 		require.Equal(t, contract.PhaseWaitingWebhook, st.Phase)
 
+		// Signed, but for a provider request other than the run's: not
+		// its result (the poll would decide, 10 minutes on).
 		resp := s.postWebhook(t, "quiet-1", s.sign(t, "quiet-1"), body)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		eventually(t, "the webhook for another request counted", func() bool {
+			st, err := starter.QueryState(ctx, s.client, "quiet-1", out.RunID)
+			return err == nil && st.WebhookIDMismatches == 1 && st.WebhooksReceived == 1
+		})
+		st, err = starter.QueryState(ctx, s.client, "quiet-1", out.RunID)
+		require.NoError(t, err)
+		require.Equal(t, contract.PhaseWaitingWebhook, st.Phase)
+		require.NotEmpty(t, st.ProviderID)
+
+		// The same id as a JSON number, as the provider's replies send it.
+		body = `{"status":"success","id":` + st.ProviderID + `,"output":["https://cdn.example/forged.png"],"track_id":"quiet-1"}`
+		resp = s.postWebhook(t, "quiet-1", s.sign(t, "quiet-1"), body)
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		res, err := starter.Wait(ctx, s.client, "quiet-1", out.RunID, time.Second, nil)
 		require.NoError(t, err)
