@@ -411,6 +411,23 @@ type EndpointInfo struct {
 	// Required are the parameters that must be set; an entry "a|b" is
 	// satisfied by either.
 	Required []string `json:"required"`
+	// Source names the ModelsLab docs the entry follows.
+	Source string `json:"source"`
+	// TrackID is the type the docs give track_id: "string", "integer"
+	// (genflow sends modelslab.NumericTrackID), or "none" (training and
+	// workflow runs do not take one).
+	TrackID string `json:"track_id"`
+}
+
+// trackIDType is EndpointInfo.TrackID for e.
+func trackIDType(e modelslab.Endpoint) string {
+	switch {
+	case e.Protocol != modelslab.ProtocolGeneration:
+		return "none"
+	case e.IntegerTrackID:
+		return "integer"
+	}
+	return "string"
 }
 
 func newEndpointsCommand(env *Env) *cobra.Command {
@@ -428,18 +445,18 @@ func newEndpointsCommand(env *Env) *cobra.Command {
 						req = []string{}
 					}
 					out = append(out, EndpointInfo{Name: e.Name, Short: e.Name[strings.LastIndexByte(e.Name, '/')+1:],
-						Category: string(e.Category), Required: req})
+						Category: string(e.Category), Required: req, Source: e.Source, TrackID: trackIDType(e)})
 				}
 				return writeJSON(env.Stdout, out)
 			}
 			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ENDPOINT\tCATEGORY\tREQUIRED")
+			fmt.Fprintln(tw, "ENDPOINT\tCATEGORY\tREQUIRED\tTRACK_ID\tSOURCE")
 			for _, e := range modelslab.Endpoints() {
 				req := strings.ReplaceAll(strings.Join(e.Required, ", "), "|", " or ")
 				if req == "" {
 					req = "-"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", e.Name, e.Category, req)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Name, e.Category, req, trackIDType(e), e.Source)
 			}
 			return tw.Flush()
 		},

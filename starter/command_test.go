@@ -3,6 +3,7 @@ package starter_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -68,26 +69,39 @@ func TestEndpointsListsTheCatalogue(t *testing.T) {
 	require.Empty(t, r.dialed, "endpoints needs no Temporal")
 
 	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
-	require.Equal(t, []string{"ENDPOINT", "CATEGORY", "REQUIRED"}, strings.Fields(lines[0]))
+	require.Equal(t, []string{"ENDPOINT", "CATEGORY", "REQUIRED", "TRACK_ID", "SOURCE"}, strings.Fields(lines[0]))
 	eps := modelslab.Endpoints()
 	require.Len(t, lines[1:], len(eps))
 	for i, ep := range eps {
-		fields := strings.Fields(lines[i+1])
-		require.GreaterOrEqual(t, len(fields), 3, lines[i+1])
+		line := lines[i+1]
+		fields := strings.Fields(line)
+		require.GreaterOrEqual(t, len(fields), 5, line)
 		require.Equal(t, ep.Name, fields[0])
 		require.Equal(t, string(ep.Category), fields[1])
-		req := strings.Join(fields[2:], " ")
+		require.NotEmpty(t, ep.Source, ep.Name)
+		require.True(t, strings.HasSuffix(line, ep.Source), "%s: the source category ends the line", line)
 		if len(ep.Required) == 0 {
-			require.Equal(t, "-", req, ep.Name)
+			require.Equal(t, "-", fields[2], ep.Name)
 			continue
 		}
 		for _, f := range ep.Required {
-			require.Contains(t, req, strings.ReplaceAll(f, "|", " or "), ep.Name)
+			require.Contains(t, line, strings.ReplaceAll(f, "|", " or "), ep.Name)
 		}
 	}
 	require.Contains(t, r.stdout, "image_editing/removebg_mask")
-	require.Regexp(t, `3d/image_to_3d\s+3d\s+image or init_image\n`, r.stdout)
-	require.Regexp(t, `voice/song_generator\s+audio\s+-\n`, r.stdout)
+	require.Regexp(t, `3d/image_to_3d\s+3d\s+image or init_image\s+string\s+3d-api/openapi.json \[D-3d\]\n`, r.stdout)
+	require.Regexp(t, `voice/song_generator\s+audio\s+-\s+integer\s+voice-cloning/openapi.json \[D-voice\]\n`, r.stdout)
+	require.Regexp(t, `image_editing/fashion\s+image_editing\s+init_image, cloth_image, cloth_type\s+integer\s+image-editing/openapi.json`, r.stdout)
+
+	r = runMain(t, nil, "endpoints", "--json")
+	require.Equal(t, starter.ExitOK, r.code, r.stderr)
+	var infos []starter.EndpointInfo
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &infos))
+	require.Len(t, infos, len(eps))
+	for _, info := range infos {
+		require.NotEmpty(t, info.Source, info.Name)
+		require.Contains(t, []string{"string", "integer", "none"}, info.TrackID, info.Name)
+	}
 }
 
 func TestUsageErrors(t *testing.T) {

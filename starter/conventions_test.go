@@ -26,7 +26,8 @@ func TestEndpointsJSON(t *testing.T) {
 		require.NotNil(t, got[i].Required, ep.Name)
 	}
 	require.Contains(t, got, starter.EndpointInfo{Name: "images/text2img", Short: "text2img", Category: "image",
-		Required: []string{"model_id", "prompt"}})
+		Required: []string{"model_id", "prompt"}, Source: "image-generation/community-models/openapi.json [D-community]",
+		TrackID: "string"})
 	require.Empty(t, r.dialed)
 }
 
