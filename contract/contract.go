@@ -60,6 +60,10 @@ type GenerationInput struct {
 	// (STORE_URL) once the generation succeeded; the result's Stored
 	// says where each copy is.
 	Store bool `json:"store,omitempty"`
+	// Priority orders the runs waiting for a slot of the account: higher
+	// first, 1 to PriorityMax. Zero means PriorityInteractive; a batch
+	// gives its items PriorityBatch.
+	Priority int `json:"priority,omitempty"`
 }
 
 // StoreRetryFor is how long storing the outputs is retried (the store
@@ -249,6 +253,9 @@ type State struct {
 	// that named a provider request other than the run's and were not
 	// taken: the poll decides such a run.
 	WebhookIDMismatches int `json:"webhook_id_mismatches,omitempty"`
+	// Account is the run's place at its account's limiter: where it
+	// stands while PhaseQueued, when it got and gave back its slot.
+	Account *AccountWait `json:"account,omitempty"`
 }
 
 // FailureDetails ride on GenerationFailed and GenerationTimeout errors so

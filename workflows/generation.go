@@ -44,7 +44,7 @@ const webhookIDChecked workflow.Version = 2
 
 // generationVersion is generationChange's newest version, the one new
 // runs record.
-const generationVersion = webhookIDChecked
+const generationVersion = accountLimited
 
 // submitHeartbeatTimeout is the Submit activity's heartbeat timeout (from
 // submitRacesWebhook on): an attempt lost with its worker is retried after
@@ -157,6 +157,9 @@ type generation struct {
 	version workflow.Version
 	// metrics records through the SDK, tagged with the endpoint.
 	metrics client.MetricsHandler
+	// slot is the account limiter the run holds (or waits for) a slot
+	// of, until it releases it (accountLimited).
+	slot string
 }
 
 func newGeneration(ctx workflow.Context, in contract.GenerationInput) (*generation, error) {
@@ -238,6 +241,11 @@ func (g *generation) recordOutcome(ctx workflow.Context, outcome string, by cont
 
 func (g *generation) run(ctx workflow.Context) (contract.GenerationResult, error) {
 	g.version = workflow.GetVersion(ctx, generationChange, workflow.DefaultVersion, generationVersion)
+	if g.version >= accountLimited {
+		if err := g.admit(ctx); err != nil {
+			return g.fail(ctx, err)
+		}
+	}
 	g.setPhase(ctx, contract.PhaseSubmitting, "submitting to "+g.endpoint.Name)
 	sub, hook, err := g.submit(ctx)
 	g.v1 = startedAsV1(ctx)
@@ -518,6 +526,7 @@ func (g *generation) fetch(ctx workflow.Context) (modelslab.Result, error) {
 }
 
 func (g *generation) succeed(ctx workflow.Context, u modelslab.Result, by contract.LearnedBy) (contract.GenerationResult, error) {
+	g.releaseSlot(ctx)
 	now := workflow.Now(ctx)
 	g.drain(ctx)
 	r := &g.result
@@ -604,6 +613,7 @@ func storedSummary(stored []contract.StoredOutput) string {
 // returns err as the workflow's error, with the provider's message up
 // front.
 func (g *generation) fail(ctx workflow.Context, err error) (contract.GenerationResult, error) {
+	g.releaseSlot(ctx)
 	g.drain(ctx)
 	var canceled *temporal.CanceledError
 	if errors.As(err, &canceled) {
