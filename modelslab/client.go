@@ -41,6 +41,9 @@ type Options struct {
 	// false: every request carries the API key, so outside loopback
 	// (127.0.0.0/8, ::1, localhost) the base URL must be https.
 	AllowHTTP bool
+	// EndpointPaths moves endpoints, by catalogue name, to other paths
+	// (enterprise deployments). Default none.
+	EndpointPaths map[string]EndpointPaths
 }
 
 // Client calls the ModelsLab API. It is safe for concurrent use.
@@ -49,6 +52,7 @@ type Client struct {
 	key       string
 	http      *http.Client
 	userAgent string
+	paths     map[string]EndpointPaths
 }
 
 // New returns a Client for opts.
@@ -67,6 +71,12 @@ func New(opts Options) (*Client, error) {
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, fmt.Errorf("modelslab: BaseURL %q is not an http(s) URL", opts.BaseURL)
 	}
+	if err := checkBaseURL(opts.BaseURL, base); err != nil {
+		return nil, err
+	}
+	if err := checkEndpointPaths(opts.EndpointPaths); err != nil {
+		return nil, err
+	}
 	if base.Scheme == "http" && !opts.AllowHTTP && !isLoopback(base.Hostname()) {
 		return nil, fmt.Errorf("modelslab: BaseURL %q is plain http on a host other than loopback, "+
 			"and every request carries the API key: use https, or set AllowHTTP (MODELSLAB_ALLOW_HTTP) "+
@@ -79,7 +89,7 @@ func New(opts Options) (*Client, error) {
 		hc = *opts.HTTPClient
 	}
 	hc.CheckRedirect = refuseRedirect
-	c := &Client{base: base, key: opts.APIKey, http: &hc, userAgent: opts.UserAgent}
+	c := &Client{base: base, key: opts.APIKey, http: &hc, userAgent: opts.UserAgent, paths: maps.Clone(opts.EndpointPaths)}
 	if c.userAgent == "" {
 		c.userAgent = "genflow"
 	}
@@ -110,7 +120,7 @@ type SubmitRequest struct {
 // reply, redacted. Only transport errors, 5xx and 429 (and status "error"
 // replies that say so) are retryable.
 func (c *Client) Submit(ctx context.Context, req SubmitRequest) (Result, error) {
-	ep := req.Endpoint
+	ep := c.route(req.Endpoint)
 	if err := ep.Validate(req.Params); err != nil {
 		// Validate prefixes the endpoint name, which Error prints already.
 		return Result{}, &Error{Type: ErrTypeInvalidRequest, Endpoint: ep.Name, Message: "invalid parameters",
@@ -194,6 +204,7 @@ func (c *Client) Submit(ctx context.Context, req SubmitRequest) (Result, error) 
 // parameters (the workflows API needs workflow_id from them). A failed
 // generation is a Result with StatusFailed, not an error.
 func (c *Client) Fetch(ctx context.Context, ep Endpoint, id string, params map[string]any) (Result, error) {
+	ep = c.route(ep)
 	if id == "" {
 		return Result{}, &Error{Type: ErrTypeInvalidRequest, Endpoint: ep.Name, Message: "fetch needs a request id"}
 	}

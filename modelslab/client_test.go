@@ -155,7 +155,7 @@ func TestSubmitSendsRequest(t *testing.T) {
 			wantPath: "/api/v5/controlnet",
 			wantBody: map[string]any{"key": testKey, "init_image": "https://x/a.png", "controlnet_model": "canny", "webhook": hook,
 				"track_id": float64(NumericTrackID("t-1"))}, // controlnet types track_id integer
-			wantID:   "134701497",
+			wantID: "134701497",
 		},
 		{
 			name: "v6 voice", endpoint: "voice/text_to_speech",
@@ -164,7 +164,7 @@ func TestSubmitSendsRequest(t *testing.T) {
 			wantPath: "/api/v6/voice/text_to_speech",
 			wantBody: map[string]any{"key": testKey, "prompt": "hello", "voice_id": "madison", "language": "american english", "webhook": hook,
 				"track_id": float64(NumericTrackID("t-1"))}, // voice types track_id integer
-			wantID:   "134701497",
+			wantID: "134701497",
 		},
 		{
 			name: "v6 3d image_to_3d", endpoint: "3d/image_to_3d",
