@@ -83,6 +83,9 @@ type Activities struct {
 	// Results counts stored outputs and notification attempts. Nil
 	// counts nothing.
 	Results ResultMetrics
+	// Account admits runs through the account limiter. Nil admits every
+	// run at once.
+	Account Account
 }
 
 // Outcomes the activities report to ResultMetrics (the same strings as
@@ -188,6 +191,7 @@ func (a *Activities) Submit(ctx context.Context, in SubmitInput) (modelslab.Resu
 	stop()
 	a.record(OpSubmit, err)
 	if err != nil {
+		a.reportThrottle(ctx, in.TrackID, err)
 		return modelslab.Result{}, toTemporal(err)
 	}
 	return res, nil

@@ -62,6 +62,12 @@ type RegisterOptions struct {
 	// whose fake provider and receivers listen on loopback. Default
 	// none: public addresses only.
 	OutboundAllow []netip.Prefix
+	// AccountQueueLimit is how many requests the account may have queued
+	// at the provider (ACCOUNT_QUEUE_LIMIT): every run takes one of these
+	// slots from the account's limiter workflow before it submits.
+	// Default 5 (contract.DefaultAccountQueueLimit); negative: no limit,
+	// every run submits at once.
+	AccountQueueLimit int
 }
 
 // StoreOptions are the output storage of RegisterOptions.
@@ -113,6 +119,11 @@ func Register(r sdkworker.Registry, c client.Client, opts RegisterOptions) error
 	acts, err := newActivities(opts)
 	if err != nil {
 		return fmt.Errorf("worker.Register: %w", err)
+	}
+	if opts.AccountQueueLimit >= 0 {
+		acts.Account = &activities.TemporalAccount{
+			Client: c, LimiterID: activities.AccountLimiterID(opts.ModelsLabAPIKey), Limit: opts.AccountQueueLimit,
+		}
 	}
 	register(r, c, acts)
 	return nil

@@ -48,7 +48,7 @@ func TestRegisterAddsEveryWorkflowAndActivity(t *testing.T) {
 	r := &registry{}
 	require.NoError(t, worker.Register(r, lazyClient(t), validOptions()))
 	require.ElementsMatch(t, []string{contract.GenerationWorkflow, contract.BatchWorkflow, contract.BatchPageWorkflow,
-		contract.PipelineWorkflow}, r.workflows)
+		contract.PipelineWorkflow, contract.AccountLimiterWorkflow}, r.workflows)
 	require.Len(t, r.activities, 2)
 	acts, ok := r.activities[0].(*activities.Activities)
 	require.True(t, ok)
@@ -56,6 +56,10 @@ func TestRegisterAddsEveryWorkflowAndActivity(t *testing.T) {
 	require.NotNil(t, acts.Webhooks)
 	require.Nil(t, acts.Store, "no store by default")
 	require.Nil(t, acts.Notifier, "no notifications by default")
+	account, ok := acts.Account.(*activities.TemporalAccount)
+	require.True(t, ok, "every run takes a slot of the account by default")
+	require.Equal(t, activities.AccountLimiterID("key"), account.LimiterID)
+	require.NotContains(t, account.LimiterID, "key", "the limiter's ID is a hash of the key")
 	require.IsType(t, &activities.BatchActivities{}, r.activities[1])
 }
 

@@ -86,6 +86,7 @@ func RegisterOptionsOf(cfg config.Worker) (RegisterOptions, error) {
 	}
 	o.ModelsLabAllowHTTP = cfg.ModelsLabAllowHTTP
 	o.OutboundAllow = cfg.OutboundAllow
+	o.AccountQueueLimit = cfg.AccountQueueLimit
 	for i, s := range cfg.NotifySecrets {
 		secret, err := notify.ParseSecret(s)
 		if err != nil {
@@ -104,12 +105,13 @@ func S3Options(s config.S3) storage.S3Options {
 // optionVars are the variables config.LoadWorker reads each
 // RegisterOptions field from.
 var optionVars = map[string]string{
-	"ModelsLabAPIKey":  config.EnvModelsLabKey,
-	"ModelsLabBaseURL": config.EnvModelsLabBaseURL,
-	"PublicURL":        config.EnvGatewayPublicURL,
-	"WebhookSecrets":   config.EnvWebhookSecrets,
-	"Store.URL":        config.EnvStoreURL,
-	"OutboundAllow":    config.EnvOutboundAllow,
+	"ModelsLabAPIKey":   config.EnvModelsLabKey,
+	"ModelsLabBaseURL":  config.EnvModelsLabBaseURL,
+	"PublicURL":         config.EnvGatewayPublicURL,
+	"WebhookSecrets":    config.EnvWebhookSecrets,
+	"Store.URL":         config.EnvStoreURL,
+	"OutboundAllow":     config.EnvOutboundAllow,
+	"AccountQueueLimit": config.EnvAccountQueueLimit,
 }
 
 // prepareStore readies the output storage at start: it removes the spool

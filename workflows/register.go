@@ -20,6 +20,7 @@ func Register(r Registry) {
 	r.RegisterWorkflowWithOptions(Pipeline, workflowOptions(contract.PipelineWorkflow))
 	r.RegisterWorkflowWithOptions(Batch, workflowOptions(contract.BatchWorkflow))
 	r.RegisterWorkflowWithOptions(BatchPage, workflowOptions(contract.BatchPageWorkflow))
+	r.RegisterWorkflowWithOptions(AccountLimiter, workflowOptions(contract.AccountLimiterWorkflow))
 }
 
 func workflowOptions(name string) workflow.RegisterOptions {

@@ -71,6 +71,7 @@ const (
 	EnvStoreS3SecretKey    = "STORE_S3_SECRET_KEY"
 	EnvStoreOutputs        = "STORE_OUTPUTS"
 	EnvOutboundAllow       = "OUTBOUND_ALLOW_CIDRS"
+	EnvAccountQueueLimit   = "ACCOUNT_QUEUE_LIMIT"
 	EnvLogLevel            = "LOG_LEVEL"
 	EnvLogFormat           = "LOG_FORMAT"
 )
@@ -190,7 +191,16 @@ type Worker struct {
 	// policy refuses them: loopback, private, link-local and the rest
 	// (internal/egress). Default none: public addresses only.
 	OutboundAllow []netip.Prefix
+	// AccountQueueLimit is how many requests genflow keeps queued at the
+	// provider on its API key at once (ModelsLab: 5 pay-as-you-go, 10
+	// Standard, 15 Premium). Default 5. Every acquire request carries
+	// it, so a restarted worker changes it for the runs already
+	// waiting.
+	AccountQueueLimit int
 }
+
+// MaxAccountQueueLimit bounds ACCOUNT_QUEUE_LIMIT.
+const MaxAccountQueueLimit = 10000
 
 // Store is the output storage.
 type Store struct {
@@ -340,6 +350,21 @@ func (r *reader) runCap(name string, def int) int {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 || n > 9000 {
 		r.fail(name, "%q is not a whole number from 0 (no cap) to 9000 (below Temporal's 10,000 signals per run)", v)
+		return def
+	}
+	return n
+}
+
+// accountQueueLimit reads a queue limit: 1 to MaxAccountQueueLimit.
+func (r *reader) accountQueueLimit(name string, def int) int {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > MaxAccountQueueLimit {
+		r.fail(name, "%q is not a whole number from 1 to %d (the requests the ModelsLab account may have queued: "+
+			"5 pay-as-you-go, 10 Standard, 15 Premium)", v, MaxAccountQueueLimit)
 		return def
 	}
 	return n
@@ -557,6 +582,7 @@ func LoadWorker(env Lookup) (Worker, error) {
 		Store:            r.store(),
 	}
 	c.OutboundAllow = r.outboundAllow(EnvOutboundAllow)
+	c.AccountQueueLimit = r.accountQueueLimit(EnvAccountQueueLimit, 5)
 	c.ModelsLabAllowHTTP = r.bool(EnvModelsLabAllowHTTP, false)
 	if u, err := url.Parse(c.ModelsLabBaseURL); err == nil && u.Scheme == "http" && u.Host != "" {
 		// The client's own check (plain http on loopback only, unless

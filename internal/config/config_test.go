@@ -110,6 +110,8 @@ func TestLoadDefaults(t *testing.T) {
 			Secrets:          []string{secretA},
 			MetricsAddr:      "127.0.0.1:9090",
 			Store:            config.Store{MaxBytes: config.DefaultStoreMaxBytes},
+
+			AccountQueueLimit: 5,
 		}, got)
 	})
 
@@ -176,17 +178,18 @@ func TestLoadReadsEveryVariable(t *testing.T) {
 	t.Run("worker", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(with(with(temporalVars, logVars), map[string]string{
-			config.EnvModelsLabKey:     "  the-key  ",
-			config.EnvModelsLabBaseURL: "http://127.0.0.1:9999/api/",
-			config.EnvGatewayPublicURL: "https://hooks.example.com",
-			config.EnvWebhookSecrets:   " " + secretA + " , " + secretB + ",",
-			config.EnvWorkerMetrics:    "0.0.0.0:9464",
-			config.EnvStoreURL:         "s3://outputs/genflow",
-			config.EnvStoreMaxBytes:    "1048576",
-			config.EnvStoreS3Endpoint:  "http://minio:9000",
-			config.EnvStoreS3Region:    "eu-west-1",
-			config.EnvStoreS3AccessKey: "genflow",
-			config.EnvStoreS3SecretKey: "minio-secret",
+			config.EnvModelsLabKey:      "  the-key  ",
+			config.EnvModelsLabBaseURL:  "http://127.0.0.1:9999/api/",
+			config.EnvGatewayPublicURL:  "https://hooks.example.com",
+			config.EnvWebhookSecrets:    " " + secretA + " , " + secretB + ",",
+			config.EnvWorkerMetrics:     "0.0.0.0:9464",
+			config.EnvStoreURL:          "s3://outputs/genflow",
+			config.EnvStoreMaxBytes:     "1048576",
+			config.EnvStoreS3Endpoint:   "http://minio:9000",
+			config.EnvStoreS3Region:     "eu-west-1",
+			config.EnvStoreS3AccessKey:  "genflow",
+			config.EnvStoreS3SecretKey:  "minio-secret",
+			config.EnvAccountQueueLimit: "15",
 		}))
 		got, err := config.LoadWorker(e.lookup)
 		require.NoError(t, err)
@@ -201,6 +204,7 @@ func TestLoadReadsEveryVariable(t *testing.T) {
 			Store: config.Store{URL: "s3://outputs/genflow", MaxBytes: 1 << 20, S3: config.S3{
 				Endpoint: "http://minio:9000", Region: "eu-west-1", AccessKey: "genflow", SecretKey: "minio-secret",
 			}},
+			AccountQueueLimit: 15,
 		}, got)
 		require.Subset(t, e.names(), []string{
 			config.EnvTemporalAddress, config.EnvTemporalNamespace, config.EnvTaskQueue, config.EnvTemporalUIURL, config.EnvTemporalGRPCZip,
