@@ -34,6 +34,9 @@ type RegisterOptions struct {
 	// other than loopback (a fake provider on a private network). Default
 	// false: the API key travels in every request.
 	ModelsLabAllowHTTP bool
+	// ModelsLabEndpointPaths moves endpoints to other paths (enterprise
+	// deployments). Default none.
+	ModelsLabEndpointPaths map[string]modelslab.EndpointPaths
 	// PublicURL is the webhook gateway's root URL as the provider
 	// reaches it (cmd/gateway, or package webhookgateway served by the
 	// program). Required.
@@ -147,6 +150,8 @@ func newActivities(o RegisterOptions) (*activities.Activities, error) {
 		APIKey:     o.ModelsLabAPIKey,
 		HTTPClient: &http.Client{Timeout: providerTimeout},
 		AllowHTTP:  o.ModelsLabAllowHTTP,
+		// Enterprise deployments: see MODELSLAB_ENDPOINT_PATHS.
+		EndpointPaths: o.ModelsLabEndpointPaths,
 	})
 	if err != nil {
 		return nil, &optionError{"ModelsLabBaseURL", err}

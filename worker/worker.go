@@ -85,6 +85,7 @@ func RegisterOptionsOf(cfg config.Worker) (RegisterOptions, error) {
 		Store:            StoreOptions{URL: cfg.Store.URL, MaxBytes: cfg.Store.MaxBytes, S3: S3Options(cfg.Store.S3)},
 	}
 	o.ModelsLabAllowHTTP = cfg.ModelsLabAllowHTTP
+	o.ModelsLabEndpointPaths = cfg.ModelsLabEndpointPaths
 	o.OutboundAllow = cfg.OutboundAllow
 	o.AccountQueueLimit = cfg.AccountQueueLimit
 	for i, s := range cfg.NotifySecrets {

@@ -170,6 +170,9 @@ type Worker struct {
 	// other than loopback (compose's fake provider). Default false: the
 	// API key travels in every request.
 	ModelsLabAllowHTTP bool
+	// ModelsLabEndpointPaths moves endpoints to other paths (enterprise
+	// deployments), from MODELSLAB_ENDPOINT_PATHS. Default none.
+	ModelsLabEndpointPaths map[string]modelslab.EndpointPaths
 	// PublicURL is the gateway's URL as the provider reaches it.
 	// Default "http://localhost:8080".
 	PublicURL string
@@ -584,6 +587,7 @@ func LoadWorker(env Lookup) (Worker, error) {
 	c.OutboundAllow = r.outboundAllow(EnvOutboundAllow)
 	c.AccountQueueLimit = r.accountQueueLimit(EnvAccountQueueLimit, 5)
 	c.ModelsLabAllowHTTP = r.bool(EnvModelsLabAllowHTTP, false)
+	r.modelsLabRoutes(&c)
 	if u, err := url.Parse(c.ModelsLabBaseURL); err == nil && u.Scheme == "http" && u.Host != "" {
 		// The client's own check (plain http on loopback only, unless
 		// allowed), here so that the message names the variables.
