@@ -123,17 +123,15 @@ func Register(r sdkworker.Registry, c client.Client, opts RegisterOptions) error
 	if err != nil {
 		return fmt.Errorf("worker.Register: %w", err)
 	}
-	if opts.AccountQueueLimit >= 0 {
-		acts.Account = &activities.TemporalAccount{
-			Client: c, LimiterID: activities.AccountLimiterID(opts.ModelsLabAPIKey), Limit: opts.AccountQueueLimit,
-		}
-	}
 	register(r, c, acts)
 	return nil
 }
 
 // register adds the workflows, acts and the batch activities to r.
 func register(r sdkworker.Registry, c client.Client, acts *activities.Activities) {
+	if account, ok := acts.Account.(*activities.TemporalAccount); ok && account.Client == nil {
+		account.Client = c
+	}
 	workflows.Register(r)
 	r.RegisterActivity(acts)
 	r.RegisterActivity(&activities.BatchActivities{History: c})
@@ -180,6 +178,12 @@ func newActivities(o RegisterOptions) (*activities.Activities, error) {
 	notifyPolicy := policy
 	notifyPolicy.MaxRedirects, notifyPolicy.Timeout = egress.NoRedirects, notifyTimeout
 	acts := &activities.Activities{Provider: provider, Webhooks: signer, Metrics: o.ProviderMetrics, Results: o.ResultMetrics}
+	if o.AccountQueueLimit >= 0 {
+		// The client is the worker's, set by register.
+		acts.Account = &activities.TemporalAccount{
+			LimiterID: activities.AccountLimiterID(o.ModelsLabAPIKey), Limit: o.AccountQueueLimit,
+		}
+	}
 	if len(o.NotifySecrets) > 0 {
 		acts.Notifier = &notify.Sender{Secrets: o.NotifySecrets, Client: notifyPolicy.Client()}
 	}
