@@ -78,6 +78,19 @@ record_at_hand() {
 	return 1
 }
 
+# record_queued NAME: with ACCOUNT_QUEUE_LIMIT=1 (see account-* below), a
+# blocker generation holds the account's one slot while NAME's waits in
+# phase queued for the limiter's grant.
+record_queued() {
+	local name="$1" tag; tag="$(date +%s%N | tail -c 7)"
+	faults "$later"
+	"$SRC/bin/starter" generate text2img --model flux --prompt "blocker" --track-id "replay-blocker-$tag" --wait \
+		>/dev/null 2>&1 &
+	sleep 1
+	record "$name" "$later" text2img --model flux --prompt "replay $name"
+	wait
+}
+
 # record_pipeline NAME ARGS...: one pipeline run, ID replay-NAME (the
 # replay test needs it: children are named after it).
 record_pipeline() {
@@ -102,8 +115,13 @@ later='{"rates":{"delay":1},"delay":"2s"}'
 # fetch at the deadline finds the result. webhook-id-mismatch (version 2
 # of submit-races-webhook): the webhook names another provider request
 # (the fake's wrong-id fault), is not taken, and the poll brings the result.
+# account-slot and account-queued (version 3): the run takes a slot of the
+# account from the AccountLimiter before Submit (granted at once; queued
+# behind a blocker) and releases it at the result. Record them with
+# ACCOUNT_QUEUE_LIMIT=1 in the environment (the stack's worker reads it):
+#   ACCOUNT_QUEUE_LIMIT=1 scripts/record-histories.sh account-slot account-queued
 known=(webhook webhook-at-hand poll dup 5xx fail training workflow store-notify pipeline-store-notify
-	webhook-during-submit deadline-first-poll webhook-id-mismatch)
+	webhook-during-submit deadline-first-poll webhook-id-mismatch account-slot account-queued)
 all=("${known[@]}")
 [ $# -gt 0 ] && all=("$@")
 for name in "${all[@]}"; do
@@ -125,6 +143,8 @@ for name in "${all[@]}"; do
 		text2img --model flux --prompt "replay webhook during submit" ;;
 	deadline-first-poll) record deadline-first-poll '{"rates":{"drop":1}}' text2img --model flux \
 		--prompt "replay deadline first poll" --deadline 4s --poll-grace 1m ;;
+	account-slot) record account-slot "$later" text2img --model flux --prompt "replay account slot" ;;
+	account-queued) record_queued account-queued ;;
 	webhook-id-mismatch) record webhook-id-mismatch '{"rules":[{"fault":"wrong-id"}],"rates":{"delay":1},"delay":"2s"}' \
 		text2img --model flux --prompt "replay webhook id mismatch" --poll-grace 1s ;;
 	*) echo "unknown scenario $name; known: ${known[*]}" >&2; exit 2 ;;

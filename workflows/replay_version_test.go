@@ -15,7 +15,7 @@ import (
 
 // versionedFixtures are recorded histories of runs that took the
 // generationChange branches (scripts/record-histories.sh records them).
-var versionedFixtures = []string{"webhook-during-submit.json", "deadline-first-poll.json"}
+var versionedFixtures = []string{"webhook-during-submit.json", "deadline-first-poll.json", "account-slot.json", "account-queued.json"}
 
 // TestVersionedFixturesNeedTheirBranch proves each of versionedFixtures
 // guards its new step: with its generationChange marker saying
