@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -191,7 +192,9 @@ type BatchRun struct {
 // in page holder workflows and starts the Batch workflow. It is
 // idempotent: run again with the same ID, it completes a start that was
 // interrupted and never starts anything twice; a batch that exists is
-// returned with AlreadyStarted set.
+// returned with AlreadyStarted set when it has the same items and
+// options, else StartBatch returns a *DifferentParametersError (errors.Is
+// finds ErrDifferentParameters) and starts nothing.
 func (c *Client) StartBatch(ctx context.Context, req BatchRequest) (*BatchRun, error) {
 	if req.ID == "" {
 		req.ID = NewBatchID()
@@ -200,23 +203,62 @@ func (c *Client) StartBatch(ctx context.Context, req BatchRequest) (*BatchRun, e
 	if err != nil {
 		return nil, err
 	}
-	if err := c.startPages(ctx, pages); err != nil {
-		return nil, err
-	}
 	in := contract.BatchInput{
 		Pages: len(pages), Total: len(items), Concurrency: req.Concurrency,
 		FailFast: req.FailFast, Deadline: req.Deadline, PollGrace: req.PollGrace, Owner: req.Owner,
 		NotifyURL: req.NotifyURL, Store: req.Store,
 	}
+	// A batch that exists is compared, items included, before any page
+	// holder is started for it.
+	if run, err := c.existingBatch(ctx, req.ID, in, pages); err != nil || run != nil {
+		return run, err
+	}
+	if err := c.startPages(ctx, pages); err != nil {
+		return nil, err
+	}
 	opts := c.startOptions(req.ID)
 	opts.StaticSummary = fmt.Sprintf("batch of %d: %s", len(items), contract.Summary(items[0].Endpoint, items[0].Params))
 	opts.TypedSearchAttributes = batchAttributes(req.Owner)
-	run, err := c.start(ctx, opts, contract.BatchWorkflow, "batch", in)
+	run, err := c.start(ctx, opts, contract.BatchWorkflow, "batch", in, "carry")
 	if err != nil {
 		return nil, err
 	}
 	// The batch's runs follow one another: link the ID, not one run.
 	run.UIURL = c.runURL(run.ID, "")
+	return &BatchRun{Run: run, c: c}, nil
+}
+
+// existingBatch returns the batch id when it exists with the input in and
+// the items of pages, nil when no batch has the ID, and a
+// *DifferentParametersError when it exists with others.
+func (c *Client) existingBatch(ctx context.Context, id string, in contract.BatchInput, pages []contract.BatchPage) (*BatchRun, error) {
+	d, err := c.c.DescribeWorkflow(ctx, id, "")
+	var nf *serviceerror.NotFound
+	switch {
+	case errors.As(err, &nf):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("start batch %s: %w", id, err)
+	}
+	run := Run{ID: id, RunID: d.WorkflowExecution.RunID, AlreadyStarted: true, UIURL: c.runURL(id, "")}
+	var fields []string
+	var diff *DifferentParametersError
+	switch err := c.checkSame(ctx, "batch", run, in, "carry"); {
+	case errors.As(err, &diff):
+		fields = diff.Fields
+	case err != nil:
+		return nil, err
+	}
+	if !slices.Contains(fields, "total") {
+		more, err := c.checkSameItems(ctx, id, pages)
+		if err != nil {
+			return nil, fmt.Errorf("batch %s exists; read its items to compare: %w", id, err)
+		}
+		fields = append(fields, more...)
+	}
+	if len(fields) > 0 {
+		return nil, &DifferentParametersError{What: "batch", Run: run, Fields: fields}
+	}
 	return &BatchRun{Run: run, c: c}, nil
 }
 

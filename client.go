@@ -119,13 +119,19 @@ func (c *Client) startOptions(id string) client.StartWorkflowOptions {
 }
 
 // start starts workflow with arg, or finds the run that already has the
-// ID. what names the run in errors ("generation", "batch", "pipeline").
-func (c *Client) start(ctx context.Context, opts client.StartWorkflowOptions, workflow, what string, arg any) (Run, error) {
+// ID: that run is returned when it was started with the same input (the
+// top-level fields in ignore left out), else a *DifferentParametersError.
+// what names the run in errors ("generation", "batch", "pipeline").
+func (c *Client) start(ctx context.Context, opts client.StartWorkflowOptions, workflow, what string, arg any, ignore ...string) (Run, error) {
 	run, err := c.c.ExecuteWorkflow(ctx, opts, workflow, arg)
 	var exists *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &exists):
-		return Run{ID: opts.ID, RunID: exists.RunId, AlreadyStarted: true}, nil
+		r := Run{ID: opts.ID, RunID: exists.RunId, AlreadyStarted: true}
+		if err := c.checkSame(ctx, what, r, arg, ignore...); err != nil {
+			return Run{}, err
+		}
+		return r, nil
 	case err != nil:
 		return Run{}, fmt.Errorf("start %s %s: %w", what, opts.ID, err)
 	}

@@ -13,48 +13,25 @@ import (
 // contract.ErrType*).
 const (
 	// FailureCanceled: the run was cancelled.
-	FailureCanceled = "Canceled"
+	FailureCanceled = contract.FailureCanceled
 	// FailureTimeout: a Temporal timeout ended the run.
-	FailureTimeout = "Timeout"
+	FailureTimeout = contract.FailureTimeout
 	// FailureTerminated: the run was terminated.
-	FailureTerminated = "Terminated"
+	FailureTerminated = contract.FailureTerminated
 	// FailureError: any other error, such as a lost connection.
-	FailureError = "Error"
+	FailureError = contract.FailureError
 )
 
-// Failure is a run's error in a form fit for printing and JSON.
-type Failure struct {
-	// Type is the error type: an application error's type (such as
-	// contract.ErrTypeGenerationFailed or modelslab.ErrTypeInvalidKey),
-	// else FailureCanceled, FailureTimeout, FailureTerminated or
-	// FailureError.
-	Type string `json:"type"`
-	// Message is the error's message; for a failed generation, the
-	// provider's.
-	Message string `json:"message"`
-}
+// Failure is a run's error in a form fit for printing and JSON: its Type
+// (an application error's type, such as contract.ErrTypeGenerationFailed
+// or modelslab.ErrTypeInvalidKey, else FailureCanceled, FailureTimeout,
+// FailureTerminated or FailureError) and Message (for a failed
+// generation, the provider's). A notification's data.error is one too.
+type Failure = contract.Failure
 
 // DescribeFailure returns the type and message of a run's error, as
 // Wait, or a child's Get, returns it.
-func DescribeFailure(err error) Failure {
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) {
-		return Failure{Type: appErr.Type(), Message: appErr.Message()}
-	}
-	var canceled *temporal.CanceledError
-	if errors.As(err, &canceled) {
-		return Failure{Type: FailureCanceled, Message: "the generation was cancelled"}
-	}
-	var timeout *temporal.TimeoutError
-	if errors.As(err, &timeout) {
-		return Failure{Type: FailureTimeout, Message: timeout.Error()}
-	}
-	var terminated *temporal.TerminatedError
-	if errors.As(err, &terminated) {
-		return Failure{Type: FailureTerminated, Message: "the workflow was terminated"}
-	}
-	return Failure{Type: FailureError, Message: err.Error()}
-}
+func DescribeFailure(err error) Failure { return contract.DescribeFailure(err) }
 
 // FailureDetailsOf returns the details a failed or timed-out generation's
 // error carries (its provider ID, the provider's message, its phase), and

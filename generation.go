@@ -70,7 +70,10 @@ type GenerationRun struct {
 // new one when empty), after checking the endpoint and its required
 // parameters. A track_id that was used before, running or finished, is
 // never started again: StartGeneration returns the existing run, with
-// AlreadyStarted set.
+// AlreadyStarted set, when it was started with the same endpoint,
+// parameters, deadline, poll grace, owner, notify URL and store flag; with
+// anything else it returns a *DifferentParametersError (errors.Is finds
+// ErrDifferentParameters) naming what differs.
 func (c *Client) StartGeneration(ctx context.Context, req GenerationRequest) (*GenerationRun, error) {
 	in, err := req.input()
 	if err != nil {
@@ -116,9 +119,15 @@ func (r *GenerationRun) Follow(ctx context.Context, interval time.Duration, onSt
 }
 
 // State asks the generation for its live state (a worker answers, within
-// QueryTimeout).
+// QueryTimeout). While an activity is being retried (Submit during a 429,
+// say), State.Retry says which, its attempt, its last failure and when
+// the next attempt is due, from the run's description.
 func (r *GenerationRun) State(ctx context.Context) (State, error) {
-	return query[State](ctx, r.c.c, r.ID, r.RunID, contract.StateQuery)
+	st, err := query[State](ctx, r.c.c, r.ID, r.RunID, contract.StateQuery)
+	if err != nil {
+		return st, err
+	}
+	return r.c.withRetry(ctx, r.ID, r.RunID, st), nil
 }
 
 // Cancel asks the generation to cancel: it stops waiting and ends

@@ -27,7 +27,9 @@ type PipelineRun struct {
 // a plan (pipeline.Parse, then Pipeline.Plan with the input values). The
 // ID must leave room for its steps' track_ids (<id>_<step>_<index>). An ID
 // that was used before, running or finished, is never started again:
-// StartPipeline returns the existing run, with AlreadyStarted set.
+// StartPipeline returns the existing run, with AlreadyStarted set, when
+// its plan is the same (its Source aside), else an error that errors.Is
+// finds ErrDifferentParameters in.
 func (c *Client) StartPipeline(ctx context.Context, id string, plan PipelinePlan) (*PipelineRun, error) {
 	if id == "" {
 		id = NewPipelineID()
@@ -43,7 +45,8 @@ func (c *Client) StartPipeline(ctx context.Context, id string, plan PipelinePlan
 	opts.StaticSummary = pipelineSummary(plan)
 	opts.StaticDetails = pipelineDetails(plan)
 	opts.TypedSearchAttributes = temporal.NewSearchAttributes(sas...)
-	run, err := c.start(ctx, opts, contract.PipelineWorkflow, "pipeline", plan)
+	// The file's path may differ from one directory to another.
+	run, err := c.start(ctx, opts, contract.PipelineWorkflow, "pipeline", plan, "source")
 	if err != nil {
 		return nil, err
 	}

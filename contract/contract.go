@@ -132,8 +132,10 @@ type NotificationData struct {
 	// outputs and stored copies, also when it failed or was cancelled.
 	PipelineID string          `json:"pipeline_id,omitempty"`
 	Pipeline   *PipelineResult `json:"pipeline,omitempty"`
-	// Error is set when the run failed or was cancelled.
-	Error string `json:"error,omitempty"`
+	// Error is set when the run failed or was cancelled: its type and
+	// message, as the starter's --json prints them (a plain string
+	// before this release; Failure reads both).
+	Error *Failure `json:"error,omitempty"`
 }
 
 // DefaultPollGrace is the wait past the provider's eta before polling.
@@ -194,10 +196,12 @@ type GenerationResult struct {
 
 // Timings are workflow-clock times of a generation.
 type Timings struct {
-	StartedAt   time.Time     `json:"started_at"`
-	SubmittedAt time.Time     `json:"submitted_at,omitempty"`
-	CompletedAt time.Time     `json:"completed_at,omitempty"`
-	Total       time.Duration `json:"total"`
+	StartedAt   time.Time `json:"started_at"`
+	SubmittedAt time.Time `json:"submitted_at,omitempty"`
+	CompletedAt time.Time `json:"completed_at,omitempty"`
+	// Total is in nanoseconds (Go's time.Duration), kept for
+	// compatibility; the JSON also carries total_seconds.
+	Total time.Duration `json:"total"`
 }
 
 // Webhook is the WebhookSignal payload: the normalised provider update
@@ -256,6 +260,10 @@ type State struct {
 	// Account is the run's place at its account's limiter: where it
 	// stands while PhaseQueued, when it got and gave back its slot.
 	Account *AccountWait `json:"account,omitempty"`
+	// Retry is the pending activity that failed and waits to be tried
+	// again (a Submit during a 429, say). The workflow never sets it:
+	// the genflow client fills it in from the run's description.
+	Retry *Retry `json:"retry,omitempty"`
 }
 
 // FailureDetails ride on GenerationFailed and GenerationTimeout errors so

@@ -72,6 +72,13 @@ up() {
 		head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$RUN/webhook-secret"
 	fi
 	local secret; secret="$(cat "$RUN/webhook-secret")"
+	# The worker signs notifications (--notify) with a Standard Webhooks
+	# key, whsec_ + base64 of 32 random bytes as notify.NewSecret makes it;
+	# a receiver verifies them with the same key. NOTIFY_SECRETS overrides.
+	if [ ! -s "$RUN/notify-secret" ]; then
+		printf 'whsec_%s' "$(head -c 32 /dev/urandom | base64 | tr -d '\n')" >"$RUN/notify-secret"
+	fi
+	local notify_secret; notify_secret="$(cat "$RUN/notify-secret")"
 
 	say "Starting the local stack"
 	start temporal "$TEMPORAL" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$UI_PORT" \
@@ -101,6 +108,7 @@ up() {
 	MODELSLAB_BASE_URL="http://127.0.0.1:$FAKE_PORT/api/" MODELSLAB_API_KEY="${MODELSLAB_API_KEY:-local-dev-key}" \
 		GATEWAY_PUBLIC_URL="http://127.0.0.1:$GATEWAY_PORT" WORKER_METRICS_ADDR="127.0.0.1:$WORKER_METRICS_PORT" \
 		STORE_URL="${STORE_URL:-file://$RUN/outputs}" OUTBOUND_ALLOW_CIDRS="${OUTBOUND_ALLOW_CIDRS:-127.0.0.0/8,::1}" \
+		NOTIFY_SECRETS="${NOTIFY_SECRETS:-$notify_secret}" \
 		start worker "$ROOT/bin/worker"
 	if ! wait_for "worker" 20 http_ok "http://127.0.0.1:$WORKER_METRICS_PORT/metrics"; then
 		tail -5 "$RUN/worker.log" >&2
@@ -114,6 +122,7 @@ up() {
 	echo "  fake ModelsLab http://127.0.0.1:$FAKE_PORT/api/  (stats at /_fake/stats)"
 	echo "  metrics       http://127.0.0.1:$WORKER_METRICS_PORT/metrics (worker), http://127.0.0.1:$GATEWAY_ADMIN_PORT/metrics (gateway)"
 	echo "  outputs       ${STORE_URL:-file://$RUN/outputs}  (stored copies of runs started with --store)"
+	echo "  notify key    $RUN/notify-secret  (signs the notifications of runs started with --notify)"
 	echo "  stop it with: scripts/stack.sh down"
 }
 

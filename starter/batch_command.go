@@ -119,7 +119,7 @@ func runBatch(ctx context.Context, env *Env, file string, f batchFlags) error {
 	defer c.Close()
 	st, err := StartBatch(ctx, c, tcfg, spec)
 	if err != nil {
-		return &ExitError{Code: ExitFailed, Err: err}
+		return startError(err)
 	}
 	if f.json && !f.wait {
 		return writeJSON(env.Stdout, map[string]any{"batch_id": st.TrackID, "run_id": st.RunID,

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
+	"github.com/genflow/genflow"
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/internal/config"
 	"github.com/genflow/genflow/internal/version"
@@ -33,6 +34,9 @@ const (
 	ExitOK     = 0
 	ExitFailed = 1 // the generation failed or could not be started
 	ExitUsage  = 2 // bad flags or configuration
+	// ExitConflict: the track_id (batch or pipeline ID) is used by a run
+	// started with other parameters; nothing was started.
+	ExitConflict = 4
 	// ExitInterrupted: waiting was interrupted (Ctrl-C, SIGTERM); the
 	// run goes on. 128 + SIGINT, as shells report it.
 	ExitInterrupted = 130
@@ -54,6 +58,15 @@ func (e *ExitError) Unwrap() error { return e.Err }
 
 func usageErr(format string, args ...any) error {
 	return &ExitError{Code: ExitUsage, Err: fmt.Errorf(format, args...)}
+}
+
+// startError is the exit error of a start that failed: ExitConflict when
+// the ID is used by a run with other parameters, else ExitFailed.
+func startError(err error) error {
+	if errors.Is(err, genflow.ErrDifferentParameters) {
+		return &ExitError{Code: ExitConflict, Err: err}
+	}
+	return &ExitError{Code: ExitFailed, Err: err}
 }
 
 // Env is what the commands need from their surroundings.
@@ -277,7 +290,7 @@ func runGenerate(ctx context.Context, env *Env, endpoint string, f generateFlags
 		NotifyURL: notifyURL, Store: store}
 	st, err := Start(ctx, c, tcfg, f.trackID, in)
 	if err != nil {
-		return &ExitError{Code: ExitFailed, Err: err}
+		return startError(err)
 	}
 	out := generateOutput{Started: st, Endpoint: ep.Name, Status: "started"}
 	if !f.json {

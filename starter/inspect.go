@@ -324,6 +324,10 @@ type RunDetails struct {
 	// QueryError says why the live state could not be read (no worker
 	// polling the task queue, say).
 	QueryError string `json:"query_error,omitempty"`
+	// Notified is how a closed generation's notification went, when it
+	// had a notify URL ("delivered", "failed: ..."), from its state
+	// query (a worker answers); a running one's is in LiveState.
+	Notified string `json:"notified,omitempty"`
 }
 
 // ErrNotFound is returned for a track_id that no run has.
@@ -371,7 +375,32 @@ func Describe(ctx context.Context, c client.Client, cfg config.Temporal, id, run
 		return out, nil
 	}
 	out.Result, out.Error, out.Failure = outcome(ctx, c, out.TrackID, out.RunID, out.Type)
+	if out.Type == contract.GenerationWorkflow {
+		out.Notified = closedNotified(ctx, c, out.TrackID, out.RunID)
+	}
 	return out, nil
+}
+
+// closedNotified is how the notification of a closed generation went,
+// when its input has a notify URL: its state query, which a worker
+// answers by replaying the run. "" when it has none or no worker answers.
+func closedNotified(ctx context.Context, c client.Client, id, runID string) string {
+	it := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !it.HasNext() {
+		return ""
+	}
+	ev, err := it.Next()
+	var in contract.GenerationInput
+	if err != nil || ev.GetWorkflowExecutionStartedEventAttributes() == nil ||
+		converter.GetDefaultDataConverter().FromPayloads(ev.GetWorkflowExecutionStartedEventAttributes().GetInput(), &in) != nil ||
+		in.NotifyURL == "" {
+		return ""
+	}
+	st, err := queryRun[contract.State](ctx, c, id, runID, contract.StateQuery)
+	if err != nil {
+		return ""
+	}
+	return st.Notified
 }
 
 // liveState asks a running run for its state with the query of its type.
@@ -382,7 +411,11 @@ func liveState(ctx context.Context, c client.Client, id, runID, typ string) (any
 	)
 	switch typ {
 	case contract.GenerationWorkflow:
-		state, err = queryRun[*contract.State](ctx, c, id, runID, contract.StateQuery)
+		// With the pending activity's retry, which the query cannot see.
+		st, qerr := genflow.NewClient(c, genflow.ClientOptions{}).GetGeneration(id, runID).State(ctx)
+		if err = qerr; err == nil {
+			state = &st
+		}
 	case contract.BatchWorkflow:
 		state, err = queryRun[*contract.BatchState](ctx, c, id, runID, contract.BatchStateQuery)
 	case contract.PipelineWorkflow:

@@ -333,6 +333,9 @@ func printDetails(w io.Writer, d RunDetails, now time.Time, tty bool) {
 			polls += ", next at " + st.PollAfter.UTC().Format(time.TimeOnly)
 		}
 		line("polls", polls)
+		if st.Retry != nil {
+			line("retrying", retryText(st.Retry, false, now, time.UTC))
+		}
 		line("deadline", st.Deadline.UTC().Format(time.DateTime+" MST"))
 		line("notified", st.Notified)
 	case *contract.BatchState:
@@ -367,6 +370,7 @@ func printDetails(w io.Writer, d RunDetails, now time.Time, tty bool) {
 	if d.Error != nil {
 		line("error", d.Error.Type+": "+d.Error.Message)
 	}
+	line("notified", d.Notified)
 	if d.Failure != nil {
 		p := "phase " + string(d.Failure.Phase)
 		if d.Failure.ProviderID != "" {

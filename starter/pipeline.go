@@ -247,7 +247,7 @@ func runPipeline(ctx context.Context, env *Env, file string, f pipelineRunFlags)
 
 	out, err := StartPipeline(ctx, c, tcfg, f.id, plan)
 	if err != nil {
-		return &ExitError{Code: ExitFailed, Err: err}
+		return startError(err)
 	}
 	if !f.json {
 		if out.AlreadyStarted {

@@ -12,11 +12,14 @@ import (
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/mocks"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/genflow/genflow"
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/internal/config"
 )
@@ -171,14 +174,40 @@ func TestStartPipelineOptions(t *testing.T) {
 		UIURL: "http://ui/namespaces/default/workflows/pipe-x/run-1/history"}, out)
 	c.AssertExpectations(t)
 
-	// A used ID is reported, not started again.
-	c2 := &mocks.Client{}
-	c2.On("ExecuteWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything).
-		Return(nil, serviceerror.NewWorkflowExecutionAlreadyStarted("exists", "", "run-0")).Once()
+	// A used ID is reported, not started again, when the plan is the
+	// same (its file's path aside).
+	existing := plan
+	existing.Source = "../elsewhere/demo.yaml"
+	c2 := usedIDClient(t, existing)
 	out, err = StartPipeline(context.Background(), c2, cfg, "pipe-x", plan)
 	require.NoError(t, err)
 	require.True(t, out.AlreadyStarted)
 	require.Equal(t, "run-0", out.RunID)
+
+	// With another plan, it is an error that names what differs.
+	existing.Owner = "bob"
+	existing.Inputs = map[string]any{"subject": "a hare"}
+	_, err = StartPipeline(context.Background(), usedIDClient(t, existing), cfg, "pipe-x", plan)
+	require.ErrorIs(t, err, genflow.ErrDifferentParameters)
+	require.ErrorContains(t, err, "pipeline ID pipe-x is already used by a run with other parameters (inputs.subject, owner differ)")
+}
+
+// usedIDClient is a client whose ExecuteWorkflow finds the ID used, by run
+// run-0 started with input.
+func usedIDClient(t *testing.T, input any) *mocks.Client {
+	t.Helper()
+	payloads, err := converter.GetDefaultDataConverter().ToPayloads(input)
+	require.NoError(t, err)
+	it := &mocks.HistoryEventIterator{}
+	it.On("HasNext").Return(true)
+	it.On("Next").Return(&historypb.HistoryEvent{Attributes: &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{
+		WorkflowExecutionStartedEventAttributes: &historypb.WorkflowExecutionStartedEventAttributes{Input: payloads},
+	}}, nil)
+	c := &mocks.Client{}
+	c.On("ExecuteWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything).
+		Return(nil, serviceerror.NewWorkflowExecutionAlreadyStarted("exists", "", "run-0")).Once()
+	c.On("GetWorkflowHistory", mock.Anything, "pipe-x", "run-0", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT).Return(it).Once()
+	return c
 }
 
 func TestPipelineResultOfErrors(t *testing.T) {

@@ -36,6 +36,9 @@ func (s *statusLine) update(st contract.State) {
 	if st.Stage != "" {
 		text += "  stage " + st.Stage
 	}
+	if st.Retry != nil {
+		text += "  " + retryText(st.Retry, s.tty, time.Now(), time.Local)
+	}
 	counts := fmt.Sprintf("  webhooks %d  polls %d", st.WebhooksReceived, st.Polls)
 	if s.tty {
 		s.spin = (s.spin + 1) % len(spinner)
@@ -48,6 +51,28 @@ func (s *statusLine) update(st contract.State) {
 		fmt.Fprintf(s.w, "  %s %s%s\n", time.Now().Format("15:04:05"), text, counts)
 		s.last = text
 	}
+}
+
+// retryText says which attempt of which activity is due, and why the
+// last one failed: "Submit attempt 3 at 15:04:05 (2 failed; last:
+// ModelsLabRateLimited: queue full)". On a terminal the time is a
+// countdown ("in 4s"); elsewhere a clock time in loc, so the line only
+// changes when the retry does.
+func retryText(r *contract.Retry, relative bool, now time.Time, loc *time.Location) string {
+	s := fmt.Sprintf("%s attempt %d", r.Activity, r.Attempt)
+	switch {
+	case r.NextAttemptAt.IsZero():
+		s += " running"
+	case relative:
+		s += " in " + max(r.NextAttemptAt.Sub(now), 0).Round(time.Second).String()
+	default:
+		s += " at " + r.NextAttemptAt.In(loc).Format(time.TimeOnly)
+	}
+	last := r.LastFailure
+	if r.LastFailureType != "" {
+		last = r.LastFailureType + ": " + last
+	}
+	return fmt.Sprintf("%s (%d failed; last: %s)", s, r.Attempt-1, last)
 }
 
 func (s *statusLine) done() {

@@ -161,6 +161,10 @@ func Run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	if acts.Notifier == nil {
+		logger.Warn("no notification secret: runs started with --notify will send no notification; set it to sign them",
+			"var", config.EnvNotifySecrets)
+	}
 	if acts.Store != nil {
 		prepareStore(ctx, acts.Store, logger)
 	}

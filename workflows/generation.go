@@ -88,19 +88,27 @@ func (g *generation) notify(ctx workflow.Context, res contract.GenerationResult,
 }
 
 // newNotification is the notification of a run that ended with runErr:
-// of type ok, canceled or failed, with the error in its data.
+// of type ok, canceled or failed, with the error's type and message in
+// its data (an activity's input: no command changes with its shape).
 func newNotification(ctx workflow.Context, runErr error, data contract.NotificationData, ok, canceled, failed string) contract.Notification {
 	n := contract.Notification{Type: ok, Timestamp: workflow.Now(ctx), Data: data}
+	if runErr == nil {
+		return n
+	}
+	f := contract.DescribeFailure(runErr)
+	n.Type, n.Data.Error = failed, &f
 	var cancelErr *temporal.CanceledError
-	switch {
-	case runErr == nil:
-	case errors.As(runErr, &cancelErr):
-		n.Type, n.Data.Error = canceled, runErr.Error()
-	default:
-		n.Type, n.Data.Error = failed, runErr.Error()
+	if errors.As(runErr, &cancelErr) {
+		// "generation.canceled": the generation was cancelled.
+		kind, _, _ := strings.Cut(canceled, ".")
+		n.Type, f.Message = canceled, "the "+kind+" was cancelled"
 	}
 	return n
 }
+
+// NotifyNotConfigured is what the state's Notified says, after "failed: ",
+// of a run whose worker has no notification secret.
+const NotifyNotConfigured = "the worker has no notification secret (NOTIFY_SECRETS): no notification was sent"
 
 // sendNotification POSTs n, signed, to url with the Notify activity,
 // retried for up to contract.NotifyRetryFor under one message ID per run,
@@ -129,6 +137,10 @@ func sendNotification(ctx workflow.Context, url string, n contract.Notification)
 	if err != nil {
 		// Log and state only: no command changes with them.
 		msg := egress.RedactIn(err.Error(), url)
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeNotifyNotConfigured {
+			msg = NotifyNotConfigured
+		}
 		workflow.GetLogger(ctx).Warn("notification not delivered", "url", egress.Redact(url), "error", msg)
 		return "failed: " + msg
 	}

@@ -167,7 +167,8 @@ func TestPipelineStoresAndNotifies(t *testing.T) {
 			require.Equal(t, "delivered", st.Notified)
 			if tt.wantType == contract.NotifyPipelineFailed {
 				require.Error(t, env.GetWorkflowError())
-				require.Contains(t, in.Notification.Data.Error, "NSFW content detected")
+				require.Equal(t, contract.Failure{Type: contract.ErrTypePipelineStepFailed,
+					Message: `step "portrait" failed: GenerationFailed: NSFW content detected`}, *in.Notification.Data.Error)
 				require.Equal(t, contract.StepFailed, portrait.State)
 				return
 			}
