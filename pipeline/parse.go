@@ -395,7 +395,9 @@ func parseInputs(c *collector, p *Pipeline, n *yaml.Node) {
 		}
 		in := &Input{Name: name, Pos: pos(k)}
 		p.Inputs = append(p.Inputs, in)
+		// A default's problems are reported where its value is.
 		var typeNode *yaml.Node
+		defaultPos := in.Pos
 		switch {
 		case v.Kind == yaml.ScalarNode && v.Tag == "!!null":
 		case v.Kind != yaml.MappingNode:
@@ -405,6 +407,7 @@ func parseInputs(c *collector, p *Pipeline, n *yaml.Node) {
 			mapping(c, v, field, func(key string, kk, vv *yaml.Node) {
 				switch key {
 				case "default":
+					defaultPos = pos(vv)
 					val := toValue(c, vv, field+".default")
 					in.Default, in.HasDefault = val.plain(), true
 					if vv.Kind == yaml.ScalarNode && vv.Tag == "!!null" {
@@ -431,7 +434,7 @@ func parseInputs(c *collector, p *Pipeline, n *yaml.Node) {
 		case in.HasDefault:
 			in.Type = typeOf(in.Default)
 			if in.Type == "" {
-				c.add(in.Pos, field+".default", "an object cannot be an input's default")
+				c.add(defaultPos, field+".default", "an object cannot be an input's default")
 				return
 			}
 		default:
@@ -439,7 +442,7 @@ func parseInputs(c *collector, p *Pipeline, n *yaml.Node) {
 		}
 		if in.HasDefault {
 			if err := checkType(in.Type, in.Default); err != nil {
-				c.add(in.Pos, field+".default", "%v", err)
+				c.add(defaultPos, field+".default", "%v", err)
 			}
 		}
 	})

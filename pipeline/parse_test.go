@@ -332,7 +332,7 @@ steps:
 `,
 			want: []string{
 				`test.yaml:2:3: inputs.my.input: bad input name "my.input": holds '.' at byte 3; a name is a letter, then letters, digits, _ or -, at most 64 bytes`,
-				`test.yaml:3:3: inputs.n.default: want an integer, found the string "four"`,
+				`test.yaml:3:31: inputs.n.default: want an integer, found the string "four"`,
 				`test.yaml:4:13: inputs.k.type: unknown type "float"; one of string, integer, number, boolean, list`,
 				`test.yaml:6:3: steps.bad.step: bad step name "bad.step": holds '.' at byte 4; a name is a letter, then letters, digits, _ or -, at most 64 bytes (it becomes part of track_ids)`,
 				`test.yaml:11:3: steps.a: "a" is defined twice`,
