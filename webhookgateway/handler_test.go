@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -230,6 +231,22 @@ func TestWebhook(t *testing.T) {
 			name:    "track_id in the body differs from the path",
 			trackID: "video_002", sig: s.Sign("video_002", testExpiry), contentType: jsonCT,
 			body: bytes.NewReader(success),
+			want: want{status: 400, body: `{"error":"track_id in the body does not match the URL"}`},
+		},
+		{
+			name:    "numeric track_id of the path's track_id (endpoints typing it integer)",
+			trackID: "voice-1", sig: s.Sign("voice-1", testExpiry), contentType: jsonCT,
+			body: strings.NewReader(fmt.Sprintf(`{"status":"success","id":9,"output":["https://x/a.wav"],"track_id":%d}`,
+				modelslab.NumericTrackID("voice-1"))),
+			want: want{status: 200, body: `{"matched":true}`, signals: 1, update: func(t *testing.T, u modelslab.Result) {
+				require.Equal(t, "voice-1", u.TrackID)
+			}},
+		},
+		{
+			name:    "numeric track_id of another track_id",
+			trackID: "voice-1", sig: s.Sign("voice-1", testExpiry), contentType: jsonCT,
+			body: strings.NewReader(fmt.Sprintf(`{"status":"success","id":9,"output":["https://x/a.wav"],"track_id":%d}`,
+				modelslab.NumericTrackID("voice-2"))),
 			want: want{status: 400, body: `{"error":"track_id in the body does not match the URL"}`},
 		},
 		{
