@@ -336,3 +336,36 @@ func TestCancelledBatchCountsItsItems(t *testing.T) {
 	require.Equal(t, starter.ExitOK, code, stderr)
 	require.Equal(t, "6 items: 2 succeeded, 2 canceled, 2 not started\n", stderr)
 }
+
+// Issue 16, item 9: the shell completion of run IDs asks Temporal: the
+// runs of the command's type whose IDs start with what is typed.
+func TestCompletionOfRunIDs(t *testing.T) {
+	t.Parallel()
+	s := startScriptedServer(t)
+	file := writeFile(t, "items.txt", "a fox\n")
+	code, stdout, stderr := s.starter(t, "batch", file, "--endpoint", "text2img", "--model", "flux", "--id", "comp-b")
+	require.Equal(t, starter.ExitOK, code, "stdout: %s\nstderr: %s", stdout, stderr)
+	code, stdout, stderr = s.starter(t, "generate", "text2img", "--model", "flux", "--prompt", "a fox", "--track-id", "comp-g")
+	require.Equal(t, starter.ExitOK, code, "stdout: %s\nstderr: %s", stdout, stderr)
+
+	ids := func(args ...string) []string {
+		_, stdout, _ := s.starter(t, append([]string{"__complete"}, args...)...)
+		var out []string
+		for _, line := range strings.Split(stdout, "\n") {
+			if line == "" || strings.HasPrefix(line, ":") {
+				break
+			}
+			id, _, _ := strings.Cut(line, "\t")
+			out = append(out, id)
+		}
+		return out
+	}
+	require.Eventually(t, func() bool {
+		got := ids("show", "comp-")
+		return len(got) == 3 // the batch, its item and the generation; not the page holder
+	}, 30*time.Second, 100*time.Millisecond)
+	require.ElementsMatch(t, []string{"comp-b", contract.ItemTrackID("comp-b", 0), "comp-g"}, ids("show", "comp-"))
+	require.Equal(t, []string{"comp-b"}, ids("batch", "status", "comp"))
+	require.Equal(t, []string{"comp-g"}, ids("wait", "comp-g"))
+	require.Empty(t, ids("pipeline", "status", ""))
+}
