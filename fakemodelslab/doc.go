@@ -19,7 +19,11 @@
 //     request_id}) answers "success" with output and proxy_links, and if
 //     the request carried "webhook" the success payload is POSTed to that
 //     URL exactly as given, unsigned. The message field alternates between
-//     the provider's two spellings, "message" and "messege", by id.
+//     the provider's two spellings, "message" and "messege", by id. Where
+//     the docs type track_id as an integer (modelslab.Endpoint.IntegerTrackID:
+//     voice, controlnet, image editing, face swap, interior) a track_id
+//     that is not an integer is refused with "The track id must be an
+//     integer.".
 //   - Training (v3/lora_fine_tune, v3/fine_tune) answers the training_id;
 //     v3/fine_tune_status/{id} walks the training_status stages to
 //     model_ready; the webhook carries training_status and model_id.
@@ -28,8 +32,10 @@
 //     {"execution":{...}}; the webhook is the flat workflow.completed (or
 //     workflow.failed) payload, sent to webhook_url.
 //   - Output files are small real files under /files/<id>-<n>.<ext> (and
-//     /cdn/ for proxy_links): PNG for images, MP4 or GIF for video, WAV
-//     for audio, GLB, OBJ, STL or PLY for 3D. They are 404 until the
+//     /cdn/ for proxy_links): PNG for images, image edits, face swaps and
+//     interiors, MP4 or GIF for video (and MP4 for voice/create_dubbing),
+//     WAV for audio, plain text for voice/lyrics_generator and
+//     voice/speech_to_text, GLB, OBJ, STL or PLY for 3D. They are 404 until the
 //     request is done, like the provider's future_links.
 //
 // Request ids are consecutive integers from [FirstRequestID], so runs are
