@@ -137,7 +137,8 @@ func (c *Copier) Copy(ctx context.Context, key string, links []string, progress 
 		return obj, false, err
 	}
 	if !anyGone {
-		return Object{}, false, &PermanentError{fmt.Errorf("%w: %s", ErrRefused, strings.Join(failed, "; "))}
+		// Each link's error says it was refused already.
+		return Object{}, false, &PermanentError{&refusedLinks{strings.Join(failed, "; ")}}
 	}
 	return Object{}, false, &PermanentError{fmt.Errorf("%w: %s", ErrGone, strings.Join(failed, "; "))}
 }
@@ -184,6 +185,12 @@ func (e *linkError) Unwrap() []error {
 	}
 	return errs
 }
+
+// refusedLinks says why every link was refused; it is ErrRefused.
+type refusedLinks struct{ msg string }
+
+func (e *refusedLinks) Error() string { return e.msg }
+func (e *refusedLinks) Unwrap() error { return ErrRefused }
 
 // defaultHTTP is the client of a Copier without one: the outbound
 // policy's, with nothing allowed but public addresses.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -47,6 +48,7 @@ func TestCopyRefusesInternalAddressesByDefault(t *testing.T) {
 	require.ErrorIs(t, err, storage.ErrRefused)
 	require.ErrorContains(t, err, "refused by the outbound policy")
 	require.ErrorContains(t, err, "loopback")
+	require.Equal(t, 1, strings.Count(err.Error(), "refused by the outbound policy"), "said once: %v", err)
 	require.Less(t, time.Since(start), time.Second, "not retried")
 	require.Zero(t, hits.Load(), "nothing reached the internal service")
 	_, err = local.Stat(context.Background(), "t/0")
