@@ -59,7 +59,7 @@ func TestNotify(t *testing.T) {
 	require.Equal(t, "msg_gen-1_run-1", header.Get("webhook-id"))
 	require.JSONEq(t, `{"type":"generation.succeeded","timestamp":"`+in.Notification.Timestamp.Format(time.RFC3339)+`",
 		"data":{"track_id":"gen-1","endpoint":"images/text2img","result":{"track_id":"gen-1","endpoint":"","output":["https://cdn.example/a.png"],
-		"learned_by":"","webhooks_received":0,"duplicates_ignored":0,"polls":0,"timings":{"started_at":"0001-01-01T00:00:00Z","submitted_at":"0001-01-01T00:00:00Z","completed_at":"0001-01-01T00:00:00Z","total":0}}}}`, string(body))
+		"learned_by":"","webhooks_received":0,"duplicates_ignored":0,"polls":0,"timings":{"started_at":"0001-01-01T00:00:00Z","submitted_at":"0001-01-01T00:00:00Z","completed_at":"0001-01-01T00:00:00Z","total":0,"total_seconds":0}}}}`, string(body))
 
 	// A 429 is retried after the receiver's Retry-After.
 	status = http.StatusTooManyRequests
