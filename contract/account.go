@@ -46,8 +46,9 @@ const (
 	PriorityMax = 9
 )
 
-// DefaultAccountQueueLimit is ACCOUNT_QUEUE_LIMIT's default: the queue of
-// ModelsLab's pay-as-you-go accounts.
+// DefaultAccountQueueLimit is the limit an acquire request without one
+// asks for: the queue of ModelsLab's pay-as-you-go accounts. (The
+// worker's ACCOUNT_QUEUE_LIMIT defaults to 0, no limiter at all.)
 const DefaultAccountQueueLimit = 5
 
 // AcquireRequest asks for a slot for one Generation run.

@@ -66,10 +66,11 @@ type RegisterOptions struct {
 	// none: public addresses only.
 	OutboundAllow []netip.Prefix
 	// AccountQueueLimit is how many requests the account may have queued
-	// at the provider (ACCOUNT_QUEUE_LIMIT): every run takes one of these
-	// slots from the account's limiter workflow before it submits.
-	// Default 5 (contract.DefaultAccountQueueLimit); negative: no limit,
-	// every run submits at once.
+	// at the provider (ACCOUNT_QUEUE_LIMIT; ModelsLab: 5, 10 or 15): every
+	// run takes one of these slots from the account's limiter workflow
+	// before it submits. Default 0: no account limiter, every run submits
+	// at once (the limiter is opt-in until it meets the end-to-end
+	// throughput target; docs/benchmarks.md).
 	AccountQueueLimit int
 }
 
@@ -178,7 +179,7 @@ func newActivities(o RegisterOptions) (*activities.Activities, error) {
 	notifyPolicy := policy
 	notifyPolicy.MaxRedirects, notifyPolicy.Timeout = egress.NoRedirects, notifyTimeout
 	acts := &activities.Activities{Provider: provider, Webhooks: signer, Metrics: o.ProviderMetrics, Results: o.ResultMetrics}
-	if o.AccountQueueLimit >= 0 {
+	if o.AccountQueueLimit > 0 {
 		// The client is the worker's, set by register.
 		acts.Account = &activities.TemporalAccount{
 			LimiterID: activities.AccountLimiterID(o.ModelsLabAPIKey), Limit: o.AccountQueueLimit,

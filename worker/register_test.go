@@ -56,11 +56,20 @@ func TestRegisterAddsEveryWorkflowAndActivity(t *testing.T) {
 	require.NotNil(t, acts.Webhooks)
 	require.Nil(t, acts.Store, "no store by default")
 	require.Nil(t, acts.Notifier, "no notifications by default")
-	account, ok := acts.Account.(*activities.TemporalAccount)
-	require.True(t, ok, "every run takes a slot of the account by default")
-	require.Equal(t, activities.AccountLimiterID("key"), account.LimiterID)
-	require.NotContains(t, account.LimiterID, "key", "the limiter's ID is a hash of the key")
+	require.Nil(t, acts.Account, "no account limiter by default (opt-in)")
 	require.IsType(t, &activities.BatchActivities{}, r.activities[1])
+
+	r = &registry{}
+	opts := validOptions()
+	opts.AccountQueueLimit = 5
+	require.NoError(t, worker.Register(r, lazyClient(t), opts))
+	acts, ok = r.activities[0].(*activities.Activities)
+	require.True(t, ok)
+	account, ok := acts.Account.(*activities.TemporalAccount)
+	require.True(t, ok, "with a limit every run takes a slot of the account")
+	require.Equal(t, activities.AccountLimiterID("key"), account.LimiterID)
+	require.Equal(t, 5, account.Limit)
+	require.NotContains(t, account.LimiterID, "key", "the limiter's ID is a hash of the key")
 }
 
 func TestRegisterNamesTheBadField(t *testing.T) {

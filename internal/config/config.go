@@ -196,9 +196,11 @@ type Worker struct {
 	OutboundAllow []netip.Prefix
 	// AccountQueueLimit is how many requests genflow keeps queued at the
 	// provider on its API key at once (ModelsLab: 5 pay-as-you-go, 10
-	// Standard, 15 Premium). Default 5. Every acquire request carries
-	// it, so a restarted worker changes it for the runs already
-	// waiting.
+	// Standard, 15 Premium). Default 0: no account limiter (each run
+	// submits at once and a 429 is retried after its retry_after); the
+	// limiter is opt-in until it meets the end-to-end throughput target
+	// (docs/benchmarks.md). Every acquire request carries it, so a
+	// restarted worker changes it for the runs already waiting.
 	AccountQueueLimit int
 }
 
@@ -358,15 +360,16 @@ func (r *reader) runCap(name string, def int) int {
 	return n
 }
 
-// accountQueueLimit reads a queue limit: 1 to MaxAccountQueueLimit.
+// accountQueueLimit reads a queue limit: 0 (no limiter) to
+// MaxAccountQueueLimit.
 func (r *reader) accountQueueLimit(name string, def int) int {
 	v := r.str(name, "")
 	if v == "" {
 		return def
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > MaxAccountQueueLimit {
-		r.fail(name, "%q is not a whole number from 1 to %d (the requests the ModelsLab account may have queued: "+
+	if err != nil || n < 0 || n > MaxAccountQueueLimit {
+		r.fail(name, "%q is not a whole number from 0 (no account limiter) to %d (the requests the ModelsLab account may have queued: "+
 			"5 pay-as-you-go, 10 Standard, 15 Premium)", v, MaxAccountQueueLimit)
 		return def
 	}
@@ -585,7 +588,7 @@ func LoadWorker(env Lookup) (Worker, error) {
 		Store:            r.store(),
 	}
 	c.OutboundAllow = r.outboundAllow(EnvOutboundAllow)
-	c.AccountQueueLimit = r.accountQueueLimit(EnvAccountQueueLimit, 5)
+	c.AccountQueueLimit = r.accountQueueLimit(EnvAccountQueueLimit, 0)
 	c.ModelsLabAllowHTTP = r.bool(EnvModelsLabAllowHTTP, false)
 	r.modelsLabRoutes(&c)
 	if u, err := url.Parse(c.ModelsLabBaseURL); err == nil && u.Scheme == "http" && u.Host != "" {

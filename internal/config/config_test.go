@@ -111,7 +111,7 @@ func TestLoadDefaults(t *testing.T) {
 			MetricsAddr:      "127.0.0.1:9090",
 			Store:            config.Store{MaxBytes: config.DefaultStoreMaxBytes},
 
-			AccountQueueLimit: 5,
+			AccountQueueLimit: 0,
 		}, got)
 	})
 
