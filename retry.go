@@ -15,9 +15,10 @@ type Retry = contract.Retry
 // withRetry adds to st the pending activity of run id that is being
 // retried, from the run's description: the workflow itself cannot see
 // its activity's attempts. A run that cannot be described keeps st as it
-// is.
+// is. A run waiting for its webhook, or ended and not notifying, runs no
+// activity: it is not described.
 func (c *Client) withRetry(ctx context.Context, id, runID string, st State) State {
-	if st.Phase.Final() {
+	if (st.Phase.Final() || st.Phase == contract.PhaseWaitingWebhook) && st.Notified != "sending" {
 		return st
 	}
 	qctx, cancel := context.WithTimeout(ctx, QueryTimeout)
