@@ -39,8 +39,12 @@ func (e *DifferentParametersError) Error() string {
 	if e.What == "generation" {
 		id = "track_id"
 	}
-	return fmt.Sprintf("%s %s %s is already used by a run with other parameters (%s differ): nothing was started; "+
-		"use another %s, or the same parameters to follow that run", e.What, id, e.Run.ID, strings.Join(e.Fields, ", "), id)
+	verb := "differ"
+	if len(e.Fields) == 1 {
+		verb = "differs"
+	}
+	return fmt.Sprintf("%s %s %s is already used by a run with other parameters (%s %s): nothing was started; "+
+		"use another %s, or the same parameters to follow that run", e.What, id, e.Run.ID, strings.Join(e.Fields, ", "), verb, id)
 }
 
 // Is makes errors.Is find ErrDifferentParameters.

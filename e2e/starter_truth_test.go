@@ -123,10 +123,10 @@ func TestReusedIDWithOtherParameters(t *testing.T) {
 	code, stdout, stderr = s.starter(t, "generate", "text2img", "--model", "flux", "--prompt", "a hare", "--track-id", "reuse-1",
 		"--deadline", "20m")
 	require.Equal(t, 4, code, "stdout: %s\nstderr: %s", stdout, stderr)
-	require.Contains(t, stderr, "generation track_id reuse-1 is already used by a run with other parameters (params.prompt differ)")
+	require.Contains(t, stderr, "generation track_id reuse-1 is already used by a run with other parameters (params.prompt differs)")
 	code, _, stderr = s.starter(t, "generate", "text2img", "--model", "flux", "--prompt", "a fox", "--track-id", "reuse-1")
 	require.Equal(t, 4, code, stderr)
-	require.Contains(t, stderr, "(deadline differ)")
+	require.Contains(t, stderr, "(deadline differs)")
 
 	code, out := s.runStarter(t, "generate", "text2img", "--model", "flux", "--prompt", "a fox", "--track-id", "reuse-1",
 		"--deadline", "20m", "--wait", "--json")
@@ -147,10 +147,10 @@ func TestReusedIDWithOtherParameters(t *testing.T) {
 	require.Contains(t, stdout, "batch reuse-b already exists")
 	code, _, stderr = s.starter(t, "batch", other, "--endpoint", "text2img", "--model", "flux", "--id", "reuse-b")
 	require.Equal(t, 4, code, stderr)
-	require.Contains(t, stderr, "batch ID reuse-b is already used by a run with other parameters (items differ)")
+	require.Contains(t, stderr, "batch ID reuse-b is already used by a run with other parameters (items differs)")
 	code, _, stderr = s.starter(t, "batch", items, "--endpoint", "text2img", "--model", "flux", "--id", "reuse-b", "--concurrency", "2")
 	require.Equal(t, 4, code, stderr)
-	require.Contains(t, stderr, "(concurrency differ)")
+	require.Contains(t, stderr, "(concurrency differs)")
 
 	// A pipeline: other inputs.
 	pipe := writeTestFile(t, "one.yaml", `inputs:
@@ -164,7 +164,7 @@ steps:
 	require.Equal(t, starter.ExitOK, code, "stdout: %s\nstderr: %s", stdout, stderr)
 	code, _, stderr = s.starter(t, "pipeline", "run", pipe, "--id", "reuse-p", "--input", "subject=an owl")
 	require.Equal(t, 4, code, stderr)
-	require.Contains(t, stderr, "pipeline ID reuse-p is already used by a run with other parameters (inputs.subject differ)")
+	require.Contains(t, stderr, "pipeline ID reuse-p is already used by a run with other parameters (inputs.subject differs)")
 	code, stdout, stderr = s.starter(t, "pipeline", "run", pipe, "--id", "reuse-p")
 	require.Equal(t, starter.ExitOK, code, "stdout: %s\nstderr: %s", stdout, stderr)
 	require.Contains(t, stdout, "already exists")
