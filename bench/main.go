@@ -32,6 +32,7 @@ import (
 
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/internal/config"
+	"github.com/genflow/genflow/internal/testenv"
 )
 
 type options struct {
@@ -143,7 +144,7 @@ func run(ctx context.Context, o options, args []string, stdout, stderr io.Writer
 			return err
 		}
 		defer s.close()
-		rep.Machine.Temporal = temporalVersion()
+		rep.Machine.Temporal = testenv.TemporalVersion()
 		if o.cpuProfile != "" {
 			f, err := os.Create(o.cpuProfile)
 			if err != nil {

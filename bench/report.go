@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
@@ -53,40 +51,13 @@ func describeMachine() machine {
 			}
 		}
 	}
-	if kib := procField("/proc/meminfo", "MemTotal"); kib > 0 {
+	if kib := testenv.ProcField("/proc/meminfo", "MemTotal"); kib > 0 {
 		m.MemGiB = kib / (1 << 20)
 	}
 	return m
 }
 
-func temporalVersion() string {
-	cli, err := testenv.FindTemporalCLI()
-	if err != nil {
-		return "unknown"
-	}
-	out, err := exec.Command(cli, "--version").Output()
-	if err != nil {
-		return "unknown"
-	}
-	return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(out)), "temporal version "))
-}
-
-// procField reads a "Name:   123 kB" line of a /proc file, in KiB.
-func procField(path, field string) float64 {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			v, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return v
-		}
-	}
-	return 0
-}
-
-func peakRSSMiB() float64 { return procField("/proc/self/status", "VmHWM") / 1024 }
+func peakRSSMiB() float64 { return testenv.ProcField("/proc/self/status", "VmHWM") / 1024 }
 
 func ms(d time.Duration) string {
 	v := float64(d) / float64(time.Millisecond)
@@ -226,23 +197,9 @@ const (
 	endMarker   = "<!-- bench:end -->"
 )
 
+// docSection is the part of the docs this program rewrites.
+var docSection = testenv.Section{Name: "bench", Begin: beginMarker, End: endMarker}
+
 // writeSection replaces what path holds between the bench markers with
 // md, or appends the markers and md when there are none.
-func writeSection(path, md string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	section := beginMarker + "\n" + md + endMarker
-	var out []byte
-	i, j := bytes.Index(old, []byte(beginMarker)), bytes.Index(old, []byte(endMarker))
-	switch {
-	case i >= 0 && j > i:
-		out = append(append(append([]byte{}, old[:i]...), section...), old[j+len(endMarker):]...)
-	case i >= 0 || j >= 0:
-		return fmt.Errorf("%s: one bench marker without the other; fix the file by hand", path)
-	default:
-		out = append(append(old, '\n'), section+"\n"...)
-	}
-	return os.WriteFile(path, out, 0o644)
-}
+func writeSection(path, md string) error { return docSection.Write(path, md) }

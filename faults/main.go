@@ -36,7 +36,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
 	"slices"
 	"strings"
@@ -242,16 +241,4 @@ func command(args []string) string {
 		return "go run ./faults"
 	}
 	return "go run ./faults " + strings.Join(args, " ")
-}
-
-func temporalVersion() string {
-	cli, err := testenv.FindTemporalCLI()
-	if err != nil {
-		return "unknown"
-	}
-	out, err := exec.Command(cli, "--version").Output()
-	if err != nil {
-		return "unknown"
-	}
-	return strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(string(out)), "temporal version "))
 }

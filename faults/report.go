@@ -1,13 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/genflow/genflow/internal/testenv"
 )
 
 // result is what one scenario measured.
@@ -161,7 +162,7 @@ func (rep report) markdown() string {
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	w("Measured %s (%s in all) by\n\n```sh\n%s\n```\n\n", rep.When.Format("2006-01-02 15:04 MST"), durationText(rep.Wall.Round(time.Second)), rep.Command)
 	w("on %s, %d cores, %s; Temporal CLI %s dev server on SQLite (WAL, synchronous=normal); every part its own process on loopback.\n\n",
-		cpuModel(), runtime.NumCPU(), runtime.Version(), temporalVersion())
+		cpuModel(), runtime.NumCPU(), runtime.Version(), testenv.TemporalVersion())
 	w("| scenario | scale | runs | lost | stuck | double submissions | false 200s | gateway 5xx | p99 | gateway RSS before → after | verdict |\n")
 	w("|---|---|---:|---:|---:|---|---:|---:|---|---|---|\n")
 	for _, r := range rep.Results {
@@ -209,23 +210,9 @@ const (
 	endMarker   = "<!-- faults:end -->"
 )
 
+// docSection is the part of the docs this program rewrites.
+var docSection = testenv.Section{Name: "faults", Begin: beginMarker, End: endMarker}
+
 // writeSection replaces what path holds between the faults markers with
 // md, or appends the markers and md when there are none.
-func writeSection(path, md string) error {
-	old, err := os.ReadFile(path)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	section := beginMarker + "\n" + md + endMarker
-	var out []byte
-	i, j := bytes.Index(old, []byte(beginMarker)), bytes.Index(old, []byte(endMarker))
-	switch {
-	case i >= 0 && j > i:
-		out = append(append(append([]byte{}, old[:i]...), section...), old[j+len(endMarker):]...)
-	case i >= 0 || j >= 0:
-		return fmt.Errorf("%s: one faults marker without the other; fix the file by hand", path)
-	default:
-		out = append(append(old, '\n'), section+"\n"...)
-	}
-	return os.WriteFile(path, out, 0o644)
-}
+func writeSection(path, md string) error { return docSection.Write(path, md) }

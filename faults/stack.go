@@ -186,7 +186,7 @@ func (p *proc) rssMiB() float64 {
 	if pid == 0 {
 		return 0
 	}
-	return procField(fmt.Sprintf("/proc/%d/status", pid), "VmRSS") / 1024
+	return testenv.ProcField(fmt.Sprintf("/proc/%d/status", pid), "VmRSS") / 1024
 }
 
 // cpuSeconds is the CPU time (user and system) the process has used, or
@@ -614,19 +614,4 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// procField reads a "Name:   123 kB" line of a /proc file, in KiB.
-func procField(path, field string) float64 {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			v, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return v
-		}
-	}
-	return 0
 }
