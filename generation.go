@@ -53,7 +53,7 @@ func (r GenerationRequest) input() (contract.GenerationInput, error) {
 	}
 	return contract.GenerationInput{
 		Endpoint: ep.Name, Params: r.Params, Deadline: r.Deadline, PollGrace: r.PollGrace,
-		Owner: r.Owner, NotifyURL: r.NotifyURL, Store: r.Store,
+		Owner: r.Owner, NotifyURL: r.NotifyURL, Store: r.Store, Revision: contract.GenerationRevision,
 	}, nil
 }
 

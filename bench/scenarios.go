@@ -234,13 +234,17 @@ func (b *bench) settle(ctx context.Context, ids []string, want int64) error {
 			atomic.AddInt64(&got, int64(st.WebhooksReceived))
 			return err
 		})
-		if err != nil {
-			return fmt.Errorf("count the webhooks received: %w", err)
-		}
-		if got == want {
+		// A query waits behind the workflow tasks of the webhooks just
+		// delivered and may pass the client's query timeout: ask again
+		// until the deadline.
+		switch {
+		case err == nil && got == want:
 			return nil
-		}
-		if got > want || time.Now().After(deadline) {
+		case err == nil && got > want:
+			return fmt.Errorf("the generations counted %d webhooks; %d were delivered", got, want)
+		case time.Now().After(deadline) && err != nil:
+			return fmt.Errorf("count the webhooks received: %w", err)
+		case time.Now().After(deadline):
 			return fmt.Errorf("the generations counted %d webhooks; %d were delivered", got, want)
 		}
 		if err := sleep(ctx, 100*time.Millisecond); err != nil {

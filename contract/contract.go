@@ -64,6 +64,13 @@ type GenerationInput struct {
 	// first, 1 to PriorityMax. Zero means PriorityInteractive; a batch
 	// gives its items PriorityBatch.
 	Priority int `json:"priority,omitempty"`
+	// Revision is the Generation behaviour its starter asks for:
+	// GenerationRevision from this release's client, batches and
+	// pipelines. Zero (runs started by earlier releases, or by hand):
+	// the run reads its behaviour from a workflow.GetVersion marker
+	// instead, which costs each run a marker and a visibility write.
+	// Being in the input, it is the same on every replay.
+	Revision int `json:"revision,omitempty"`
 }
 
 // StoreRetryFor is how long storing the outputs is retried (the store
@@ -137,6 +144,14 @@ type NotificationData struct {
 	// before this release; Failure reads both).
 	Error *Failure `json:"error,omitempty"`
 }
+
+// GenerationRevision is the Generation behaviour this release's starters
+// ask for in GenerationInput.Revision: 1 races Submit with the webhook
+// and fetches once at an early deadline, 2 ignores webhooks that name
+// another provider request, 3 takes a slot of the account first (when
+// the worker has a limiter). The workflow package's generationChange
+// versions are the same numbers.
+const GenerationRevision = 3
 
 // DefaultPollGrace is the wait past the provider's eta before polling.
 const DefaultPollGrace = 30 * time.Second

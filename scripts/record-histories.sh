@@ -120,8 +120,11 @@ later='{"rates":{"delay":1},"delay":"2s"}'
 # behind a blocker) and releases it at the result. Record them with
 # ACCOUNT_QUEUE_LIMIT=1 in the environment (the stack's worker reads it):
 #   ACCOUNT_QUEUE_LIMIT=1 scripts/record-histories.sh account-slot account-queued
+# revision-during-submit: as webhook-during-submit, started by a starter
+# that gives the Generation its revision in the input (contract.
+# GenerationRevision): no GetVersion marker, the revision's behaviour.
 known=(webhook webhook-at-hand poll dup 5xx fail training workflow store-notify pipeline-store-notify
-	webhook-during-submit deadline-first-poll webhook-id-mismatch account-slot account-queued)
+	webhook-during-submit deadline-first-poll webhook-id-mismatch account-slot account-queued revision-during-submit)
 all=("${known[@]}")
 [ $# -gt 0 ] && all=("$@")
 for name in "${all[@]}"; do
@@ -144,6 +147,8 @@ for name in "${all[@]}"; do
 	deadline-first-poll) record deadline-first-poll '{"rates":{"drop":1}}' text2img --model flux \
 		--prompt "replay deadline first poll" --deadline 4s --poll-grace 1m ;;
 	account-slot) record account-slot "$later" text2img --model flux --prompt "replay account slot" ;;
+	revision-during-submit) record revision-during-submit '{"rules":[{"fault":"slow-submit"}],"submit_delay":"5s"}' \
+		text2img --model flux --prompt "replay revision during submit" ;;
 	account-queued) record_queued account-queued ;;
 	webhook-id-mismatch) record webhook-id-mismatch '{"rules":[{"fault":"wrong-id"}],"rates":{"delay":1},"delay":"2s"}' \
 		text2img --model flux --prompt "replay webhook id mismatch" --poll-grace 1s ;;

@@ -254,7 +254,7 @@ func (b *batch) startChild(ctx workflow.Context, index int, item contract.BatchI
 	})
 	return workflow.ExecuteChildWorkflow(cctx, contract.GenerationWorkflow, contract.GenerationInput{
 		Endpoint: item.Endpoint, Params: item.Params, Deadline: b.in.Deadline, PollGrace: b.in.PollGrace, Owner: b.in.Owner,
-		Store: b.in.Store, Priority: contract.PriorityBatch,
+		Store: b.in.Store, Priority: contract.PriorityBatch, Revision: contract.GenerationRevision,
 	})
 }
 

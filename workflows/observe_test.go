@@ -314,3 +314,24 @@ func TestBatchSearchAttributes(t *testing.T) {
 		}
 	}
 }
+
+// A run whose starter gave its revision in the input asks no version: no
+// marker and no TemporalChangeVersion upsert, and the revision's
+// behaviour (here the webhook during Submit settles the run).
+func TestGenerationWithARevisionAsksNoVersion(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t)
+	env.OnGetVersion(generationChange, workflow.DefaultVersion, generationVersion).Return(generationVersion).Never()
+	webhookDuringSubmit(env)
+	in := text2img()
+	in.Revision = contract.GenerationRevision
+	env.ExecuteWorkflow(Generation, in)
+	res := result(t, env)
+	require.Equal(t, contract.LearnedWebhook, res.LearnedBy)
+}
+
+// The revisions the starters send are the versions the workflow knows.
+func TestGenerationRevisionIsTheNewestVersion(t *testing.T) {
+	t.Parallel()
+	require.EqualValues(t, generationVersion, contract.GenerationRevision)
+}
