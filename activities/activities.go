@@ -210,12 +210,14 @@ func heartbeatEvery(t time.Duration) time.Duration {
 	return max(min(t/3, maxHeartbeatEvery), 10*time.Millisecond)
 }
 
-// keepHeartbeating records a heartbeat now and every interval until stop
-// is called; stop returns once no more will be recorded. The SDK throttles
-// what it sends to the server.
+// keepHeartbeating records a heartbeat every interval until stop is
+// called; stop returns once no more will be recorded. The first comes
+// after one interval, not at once: most calls return well within it, and
+// a heartbeat per Submit was a server request per generation for nothing
+// (the heartbeat timeout runs from the attempt's start either way). The
+// SDK throttles what it sends to the server.
 func keepHeartbeating(ctx context.Context, every time.Duration) (stop func()) {
 	done, exited := make(chan struct{}), make(chan struct{})
-	activity.RecordHeartbeat(ctx)
 	go func() {
 		defer close(exited)
 		t := time.NewTicker(every)
