@@ -1,9 +1,6 @@
 package genflow_test
 
 import (
-	"errors"
-	"flag"
-	"fmt"
 	"os"
 	"sync"
 	"testing"
@@ -14,7 +11,6 @@ import (
 
 	"github.com/genflow/genflow"
 	"github.com/genflow/genflow/internal/localstack"
-	"github.com/genflow/genflow/internal/testenv"
 	"github.com/genflow/genflow/worker"
 )
 
@@ -22,40 +18,26 @@ import (
 // ModelsLab, the gateway) and a genflow worker on DefaultTaskQueue, all
 // started at the first example's call of temporalClient.
 var (
-	stackOnce sync.Once
-	stack     *localstack.Stack
-	stackErr  error
+	examples   = &localstack.Examples{Processing: 200 * time.Millisecond}
+	workerOnce sync.Once
+	workerErr  error
 )
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if _, err := testenv.FindTemporalCLI(); errors.Is(err, testenv.ErrNoTemporalCLI) {
-		// Examples cannot be skipped one by one: leave them out.
-		fmt.Fprintln(os.Stderr, "genflow: examples not run:", err)
-		_ = flag.Set("test.run", "^Test")
-	}
-	code := m.Run()
-	if stack != nil {
-		_ = stack.Close()
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(examples.Main(m, "genflow")) }
 
 // temporalClient returns a client of the local stack, whose genflow
 // worker polls genflow.DefaultTaskQueue: what a program gets from
 // client.Dial where genflow's worker runs.
 func temporalClient() client.Client {
-	stackOnce.Do(func() {
-		if stack, stackErr = localstack.Start(200 * time.Millisecond); stackErr != nil {
-			return
-		}
+	stack := examples.Stack()
+	workerOnce.Do(func() {
 		w := sdkworker.New(stack.Client, genflow.DefaultTaskQueue, sdkworker.Options{})
-		if stackErr = worker.Register(w, stack.Client, stack.Register); stackErr == nil {
-			stackErr = w.Start()
+		if workerErr = worker.Register(w, stack.Client, stack.Register); workerErr == nil {
+			workerErr = w.Start()
 		}
 	})
-	if stackErr != nil {
-		panic("local stack: " + stackErr.Error())
+	if workerErr != nil {
+		panic("genflow worker: " + workerErr.Error())
 	}
 	return stack.Client
 }
@@ -64,5 +46,5 @@ func temporalClient() client.Client {
 // stack's fake ModelsLab and gateway.
 func registerOptions() worker.RegisterOptions {
 	temporalClient()
-	return stack.Register
+	return examples.Stack().Register
 }

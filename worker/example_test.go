@@ -2,12 +2,9 @@ package worker_test
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"log"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,39 +13,16 @@ import (
 
 	"github.com/genflow/genflow"
 	"github.com/genflow/genflow/internal/localstack"
-	"github.com/genflow/genflow/internal/testenv"
 	"github.com/genflow/genflow/worker"
 )
 
 // The example runs against a local stack (a Temporal dev server, the
 // fake ModelsLab, the gateway), started at its first use.
-var (
-	stackOnce sync.Once
-	stack     *localstack.Stack
-	stackErr  error
-)
+var examples = &localstack.Examples{Processing: 200 * time.Millisecond}
 
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if _, err := testenv.FindTemporalCLI(); errors.Is(err, testenv.ErrNoTemporalCLI) {
-		// Examples cannot be skipped one by one: leave them out.
-		fmt.Fprintln(os.Stderr, "worker: examples not run:", err)
-		_ = flag.Set("test.run", "^Test")
-	}
-	code := m.Run()
-	if stack != nil {
-		_ = stack.Close()
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(examples.Main(m, "worker")) }
 
-func localStack() *localstack.Stack {
-	stackOnce.Do(func() { stack, stackErr = localstack.Start(200 * time.Millisecond) })
-	if stackErr != nil {
-		panic("local stack: " + stackErr.Error())
-	}
-	return stack
-}
+func localStack() *localstack.Stack { return examples.Stack() }
 
 // temporalClient is the program's Temporal client (client.Dial).
 func temporalClient() client.Client { return localStack().Client }
