@@ -227,6 +227,22 @@ func (r *result) cutOff(tracks []string) {
 }
 
 // countDoubles fills Doubles and DoublesInSubmit from the fake's stats.
+// account collects the runs' outcomes once they have closed, tallies
+// them against the gateway's answers in snap, and counts the double
+// submissions and the gateway's 5xx: what every scenario with runs of
+// its own measures the same way.
+func (r *result) account(ctx context.Context, s *stack, ids []string, snap snapshot) ([]outcome, fakemodelslab.Stats, error) {
+	outs := collect(ctx, s, ids)
+	r.tally(outs, snap)
+	st, err := s.fakeStats(ctx)
+	if err != nil {
+		return outs, st, err
+	}
+	r.countDoubles(st, ids)
+	r.Count5xx = snap.count5xx()
+	return outs, st, nil
+}
+
 func (r *result) countDoubles(st fakemodelslab.Stats, ids []string) []string {
 	var which []string
 	r.Doubles, which = doubles(st, ids)
@@ -435,13 +451,10 @@ func (su *suite) workerKillSubmit(ctx context.Context, s *stack, r *result) erro
 	if _, err := waitClosed(ctx, s, "fk-sub-"+su.tag, o.bound+o.lateWebhook); err != nil {
 		return err
 	}
-	outs := collect(ctx, s, ids)
-	r.tally(outs, s.tap.rec.snapshot())
-	st, err := s.fakeStats(ctx)
+	outs, st, err := r.account(ctx, s, ids, s.tap.rec.snapshot())
 	if err != nil {
 		return err
 	}
-	r.countDoubles(st, ids)
 	inFlight := map[string]bool{}
 	for _, id := range r.inSubmitTracks {
 		inFlight[id] = true
@@ -535,15 +548,11 @@ func (su *suite) gatewayRestart(ctx context.Context, s *stack, r *result) error 
 	if _, err := waitClosed(ctx, s, "fk-gw-"+su.tag, o.bound); err != nil {
 		return err
 	}
-	outs := collect(ctx, s, ids)
 	snap := s.tap.rec.snapshot()
-	r.tally(outs, snap)
-	st, err := s.fakeStats(ctx)
+	outs, st, err := r.account(ctx, s, ids, snap)
 	if err != nil {
 		return err
 	}
-	r.countDoubles(st, ids)
-	r.Count5xx = snap.count5xx()
 	r.fact("restarts by %s, each down %s", strings.Join(how, ", "), o.restartDelay)
 	r.fact("%d webhook deliveries found the gateway down and %d webhook(s) were given up by the provider", snap.codes[0], st.WebhooksUndelivered)
 	r.fact("%s", learnedBy(outs))
@@ -707,15 +716,10 @@ func (su *suite) providerFaults(ctx context.Context, s *stack, r *result) error 
 	if _, err := waitClosed(ctx, s, "fk-pf-"+su.tag, o.bound); err != nil {
 		return err
 	}
-	outs := collect(ctx, s, ids)
-	snap := s.tap.rec.snapshot()
-	r.tally(outs, snap)
-	st, err := s.fakeStats(ctx)
+	outs, st, err := r.account(ctx, s, ids, s.tap.rec.snapshot())
 	if err != nil {
 		return err
 	}
-	r.countDoubles(st, ids)
-	r.Count5xx = snap.count5xx()
 	rates, _ := fakemodelslab.ParseFaultRates("drop=0.3,duplicate=0.3,5xx=0.1,429=0.1,reorder=0.2,delay=0.2")
 	picked := map[fakemodelslab.Fault]int{}
 	correct := 0
@@ -789,16 +793,11 @@ func (su *suite) burst(ctx context.Context, s *stack, r *result) error {
 	if _, err := waitClosed(ctx, s, "fk-burst-"+su.tag, o.bound); err != nil {
 		return err
 	}
-	outs := collect(ctx, s, ids)
 	all := rec.snapshot()
 	all.merge(s.tap.rec.snapshot())
-	r.tally(outs, all)
-	st, err := s.fakeStats(ctx)
-	if err != nil {
+	if _, _, err := r.account(ctx, s, ids, all); err != nil {
 		return err
 	}
-	r.countDoubles(st, ids)
-	r.Count5xx = all.count5xx()
 	var delivered int
 	for _, v := range burst.delivered {
 		delivered += v
