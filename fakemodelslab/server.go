@@ -73,6 +73,10 @@ type Stats struct {
 	// Rejected429 counts submits answered with the rate-limit error,
 	// whether from the queue limit or Fault429.
 	Rejected429 int `json:"rejected_429"`
+	// QueueFull counts the submits of Rejected429 that the queue limit
+	// refused (not Fault429): what a client that keeps within the
+	// account's queue never causes.
+	QueueFull int `json:"queue_full"`
 	// Rejected5xx counts submits answered HTTP 500 by Fault5xx.
 	Rejected5xx int `json:"rejected_5xx"`
 	// InvalidKey counts calls with a missing or unknown key.
@@ -81,6 +85,9 @@ type Stats struct {
 	InvalidRequest int `json:"invalid_request"`
 	// InFlight is the number of requests processing now.
 	InFlight int `json:"in_flight"`
+	// PeakInFlight is the most requests one key has had processing at
+	// once: how much of its queue a client used.
+	PeakInFlight int `json:"peak_in_flight"`
 	// SubmitsInFlight is the number of submit calls being answered now:
 	// read and not yet replied to (FaultSlowSubmit holds them), whether
 	// accepted or not.
@@ -475,6 +482,7 @@ func (s *Server) accept(sub submission) (*request, rejection) {
 			t.Rejected++
 		}
 		s.stats.Rejected429++
+		s.stats.QueueFull++
 		return nil, rejected429
 	}
 	faults := s.shapeFaultsLocked(track)
@@ -529,6 +537,7 @@ func (s *Server) accept(sub submission) (*request, rejection) {
 	if counted {
 		s.inflight[sub.key]++
 		s.stats.InFlight++
+		s.stats.PeakInFlight = max(s.stats.PeakInFlight, s.inflight[sub.key])
 	}
 	s.wg.Add(1)
 	go s.process(req, counted)
