@@ -44,6 +44,9 @@ type BatchItem struct {
 	Params   map[string]any `json:"params,omitempty"`
 	// Line is the item's line in the input file, for messages.
 	Line int `json:"line,omitempty"`
+	// Priority is the item's priority at the account limiter (1 to
+	// PriorityMax); zero means the batch's (BatchInput.Priority).
+	Priority int `json:"priority,omitempty"`
 }
 
 // BatchPage is the input of a BatchPage holder.
@@ -75,6 +78,10 @@ type BatchInput struct {
 	NotifyURL string `json:"notify_url,omitempty"`
 	// Store asks every item to store its outputs (GenerationInput.Store).
 	Store bool `json:"store,omitempty"`
+	// Priority is the priority at the account limiter of the items that
+	// set none (1 to PriorityMax). Zero means PriorityBatch, so that
+	// interactive runs go before a batch's items.
+	Priority int `json:"priority,omitempty"`
 	// Carry is the state carried across continue-as-new; nil at start.
 	Carry *BatchCarry `json:"carry,omitempty"`
 }

@@ -62,7 +62,9 @@ type GenerationInput struct {
 	Store bool `json:"store,omitempty"`
 	// Priority orders the runs waiting for a slot of the account: higher
 	// first, 1 to PriorityMax. Zero means PriorityInteractive; a batch
-	// gives its items PriorityBatch.
+	// gives its items their own (BatchItem.Priority), else the batch's
+	// (BatchInput.Priority), else PriorityBatch; a pipeline step its
+	// PipelineStep.Priority.
 	Priority int `json:"priority,omitempty"`
 	// Revision is the Generation behaviour its starter asks for:
 	// GenerationRevision from this release's client, batches and

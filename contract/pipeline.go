@@ -78,6 +78,9 @@ type PipelineStep struct {
 	// Deadline bounds each generation of the step; zero means the
 	// endpoint category's default.
 	Deadline time.Duration `json:"deadline,omitempty"`
+	// Priority is the step's generations' priority at the account
+	// limiter (1 to PriorityMax); zero means PriorityInteractive.
+	Priority int `json:"priority,omitempty"`
 }
 
 // Mapped reports whether the step runs once per element of a list.

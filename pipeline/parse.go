@@ -17,6 +17,7 @@ import (
 	goccyparser "github.com/goccy/go-yaml/parser"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/modelslab"
 )
 
@@ -54,6 +55,10 @@ type Pipeline struct {
 	// Steps are the steps in dependency order: every step comes after
 	// the steps it references. Steps on the same Level run in parallel.
 	Steps []*Step
+	// Priority is the priority at the account limiter of the steps that
+	// set none (1 to contract.PriorityMax); 0: interactive
+	// (contract.PriorityInteractive).
+	Priority int
 
 	namePos Pos
 }
@@ -99,6 +104,9 @@ type Step struct {
 	// Deadline bounds each of the step's generations; 0 means the
 	// endpoint's default.
 	Deadline time.Duration
+	// Priority is the priority of the step's generations at the account
+	// limiter (1 to contract.PriorityMax); 0: the pipeline's.
+	Priority int
 	// DependsOn names the steps this one references, in dependency order.
 	DependsOn []string
 	// Level is the step's depth in the dependency graph: 0 for steps that
@@ -354,9 +362,11 @@ func parseTop(c *collector, p *Pipeline, root *yaml.Node) {
 			parseInputs(c, p, v)
 		case "steps":
 			stepsNode = v
+		case "priority":
+			p.Priority = parsePriority(c, v, key)
 		default:
-			c.add(pos(k), key, "unknown field %q; a pipeline has name, description, inputs and steps%s", key,
-				suggest(key, []string{"name", "description", "inputs", "steps"}))
+			c.add(pos(k), key, "unknown field %q; a pipeline has name, description, priority, inputs and steps%s", key,
+				suggest(key, []string{"name", "description", "priority", "inputs", "steps"}))
 		}
 	})
 	if p.Name == "" {
@@ -524,7 +534,21 @@ func describe(v any) string {
 	}
 }
 
-var stepFields = []string{"endpoint", "params", "map", "continue_on_error", "deadline", "description"}
+var stepFields = []string{"endpoint", "params", "map", "continue_on_error", "deadline", "priority", "description"}
+
+// parsePriority reads a priority at the account limiter: an integer from
+// 1 to contract.PriorityMax. A bad one is reported at its value and read
+// as 0 (the default).
+func parsePriority(c *collector, n *yaml.Node, field string) int {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!int" {
+		if v, err := strconv.Atoi(n.Value); err == nil && v >= 1 && v <= contract.PriorityMax {
+			return v
+		}
+	}
+	c.add(pos(n), field, "want an integer from 1 (lowest; batch items' default) to %d (highest), found %s; steps default to %d",
+		contract.PriorityMax, kindName(n), contract.PriorityInteractive)
+	return 0
+}
 
 func parseSteps(c *collector, p *Pipeline, n *yaml.Node) {
 	if n.Kind != yaml.MappingNode || len(n.Content) == 0 {
@@ -584,6 +608,8 @@ func parseSteps(c *collector, p *Pipeline, n *yaml.Node) {
 					return
 				}
 				s.Deadline = d
+			case "priority":
+				s.Priority = parsePriority(c, vv, f)
 			case "description":
 				s.Description = scalarString(c, vv, f)
 			default:

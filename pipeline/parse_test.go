@@ -307,11 +307,36 @@ steps:
     params: {model_id: flux, prompt: fox, track_id: mine}
 `,
 			want: []string{
-				`test.yaml:2:1: version: unknown field "version"; a pipeline has name, description, inputs and steps`,
-				`test.yaml:6:5: steps.a.continue_on_eror: unknown field "continue_on_eror"; a step has endpoint, params, map, continue_on_error, deadline, description (did you mean "continue_on_error"?)`,
+				`test.yaml:2:1: version: unknown field "version"; a pipeline has name, description, priority, inputs and steps`,
+				`test.yaml:6:5: steps.a.continue_on_eror: unknown field "continue_on_eror"; a step has endpoint, params, map, continue_on_error, deadline, priority, description (did you mean "continue_on_error"?)`,
 				`test.yaml:7:15: steps.a.deadline: want a positive duration such as 30m or 2h, found "soon"`,
 				`test.yaml:11:24: steps.b.continue_on_error: want true or false, found "yes"`,
 				`test.yaml:12:53: steps.b.params.track_id: track_id is set by genflow for every generation; remove it`,
+			},
+		},
+		{
+			name: "bad priorities",
+			src: `
+priority: 12
+steps:
+  a:
+    endpoint: text2img
+    priority: 0
+    params: {model_id: flux, prompt: fox}
+  b:
+    endpoint: text2img
+    priority: high
+    params: {model_id: flux, prompt: fox}
+  c:
+    endpoint: text2img
+    priority: 2.5
+    params: {model_id: flux, prompt: fox}
+`,
+			want: []string{
+				`test.yaml:1:11: priority: want an integer from 1 (lowest; batch items' default) to 9 (highest), found "12"; steps default to 5`,
+				`test.yaml:5:15: steps.a.priority: want an integer from 1 (lowest; batch items' default) to 9 (highest), found "0"; steps default to 5`,
+				`test.yaml:9:15: steps.b.priority: want an integer from 1 (lowest; batch items' default) to 9 (highest), found "high"; steps default to 5`,
+				`test.yaml:13:15: steps.c.priority: want an integer from 1 (lowest; batch items' default) to 9 (highest), found "2.5"; steps default to 5`,
 			},
 		},
 		{
@@ -610,6 +635,43 @@ steps:
 		"model_id": "hello", "prompt": "p", "date": "2024-01-02",
 		"nested": map[string]any{"list": []any{1, 2.5, true, nil, "${inputs.subject}"}},
 	}, s.Params())
+}
+
+// TestParsePriorities: a step's priority wins, then the pipeline's, and a
+// plan without either leaves it zero (interactive).
+func TestParsePriorities(t *testing.T) {
+	t.Parallel()
+	const steps = `
+steps:
+  a:
+    endpoint: text2img
+    priority: 8
+    params: {model_id: flux, prompt: fox}
+  b:
+    endpoint: text2img
+    params: {model_id: flux, prompt: fox}
+`
+	for _, tc := range []struct {
+		name string
+		top  string
+		want map[string]int
+	}{
+		{"no pipeline priority", "", map[string]int{"a": 8, "b": 0}},
+		{"pipeline priority 2", "priority: 2\n", map[string]int{"a": 8, "b": 2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p, err := Parse("test.yaml", src(tc.top+steps))
+			require.NoError(t, err)
+			plan, err := p.Plan(nil)
+			require.NoError(t, err)
+			got := map[string]int{}
+			for _, s := range plan.Steps {
+				got[s.Name] = s.Priority
+			}
+			require.Equal(t, tc.want, got)
+		})
+	}
 }
 
 func TestExamplesAreValid(t *testing.T) {

@@ -115,6 +115,10 @@ func (p *Pipeline) Plan(given map[string]any) (contract.PipelinePlan, error) {
 	}
 	plan := contract.PipelinePlan{Name: p.Name, Source: p.File, Inputs: values}
 	for _, s := range p.Steps {
+		prio := s.Priority
+		if prio == 0 {
+			prio = p.Priority
+		}
 		plan.Steps = append(plan.Steps, contract.PipelineStep{
 			Name:            s.Name,
 			Endpoint:        s.Endpoint,
@@ -123,6 +127,7 @@ func (p *Pipeline) Plan(given map[string]any) (contract.PipelinePlan, error) {
 			DependsOn:       append([]string(nil), s.DependsOn...),
 			ContinueOnError: s.ContinueOnError,
 			Deadline:        s.Deadline,
+			Priority:        prio,
 		})
 	}
 	return plan, nil

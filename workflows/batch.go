@@ -254,8 +254,21 @@ func (b *batch) startChild(ctx workflow.Context, index int, item contract.BatchI
 	})
 	return workflow.ExecuteChildWorkflow(cctx, contract.GenerationWorkflow, contract.GenerationInput{
 		Endpoint: item.Endpoint, Params: item.Params, Deadline: b.in.Deadline, PollGrace: b.in.PollGrace, Owner: b.in.Owner,
-		Store: b.in.Store, Priority: contract.PriorityBatch, Revision: contract.GenerationRevision,
+		Store: b.in.Store, Priority: b.priority(item), Revision: contract.GenerationRevision,
 	})
+}
+
+// priority is an item's priority at the account limiter: its own, else
+// the batch's, else PriorityBatch (batches of earlier releases set
+// neither, so their items keep PriorityBatch on replay).
+func (b *batch) priority(item contract.BatchItem) int {
+	switch {
+	case item.Priority > 0:
+		return item.Priority
+	case b.in.Priority > 0:
+		return b.in.Priority
+	}
+	return contract.PriorityBatch
 }
 
 // onChildDone counts a finished child and returns its failure, if any.

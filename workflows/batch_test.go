@@ -30,6 +30,8 @@ type fakeChildren struct {
 	maxSeen  int
 	started  map[string]int
 	stores   int // items asked to Store
+	// priority is each child's GenerationInput.Priority, by ID.
+	priority map[string]int
 }
 
 func (f *fakeChildren) generation(ctx workflow.Context, in contract.GenerationInput) (contract.GenerationResult, error) {
@@ -38,6 +40,7 @@ func (f *fakeChildren) generation(ctx workflow.Context, in contract.GenerationIn
 	f.inFlight++
 	f.maxSeen = max(f.maxSeen, f.inFlight)
 	f.started[id]++
+	f.priority[id] = in.Priority
 	if in.Store {
 		f.stores++
 	}
@@ -64,7 +67,7 @@ func newBatchEnv(t *testing.T, pages []contract.BatchPage) (*testsuite.TestWorkf
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	kids := &fakeChildren{started: map[string]int{}}
+	kids := &fakeChildren{started: map[string]int{}, priority: map[string]int{}}
 	env.RegisterWorkflowWithOptions(Batch, workflowOptions(contract.BatchWorkflow))
 	env.RegisterWorkflowWithOptions(kids.generation, workflowOptions(contract.GenerationWorkflow))
 	env.RegisterActivity(&activities.BatchActivities{})
@@ -243,6 +246,30 @@ func TestBatchExplicitTrackIDsAreChildIDs(t *testing.T) {
 	env.ExecuteWorkflow(Batch, contract.BatchInput{Pages: 1, Total: 3})
 	batchResult(t, env)
 	require.Equal(t, map[string]int{"batch-1-00000": 1, "my-own-id": 1, "batch-1-00002": 1}, kids.started)
+}
+
+// TestBatchItemPriorities: an item's own priority wins, then the batch's,
+// then PriorityBatch (a batch of an earlier release sets neither).
+func TestBatchItemPriorities(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		batch int
+		want  map[string]int
+	}{
+		{"batch default", 0, map[string]int{"batch-1-00000": contract.PriorityBatch, "batch-1-00001": 7, "batch-1-00002": contract.PriorityBatch}},
+		{"batch priority 3", 3, map[string]int{"batch-1-00000": 3, "batch-1-00001": 7, "batch-1-00002": 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			pages := makePages(3, 3)
+			pages[0].Items[1].Priority = 7
+			env, kids := newBatchEnv(t, pages)
+			env.ExecuteWorkflow(Batch, contract.BatchInput{Pages: 1, Total: 3, Priority: tc.batch})
+			batchResult(t, env)
+			require.Equal(t, tc.want, kids.priority)
+		})
+	}
 }
 
 func TestBatchStateQuery(t *testing.T) {

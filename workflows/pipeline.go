@@ -230,7 +230,7 @@ func (r *pipelineRun) runStep(ctx workflow.Context, i int) {
 			return
 		}
 		inputs[j] = contract.GenerationInput{Endpoint: ep.Name, Params: params, Deadline: step.Deadline, Owner: r.plan.Owner,
-			Store: r.plan.Store, Revision: contract.GenerationRevision}
+			Store: r.plan.Store, Priority: step.Priority, Revision: contract.GenerationRevision}
 	}
 
 	index := func(j int) int {

@@ -589,3 +589,27 @@ steps:
 		require.Equal(t, contract.StepCanceled, pipelineStep(t, res.PipelineState, name).State)
 	}
 }
+
+// TestPipelineStepPriority: a step's priority reaches its generations
+// (every item of a mapped step); a step without one asks for nothing
+// (zero: the Generation takes PriorityInteractive).
+func TestPipelineStepPriority(t *testing.T) {
+	t.Parallel()
+	fake := newFakePipelineGenerations(nil)
+	env := newPipelineEnv(t, fake)
+	env.ExecuteWorkflow(Pipeline, compilePipeline(t, `
+steps:
+  first:
+    endpoint: text2img
+    params: {model_id: flux, prompt: fox}
+  views:
+    endpoint: text2img
+    priority: 8
+    map: [a, b]
+    params: {model_id: flux, prompt: "${item}"}
+`, nil))
+	pipelineResult(t, env)
+	require.Equal(t, 0, fake.input(t, "pipe-1_first").Priority)
+	require.Equal(t, 8, fake.input(t, "pipe-1_views_0").Priority)
+	require.Equal(t, 8, fake.input(t, "pipe-1_views_1").Priority)
+}
