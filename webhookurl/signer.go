@@ -15,6 +15,20 @@
 // so runs that were waiting when the gateway was upgraded still get their
 // webhooks.
 //
+// A ModelsLab workflow takes one webhook URL, configured on the workflow
+// (in ModelsLab's workflow editor), not one per run. genflow's URL for it
+// names the workflow, not a run:
+//
+//	{public URL}/webhooks/modelslab-workflow/{workflow_id}?sig={MAC}
+//
+// where MAC is HMAC-SHA256(secret, "genflow-modelslab-workflow-v1\n" +
+// workflow_id + "\n" + exp), exp empty for a URL without expiry (the
+// usual form: the URL is set once on the workflow) and Unix seconds for
+// one with an expiry (then &exp= is in the URL too). The label keeps the
+// two kinds apart: no per-run sig verifies as a workflow sig, or the
+// other way round. The gateway routes such a webhook to the run waiting
+// for its execution_id.
+//
 // The package has no dependency on the gateway's HTTP stack: the worker
 // links it without gin.
 package webhookurl
@@ -38,6 +52,10 @@ import (
 // PathPrefix is the route under which webhooks are received; the track_id
 // follows it.
 const PathPrefix = "/webhooks/modelslab/"
+
+// WorkflowPathPrefix is the route under which the webhooks configured on
+// a ModelsLab workflow are received; the workflow's id follows it.
+const WorkflowPathPrefix = "/webhooks/modelslab-workflow/"
 
 // MinSecretLen is the shortest webhook secret NewSigner accepts.
 const MinSecretLen = 16
@@ -77,7 +95,10 @@ type Signer struct {
 	// urlPrefix is the public URL's escaped form up to the track_id
 	// (scheme, host, path prefix and PathPrefix); empty without a public
 	// URL.
-	urlPrefix        string
+	urlPrefix string
+	// workflowPrefix is urlPrefix with WorkflowPathPrefix in place of
+	// PathPrefix.
+	workflowPrefix   string
 	refuseUnexpiring bool
 }
 
@@ -99,11 +120,16 @@ func NewSigner(opts Options) (*Signer, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, fmt.Errorf("public URL %q is not an http(s) URL", opts.PublicURL)
 		}
-		u.Path = strings.TrimSuffix(u.Path, "/") + PathPrefix
-		u.RawPath = ""
-		u.RawPath = u.EscapedPath()
+		base := strings.TrimSuffix(u.Path, "/")
 		u.RawQuery, u.Fragment = "", ""
-		s.urlPrefix = u.String()
+		for _, p := range []struct {
+			dst    *string
+			prefix string
+		}{{&s.urlPrefix, PathPrefix}, {&s.workflowPrefix, WorkflowPathPrefix}} {
+			u.Path, u.RawPath = base+p.prefix, ""
+			u.RawPath = u.EscapedPath()
+			*p.dst = u.String()
+		}
 	}
 	return s, nil
 }
@@ -175,17 +201,9 @@ func (s *Signer) Verify(trackID, exp, sig string, now time.Time) error {
 	if n, err := sigEncoding.Decode(got[:], []byte(sig)); err != nil || n != sha256.Size {
 		return ErrBadSignature
 	}
-	var expAt int64
-	if exp != "" {
-		if len(exp) > maxExpDigits {
-			return ErrBadSignature
-		}
-		for i := 0; i < len(exp); i++ {
-			if exp[i] < '0' || exp[i] > '9' {
-				return ErrBadSignature
-			}
-		}
-		expAt, _ = strconv.ParseInt(exp, 10, 64)
+	expAt, valid := parseExp(exp)
+	if !valid {
+		return ErrBadSignature
 	}
 	ok := 0
 	var want [sha256.Size]byte
@@ -201,6 +219,112 @@ func (s *Signer) Verify(trackID, exp, sig string, now time.Time) error {
 		return ErrExpired
 	}
 	return nil
+}
+
+// workflowLabel starts the signed message of a workflow URL. Neither
+// other kind of message can equal one: an unexpiring per-run message is
+// a track_id, which holds no newline, and an expiring one starts with
+// v2Label.
+const workflowLabel = "genflow-modelslab-workflow-v1\n"
+
+// workflowMAC appends the MAC of the workflow URL for workflowID under
+// the secret of pool to dst; exp is empty for a URL without expiry.
+func workflowMAC(pool *sync.Pool, dst []byte, workflowID, exp string) []byte {
+	m := pool.Get().(hash.Hash)
+	m.Reset()
+	_, _ = io.WriteString(m, workflowLabel)
+	_, _ = io.WriteString(m, workflowID)
+	_, _ = io.WriteString(m, "\n")
+	_, _ = io.WriteString(m, exp)
+	dst = m.Sum(dst)
+	pool.Put(m)
+	return dst
+}
+
+// SignWorkflow returns the sig of the workflow URL for workflowID, under
+// the newest secret; a zero expires means no expiry.
+func (s *Signer) SignWorkflow(workflowID string, expires time.Time) string {
+	return s.signWorkflow(workflowID, workflowExp(expires))
+}
+
+func (s *Signer) signWorkflow(workflowID, exp string) string {
+	var buf [sha256.Size]byte
+	return base64.RawURLEncoding.EncodeToString(workflowMAC(s.macs[0], buf[:0], workflowID, exp))
+}
+
+func workflowExp(expires time.Time) string {
+	if expires.IsZero() {
+		return ""
+	}
+	return formatExp(expires)
+}
+
+// VerifyWorkflow checks the URL parameters exp and sig of a webhook
+// received on the workflow URL of workflowID at now, as Verify does for
+// a run's: nil when sig was made by any of the secrets for this
+// workflowID and exp (empty: a URL without expiry) and exp has not
+// passed; ErrBadSignature or ErrExpired otherwise. A URL without expiry
+// is this kind's usual form, so Options.RefuseUnexpiring does not apply.
+func (s *Signer) VerifyWorkflow(workflowID, exp, sig string, now time.Time) error {
+	var got [sha256.Size]byte
+	if len(sig) != sigLen {
+		return ErrBadSignature
+	}
+	if n, err := sigEncoding.Decode(got[:], []byte(sig)); err != nil || n != sha256.Size {
+		return ErrBadSignature
+	}
+	expAt, ok := parseExp(exp)
+	if !ok {
+		return ErrBadSignature
+	}
+	match := 0
+	var want [sha256.Size]byte
+	for _, pool := range s.macs {
+		match |= subtle.ConstantTimeCompare(workflowMAC(pool, want[:0], workflowID, exp), got[:])
+	}
+	switch {
+	case match != 1:
+		return ErrBadSignature
+	case exp != "" && now.Unix() >= expAt:
+		return ErrExpired
+	}
+	return nil
+}
+
+// parseExp reads exp: empty, or digits (at most maxExpDigits) of Unix
+// seconds. ok is false for anything else.
+func parseExp(exp string) (int64, bool) {
+	if exp == "" {
+		return 0, true
+	}
+	if len(exp) > maxExpDigits {
+		return 0, false
+	}
+	for i := 0; i < len(exp); i++ {
+		if exp[i] < '0' || exp[i] > '9' {
+			return 0, false
+		}
+	}
+	n, _ := strconv.ParseInt(exp, 10, 64)
+	return n, true
+}
+
+// WorkflowURL returns the webhook URL to configure on the ModelsLab
+// workflow workflowID, so that the gateway routes its runs' webhooks to
+// the genflow runs waiting for them. A zero expires means no expiry.
+func (s *Signer) WorkflowURL(workflowID string, expires time.Time) (string, error) {
+	if s.workflowPrefix == "" {
+		return "", errors.New("signer has no public URL")
+	}
+	if workflowID == "" {
+		return "", errors.New("workflow URL needs a workflow id")
+	}
+	exp := workflowExp(expires)
+	q := "?sig=" + s.signWorkflow(workflowID, exp)
+	if exp != "" {
+		q = "?exp=" + exp + "&" + q[1:]
+	}
+	return s.workflowPrefix + (&url.URL{Path: workflowID}).EscapedPath() + q, nil
 }
 
 // URL returns the webhook URL for trackID, valid until expires.
