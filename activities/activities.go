@@ -86,6 +86,11 @@ type Activities struct {
 	// Account admits runs through the account limiter. Nil admits every
 	// run at once.
 	Account Account
+	// Routes records which run waits for each ModelsLab workflow run
+	// Submit starts, for the gateway to route the webhook configured on
+	// the workflow. Nil records none: workflow runs are learned by
+	// polling (or by a per-run webhook a provider may honour).
+	Routes Routes
 }
 
 // Outcomes the activities report to ResultMetrics (the same strings as
@@ -194,6 +199,7 @@ func (a *Activities) Submit(ctx context.Context, in SubmitInput) (modelslab.Resu
 		a.reportThrottle(ctx, in.TrackID, err)
 		return modelslab.Result{}, toTemporal(err)
 	}
+	a.recordRoute(ctx, ep, in, res)
 	return res, nil
 }
 

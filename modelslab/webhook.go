@@ -43,6 +43,51 @@ func ParseWebhook(body []byte) (Result, error) {
 	return r, nil
 }
 
+// ErrNotWorkflowRun is returned by ParseWorkflowWebhook for a webhook
+// that is not a workflow run's, or names no execution.
+var ErrNotWorkflowRun = errors.New("not a ModelsLab workflow run webhook")
+
+// ParseWorkflowWebhook decodes the body of a webhook configured on a
+// ModelsLab workflow: either documented shape, the flat one
+// ({"event","execution_id","workflow_id","status","output"}) or the
+// nested one ({"event","workflow":{"id"},"execution":{"id","status",
+// "output_data"}}). The Result's ID is the execution id, which it must
+// have; workflowID is the payload's workflow id, empty when it names
+// none. Anything else is an error wrapping ErrNotWebhook or
+// ErrNotWorkflowRun.
+func ParseWorkflowWebhook(body []byte) (r Result, workflowID string, err error) {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return Result{}, "", fmt.Errorf("%w: body is not a JSON object", ErrNotWebhook)
+	}
+	w, err := decodeWebhook(trimmed)
+	if err != nil {
+		return Result{}, "", fmt.Errorf("%w: %v", ErrNotWebhook, err)
+	}
+	if w.Event == "" && w.Execution == nil && w.ExecutionID == "" {
+		return Result{}, "", fmt.Errorf("%w: no event, execution or execution_id", ErrNotWorkflowRun)
+	}
+	r = w.normalise(ProtocolWorkflow, false)
+	if strings.TrimSpace(r.ID) == "" {
+		return Result{}, "", fmt.Errorf("%w: no execution id", ErrNotWorkflowRun)
+	}
+	r.ID = strings.TrimSpace(r.ID)
+	workflowID = strings.TrimSpace(string(w.WorkflowID))
+	if workflowID == "" {
+		// The nested shape names the workflow in an object of its own,
+		// which only this route reads.
+		var nested struct {
+			Workflow *struct {
+				ID flexString `json:"id"`
+			} `json:"workflow"`
+		}
+		if json.Unmarshal(trimmed, &nested) == nil && nested.Workflow != nil {
+			workflowID = strings.TrimSpace(string(nested.Workflow.ID))
+		}
+	}
+	return r, workflowID, nil
+}
+
 // decodeWebhook decodes body as decodeWire does, and refuses anything but
 // white space after the JSON object: a body such as
 // {"status":"processing"}{"status":"success"} is no payload the provider

@@ -104,12 +104,13 @@ func (e *optionError) Error() string { return "RegisterOptions." + e.field + ": 
 func (e *optionError) Unwrap() error { return e.err }
 
 // Register adds every genflow workflow (Generation, Batch, BatchPage,
-// Pipeline, under their contract names) and activity to r, a worker of
-// the program's own, so that it runs genflow's runs beside the program's
-// workflows: start them with package genflow's Client on that worker's
-// task queue, or as children with genflow.ExecuteGeneration. c is the
-// Temporal client the worker was built with; the batch activities read
-// their page holders' histories with it.
+// Pipeline, AccountLimiter, WorkflowRunRoute, under their contract
+// names) and activity to r, a worker of the program's own, so that it
+// runs genflow's runs beside the program's workflows: start them with
+// package genflow's Client on that worker's task queue, or as children
+// with genflow.ExecuteGeneration. c is the Temporal client the worker was
+// built with; the batch activities read their page holders' histories
+// with it, and Submit records the routes of ModelsLab workflow runs.
 //
 // Register checks opts first and registers nothing when they are wrong;
 // the error names the field. It makes no network request. A worker takes
@@ -132,6 +133,9 @@ func Register(r sdkworker.Registry, c client.Client, opts RegisterOptions) error
 func register(r sdkworker.Registry, c client.Client, acts *activities.Activities) {
 	if account, ok := acts.Account.(*activities.TemporalAccount); ok && account.Client == nil {
 		account.Client = c
+	}
+	if routes, ok := acts.Routes.(*activities.TemporalRoutes); ok && routes.Client == nil {
+		routes.Client = c
 	}
 	workflows.Register(r)
 	r.RegisterActivity(acts)
@@ -178,7 +182,9 @@ func newActivities(o RegisterOptions) (*activities.Activities, error) {
 	policy := egress.Policy{Allow: o.OutboundAllow}
 	notifyPolicy := policy
 	notifyPolicy.MaxRedirects, notifyPolicy.Timeout = egress.NoRedirects, notifyTimeout
-	acts := &activities.Activities{Provider: provider, Webhooks: signer, Metrics: o.ProviderMetrics, Results: o.ResultMetrics}
+	acts := &activities.Activities{Provider: provider, Webhooks: signer, Metrics: o.ProviderMetrics, Results: o.ResultMetrics,
+		// The client is the worker's, set by register.
+		Routes: &activities.TemporalRoutes{}}
 	if o.AccountQueueLimit > 0 {
 		// The client is the worker's, set by register.
 		acts.Account = &activities.TemporalAccount{

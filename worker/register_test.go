@@ -48,7 +48,7 @@ func TestRegisterAddsEveryWorkflowAndActivity(t *testing.T) {
 	r := &registry{}
 	require.NoError(t, worker.Register(r, lazyClient(t), validOptions()))
 	require.ElementsMatch(t, []string{contract.GenerationWorkflow, contract.BatchWorkflow, contract.BatchPageWorkflow,
-		contract.PipelineWorkflow, contract.AccountLimiterWorkflow}, r.workflows)
+		contract.PipelineWorkflow, contract.AccountLimiterWorkflow, contract.WorkflowRunRouteWorkflow}, r.workflows)
 	require.Len(t, r.activities, 2)
 	acts, ok := r.activities[0].(*activities.Activities)
 	require.True(t, ok)
@@ -57,6 +57,9 @@ func TestRegisterAddsEveryWorkflowAndActivity(t *testing.T) {
 	require.Nil(t, acts.Store, "no store by default")
 	require.Nil(t, acts.Notifier, "no notifications by default")
 	require.Nil(t, acts.Account, "no account limiter by default (opt-in)")
+	routes, ok := acts.Routes.(*activities.TemporalRoutes)
+	require.True(t, ok, "workflow runs record their routes")
+	require.NotNil(t, routes.Client, "with the worker's client")
 	require.IsType(t, &activities.BatchActivities{}, r.activities[1])
 
 	r = &registry{}

@@ -21,6 +21,7 @@ func Register(r Registry) {
 	r.RegisterWorkflowWithOptions(Batch, workflowOptions(contract.BatchWorkflow))
 	r.RegisterWorkflowWithOptions(BatchPage, workflowOptions(contract.BatchPageWorkflow))
 	r.RegisterWorkflowWithOptions(AccountLimiter, workflowOptions(contract.AccountLimiterWorkflow))
+	r.RegisterWorkflowWithOptions(WorkflowRunRoute, workflowOptions(contract.WorkflowRunRouteWorkflow))
 }
 
 func workflowOptions(name string) workflow.RegisterOptions {
