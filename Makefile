@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(shell /usr/local/go/bin/go env GOPATH 2>/dev/null)/bin:$(PATH)
 GOBIN := $(shell go env GOPATH)/bin
 
-.PHONY: demo up down status build test fuzz bench bench-go faults tools ui-check s3-check
+.PHONY: demo up down status build test fuzz bench bench-go faults tools ui-check s3-check prod-check
 
 ## demo: start the local stack and run one generation through the starter
 demo:
@@ -58,6 +58,16 @@ bench: tools
 ## them); CI runs a bounded subset (go test ./faults).
 faults: tools
 	go run ./faults -docs docs/reliability.md $(FAULTS_FLAGS)
+
+## prod-check: docker-compose.yml's production topology on loopback,
+## without Docker (Temporal 1.29.1 on PostgreSQL with mTLS, init.sh, two
+## workers and two gateways behind Caddy): a 500-item batch and the
+## example pipelines through rolling restarts, then the bench on that
+## server; writes docs/deploy.md "What was run" and docs/benchmarks.md's
+## second table. Installs and builds what it needs: up to 30 minutes the
+## first time.
+prod-check:
+	@scripts/prod-check.sh
 
 ## s3-check: run the storage tests and the S3 end-to-end test against a
 ## real S3-compatible server too (SeaweedFS, built once: about 10 minutes)

@@ -67,6 +67,9 @@ type options struct {
 	dir                string
 	keep               bool
 	verbose            bool
+	// prod runs the production topology instead of the scenarios
+	// (prod.go, scripts/prod-check.sh).
+	prod prodOptions
 }
 
 // scenarioNames in the order they run.
@@ -88,7 +91,7 @@ func main() {
 		md := rep.markdown()
 		fmt.Print(md)
 		if o.docs != "" && err == nil {
-			if werr := writeSection(o.docs, md); werr != nil {
+			if werr := rep.section().Write(o.docs, md); werr != nil {
 				fmt.Fprintln(os.Stderr, "faults:", werr)
 				os.Exit(1)
 			}
@@ -129,6 +132,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.dir, "dir", "", "where the scenarios' directories (databases, logs) go (default: a temporary directory)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the scenarios' directories (always kept when a check fails)")
 	fs.BoolVar(&o.verbose, "v", false, "log details: each lost or stuck run, each false 200")
+	fs.BoolVar(&o.prod.on, "prod", false, "run the production topology instead of the scenarios (scripts/prod-check.sh: make prod-check): "+
+		"-items batch and the example pipelines through rolling restarts; -docs then rewrites docs/deploy.md's \"What was run\"")
+	fs.StringVar(&o.prod.server, "prod-server", "", "-prod: the temporal-server binary (deploy/temporal-server)")
+	fs.StringVar(&o.prod.config, "prod-config", "", "-prod: the directory of its production.yaml")
+	fs.StringVar(&o.prod.caddy, "prod-caddy", "", "-prod: the Caddy binary")
+	fs.StringVar(&o.prod.caddyfile, "prod-caddyfile", "deploy/caddy/Caddyfile", "-prod: the Caddyfile, rendered for loopback")
+	fs.StringVar(&o.prod.examples, "prod-examples", "examples", "-prod: the directory of the example pipelines")
+	fs.IntVar(&o.prod.postgresPID, "prod-postgres-pid", 0, "-prod: PostgreSQL's postmaster, for its CPU time")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: go run ./faults [flags]\n\nRuns genflow's fault suite (see the package comment, or docs/reliability.md).")
 		fs.PrintDefaults()
@@ -181,6 +192,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		set("bound", func() { o.bound = 90 * time.Second })
 		set("signal-limit", func() { o.signalLimit = 200 })
 	}
+	if o.prod.on && (o.prod.server == "" || o.prod.config == "" || o.prod.caddy == "") {
+		fmt.Fprintln(stderr, errNoProd)
+		return o, errNoProd
+	}
 	for name, v := range map[string]int{"items": o.items, "runs": o.runs, "kills": o.kills, "senders": o.senders} {
 		if v < 1 {
 			fmt.Fprintf(stderr, "-%s is %d; it must be at least 1\n", name, v)
@@ -218,6 +233,13 @@ func run(ctx context.Context, o options, args []string, stderr io.Writer) (*repo
 	su := &suite{o: o, bins: bins, base: base, logf: logf, tag: fmt.Sprintf("%x", time.Now().Unix()%0xffffff)}
 	rep := &report{When: time.Now(), Command: command(args)}
 	start := time.Now()
+	if o.prod.on {
+		rep.Command = "make prod-check"
+		rep.Results = su.runProd(ctx)
+		rep.prod = &prodReport{Init: su.prodInit, CPU: su.prodCPUText, Server: serverVersion(o.prod.server),
+			Caddy: caddyVersion(o.prod.caddy), Postgres: postgresVersion(o.prod.postgresPID)}
+		o.scenarios = nil
+	}
 	for _, name := range o.scenarios {
 		if ctx.Err() != nil {
 			break

@@ -143,6 +143,8 @@ type report struct {
 	Command string
 	Results []result
 	Wall    time.Duration
+	// prod is set by -prod, whose report differs (prod.go).
+	prod *prodReport
 }
 
 // failed reports whether any check failed.
@@ -158,6 +160,9 @@ func (rep report) failed() bool {
 // markdown renders the table and the notes: the section
 // docs/reliability.md holds between its faults markers.
 func (rep report) markdown() string {
+	if rep.prod != nil {
+		return rep.prodMarkdown()
+	}
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
 	w("Measured %s (%s in all) by\n\n```sh\n%s\n```\n\n", rep.When.Format("2006-01-02 15:04 MST"), durationText(rep.Wall.Round(time.Second)), rep.Command)
@@ -212,6 +217,15 @@ const (
 
 // docSection is the part of the docs this program rewrites.
 var docSection = testenv.Section{Name: "faults", Begin: beginMarker, End: endMarker}
+
+// section is the part of the docs the report goes to: docs/reliability.md's
+// faults section, or for -prod docs/deploy.md's "What was run".
+func (rep report) section() testenv.Section {
+	if rep.prod != nil {
+		return prodSection
+	}
+	return docSection
+}
 
 // writeSection replaces what path holds between the faults markers with
 // md, or appends the markers and md when there are none.

@@ -31,6 +31,9 @@ type suite struct {
 	logf func(string, ...any)
 	// tag makes this invocation's workflow IDs unique.
 	tag string
+	// prodInit is how long init.sh took; prodCPUText the CPU of -prod.
+	prodInit    time.Duration
+	prodCPUText string
 }
 
 // scenario is one entry of the suite.

@@ -310,6 +310,15 @@ type stack struct {
 	signer *webhookurl.Signer
 	http   *http.Client
 	logf   func(string, ...any)
+
+	// The production topology (-prod, prod.go): gateway and wkr are the
+	// first of gateways and workers; proxy is Caddy in front of the
+	// gateways; clientEnv the TEMPORAL_* variables every client gets.
+	gateways, workers                []*proc
+	proxy                            *proc
+	gatewayAdmins, workerMetricsURLs []string
+	clientEnv                        map[string]string
+	initTook                         time.Duration
 }
 
 // startStack starts every part in dir with the binaries in bins and waits
@@ -588,9 +597,16 @@ func (s *stack) gatewayLogHas(sub string) bool {
 	return err == nil && bytes.Contains(b, []byte(sub))
 }
 
-// close stops everything, the worker first.
+// close stops everything, the workers first.
 func (s *stack) close() {
-	for _, p := range []*proc{s.wkr, s.gateway, s.fake, s.temporal} {
+	workers, gateways := s.workers, s.gateways
+	if len(workers) == 0 {
+		workers = []*proc{s.wkr}
+	}
+	if len(gateways) == 0 {
+		gateways = []*proc{s.gateway}
+	}
+	for _, p := range slices.Concat(workers, gateways, []*proc{s.proxy, s.fake, s.temporal}) {
 		if p != nil {
 			if err := p.stop(); err != nil {
 				s.logf("  %v", err)

@@ -9,13 +9,15 @@
 # before the new server starts.
 #
 # Environment: POSTGRES_SEEDS (host), DB_PORT, POSTGRES_USER, SQL_PASSWORD,
-# DBNAME (default temporal), VISIBILITY_DBNAME (default temporal_visibility).
+# DBNAME (default temporal), VISIBILITY_DBNAME (default temporal_visibility),
+# SCHEMA_DIR (default the image's /etc/temporal/schema/postgresql/v12;
+# scripts/prod-check.sh points it at the server module's copy).
 set -eu
 
 host=${POSTGRES_SEEDS:-postgresql}
 port=${DB_PORT:-5432}
 user=${POSTGRES_USER:-temporal}
-schema=/etc/temporal/schema/postgresql/v12
+schema=${SCHEMA_DIR:-/etc/temporal/schema/postgresql/v12}
 
 echo "waiting for PostgreSQL at $host:$port"
 i=0

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // TemporalVersion is the Temporal CLI's version line ("1.5.1 (Server
@@ -69,4 +71,59 @@ func (s Section) Write(path, md string) error {
 		out = append(append(old, '\n'), section+"\n"...)
 	}
 	return os.WriteFile(path, out, 0o644)
+}
+
+// ProcCPU is the user+system CPU time pid has used, from
+// /proc/PID/stat (0 when it cannot be read); with children, the CPU time
+// of the children it waited for too (cutime+cstime).
+func ProcCPU(pid int, children bool) time.Duration {
+	f := statFields(pid)
+	if len(f) < 15 {
+		return 0
+	}
+	ticks := func(i int) int64 { v, _ := strconv.ParseInt(f[i], 10, 64); return v }
+	// f[0] is field 3 (state): utime, stime, cutime, cstime are fields
+	// 14 to 17.
+	t := ticks(11) + ticks(12)
+	if children {
+		t += ticks(13) + ticks(14)
+	}
+	return time.Duration(t) * time.Second / clockTick
+}
+
+// ProcTreeCPU is the CPU time of pid, of its live children and of the
+// children it waited for: a PostgreSQL postmaster and its backends.
+func ProcTreeCPU(pid int) time.Duration {
+	if pid <= 0 {
+		return 0
+	}
+	total := ProcCPU(pid, true)
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		child, err := strconv.Atoi(filepath.Base(d))
+		if err != nil || child == pid {
+			continue
+		}
+		if f := statFields(child); len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			total += ProcCPU(child, false)
+		}
+	}
+	return total
+}
+
+// clockTick is USER_HZ, the unit of /proc/PID/stat's CPU times.
+const clockTick = 100
+
+// statFields are the fields of /proc/PID/stat after the command name,
+// which may hold spaces (the first is field 3, the state).
+func statFields(pid int) []string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return nil
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return nil
+	}
+	return strings.Fields(string(b[i+1:]))
 }
