@@ -134,6 +134,7 @@ TEMPORAL_TASK_QUEUE and TEMPORAL_UI_URL (see the README).`,
 	root.AddCommand(newPipelineCommand(&env))
 	root.AddCommand(newBatchCommand(&env))
 	root.AddCommand(newListCommand(&env), newShowCommand(&env), newResultCommand(&env), newCancelCommand(&env))
+	root.AddCommand(newGalleryCommand(&env))
 	addCompletions(root, &env)
 	return root
 }
@@ -211,6 +212,7 @@ type generateFlags struct {
 	grace    time.Duration
 	wait     bool
 	json     bool
+	priority int
 }
 
 // generateOutput is the --json document of generate and wait.
@@ -232,7 +234,8 @@ func newGenerateCommand(env *Env) *cobra.Command {
 		Example: `  starter generate text2img --model flux --prompt "a red fox in snow" --wait
   starter generate text2img --params '{"model_id":"flux","prompt":"fox","samples":2}' --json
   starter generate voice/text_to_speech --prompt "Hello" --param voice_id=madison --param language="american english" --wait
-  starter generate music_gen --prompt "lofi beat" --track-id my-song-1 --wait`,
+  starter generate music_gen --prompt "lofi beat" --track-id my-song-1 --wait
+  starter generate text2img --model flux --prompt "hero shot" --priority 9 --wait`,
 		Args: oneArg,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runGenerate(cmd.Context(), env, args[0], f)
@@ -250,6 +253,7 @@ func newGenerateCommand(env *Env) *cobra.Command {
 	fl.DurationVar(&f.grace, "poll-grace", 0, "wait past the provider's eta before polling (default 30s)")
 	fl.BoolVar(&f.wait, "wait", false, "wait for the result, showing a live status line")
 	fl.BoolVar(&f.json, "json", false, "print one JSON document for scripts")
+	fl.IntVar(&f.priority, "priority", 0, "priority, 1 to 9, higher first, among the runs waiting for the account's queue (ACCOUNT_QUEUE_LIMIT) (default 5; batch items default to 1)")
 	return cmd
 }
 
@@ -276,6 +280,9 @@ func runGenerate(ctx context.Context, env *Env, endpoint string, f generateFlags
 			return usageErr("--track-id: %v", err)
 		}
 	}
+	if f.priority != 0 && (f.priority < 1 || f.priority > contract.PriorityMax) {
+		return usageErr("--priority %d: want 1 (lowest) to %d (highest)", f.priority, contract.PriorityMax)
+	}
 	notifyURL, store, err := f.outcome.resolve(env)
 	if err != nil {
 		return err
@@ -287,7 +294,7 @@ func runGenerate(ctx context.Context, env *Env, endpoint string, f generateFlags
 	defer c.Close()
 
 	in := contract.GenerationInput{Endpoint: ep.Name, Params: params, Deadline: f.deadline, PollGrace: f.grace, Owner: f.owner,
-		NotifyURL: notifyURL, Store: store}
+		NotifyURL: notifyURL, Store: store, Priority: f.priority}
 	st, err := Start(ctx, c, tcfg, f.trackID, in)
 	if err != nil {
 		return startError(err)

@@ -115,6 +115,7 @@ func (env *Env) recentRuns(ctx context.Context, types []string) ([]RunInfo, erro
 func addCompletions(root *cobra.Command, env *Env) {
 	ids := map[string]cobra.CompletionFunc{
 		"wait": completeRunIDs(env), "show": completeRunIDs(env), "result": completeRunIDs(env), "cancel": completeRunIDs(env),
+		"gallery":      completeRunIDs(env, contract.GenerationWorkflow, contract.BatchWorkflow, contract.PipelineWorkflow),
 		"batch status": completeRunIDs(env, contract.BatchWorkflow), "batch results": completeRunIDs(env, contract.BatchWorkflow),
 		"batch cancel":    completeRunIDs(env, contract.BatchWorkflow),
 		"pipeline status": completeRunIDs(env, contract.PipelineWorkflow),
