@@ -25,7 +25,9 @@ func TestBenchRunsEveryScenario(t *testing.T) {
 	docs := filepath.Join(t.TempDir(), "benchmarks.md")
 	require.NoError(t, os.WriteFile(docs, []byte("# Benchmarks\n\nHand-written text stays.\n"), 0o644))
 	o := options{senders: 4, targets: 4, signals: 40, rounds: 2, latencySamples: 3, clients: 4, generations: 8,
-		batchItems: 6, batchConcurrency: 2, only: []string{"ingest", "latency", "throughput", "batch"},
+		batchItems: 6, batchConcurrency: 2, only: []string{"ingest", "latency", "throughput", "batch", "account"},
+		accountGenTime: 100 * time.Millisecond, accountLimit: 3, accountBatches: 2, accountItems: 5, accountWindow: 5,
+		accountInteractive: 2, admissions: 20, admissionHolders: 4,
 		docs: docs, compression: config.CompressionNone, partitions: 1}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -38,7 +40,10 @@ func TestBenchRunsEveryScenario(t *testing.T) {
 	for _, want := range []string{beginMarker, endMarker, "go run ./bench -test",
 		"| 1. webhook ingestion, 4 senders, 4 running generations: throughput |",
 		"| 2. result latency", "| 3. end-to-end, 4 clients", "| fake answering at once | 6 | 2 |",
-		"map[immediate:16 webhook:16]", "| floor | "} {
+		"map[immediate:16 webhook:16]", "| floor | ",
+		"| 6. account limiter (issue 17): 2 batches of 5 items (window 5) and 2 interactive generations",
+		"| 429s from genflow's own traffic (counted at the fake) | 0 ", "| the limiter alone: 4 holders",
+		"Learned by (batch items and interactive): map[webhook:12]"} {
 		require.Contains(t, md, want)
 	}
 	require.Contains(t, out.String(), "| 2. result latency")
@@ -111,4 +116,12 @@ func TestParseFlags(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, o.wants("batch"))
 	require.False(t, o.wants("ingest"))
+	// The scale scenario runs only when named.
+	o, err = parseFlags(nil, &stderr)
+	require.NoError(t, err)
+	require.True(t, o.wants("account"))
+	require.False(t, o.wants("account-scale"))
+	o, err = parseFlags([]string{"-only", "account-scale"}, &stderr)
+	require.NoError(t, err)
+	require.True(t, o.wants("account-scale"))
 }

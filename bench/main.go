@@ -9,7 +9,10 @@
 //     once, against a workflow that runs one no-op activity and waits for
 //     one signal;
 //  4. a 1,000-item batch: items per second and the longest history;
-//  5. the Go benchmarks of the hot pure code (parsing, sig check, URLs).
+//  5. the Go benchmarks of the hot pure code (parsing, sig check, URLs);
+//  6. the account limiter (issue 17): batches and interactive
+//     generations sharing one account's queue, and the limiter's
+//     admissions alone; with -only account-scale, 10,000 items waiting.
 //
 // It starts everything itself on loopback (dev server in a temporary
 // directory, fake ModelsLab, gateway, worker), prints a table and, with
@@ -49,11 +52,30 @@ type options struct {
 	onDisk                    bool
 	compression               string
 	partitions                int
+	// The account limiter's scenarios (account.go).
+	accountGenTime                    time.Duration
+	accountLimit                      int
+	accountBatches, accountItems      int
+	accountWindow, accountInteractive int
+	admissions, admissionHolders      int
+	scaleBatches, scaleItems          int
+	scaleDrainLimit                   int
 }
 
-var scenarios = []string{"ingest", "latency", "throughput", "batch", "go"}
+var scenarios = []string{"ingest", "latency", "throughput", "batch", "account", "account-scale", "go"}
 
-func (o options) wants(s string) bool { return len(o.only) == 0 || slices.Contains(o.only, s) }
+// stackScenarios need the stack; optInScenarios run only when named.
+var (
+	stackScenarios = []string{"ingest", "latency", "throughput", "batch", "account", "account-scale"}
+	optInScenarios = []string{"account-scale"}
+)
+
+func (o options) wants(s string) bool {
+	if len(o.only) == 0 {
+		return !slices.Contains(optInScenarios, s)
+	}
+	return slices.Contains(o.only, s)
+}
 
 func main() {
 	opts, err := parseFlags(os.Args[1:], os.Stderr)
@@ -81,6 +103,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.generations, "generations", 300, "3: generations per round and side")
 	fs.IntVar(&o.batchItems, "batch-items", 1000, "4: items in the batch")
 	fs.IntVar(&o.batchConcurrency, "batch-concurrency", contract.DefaultBatchConcurrency, "4: the batch's window")
+	fs.DurationVar(&o.accountGenTime, "account-gen-time", time.Second, "6: the fake's generation time T")
+	fs.IntVar(&o.accountLimit, "account-limit", contract.DefaultAccountQueueLimit, "6: the fake's queue limit and the worker's ACCOUNT_QUEUE_LIMIT")
+	fs.IntVar(&o.accountBatches, "account-batches", 3, "6: batches sharing the account")
+	fs.IntVar(&o.accountItems, "account-items", 100, "6: items per batch")
+	fs.IntVar(&o.accountWindow, "account-window", 100, "6: each batch's window (--concurrency)")
+	fs.IntVar(&o.accountInteractive, "account-interactive", 10, "6: interactive generations, started one by one while the batches run")
+	fs.IntVar(&o.admissions, "admissions", 2000, "6: acquire-and-release pairs of the limiter alone")
+	fs.IntVar(&o.admissionHolders, "admission-holders", 32, "6: concurrent holders of the limiter alone")
+	fs.IntVar(&o.scaleBatches, "scale-batches", 20, "account-scale: batches waiting for the account")
+	fs.IntVar(&o.scaleItems, "scale-items", 500, "account-scale: items per batch (its window and page size)")
+	fs.IntVar(&o.scaleDrainLimit, "scale-drain-limit", 100, "account-scale: the limit (and the fake's queue) once all wait, to drain them")
 	only := fs.String("only", "", "comma-separated scenarios to run, of "+strings.Join(scenarios, ","))
 	fs.StringVar(&o.docs, "docs", "", "rewrite the measured section of this file (docs/benchmarks.md)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (gateway, worker, fake, clients)")
@@ -106,7 +139,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	for name, v := range map[string]int{"senders": o.senders, "targets": o.targets, "signals": o.signals, "rounds": o.rounds,
 		"latency-samples": o.latencySamples, "clients": o.clients, "generations": o.generations,
-		"batch-items": o.batchItems, "batch-concurrency": o.batchConcurrency} {
+		"batch-items": o.batchItems, "batch-concurrency": o.batchConcurrency,
+		"account-limit": o.accountLimit, "account-batches": o.accountBatches, "account-items": o.accountItems,
+		"account-window": o.accountWindow, "admission-holders": o.admissionHolders,
+		"scale-batches": o.scaleBatches, "scale-items": o.scaleItems, "scale-drain-limit": o.scaleDrainLimit} {
 		if v < 1 {
 			fmt.Fprintf(stderr, "-%s is %d; it must be at least 1\n", name, v)
 			return o, fmt.Errorf("-%s < 1", name)
@@ -129,7 +165,7 @@ func run(ctx context.Context, o options, args []string, stdout, stderr io.Writer
 		}
 		rep.GoBench = res
 	}
-	needStack := slices.ContainsFunc(scenarios[:4], o.wants)
+	needStack := slices.ContainsFunc(stackScenarios, o.wants)
 	if needStack {
 		dir, err := os.MkdirTemp("", "genflow-bench-")
 		if err != nil {
@@ -187,6 +223,23 @@ func run(ctx context.Context, o options, args []string, stdout, stderr io.Writer
 				return fmt.Errorf("batch: %w", err)
 			}
 			rep.Batch = &r
+		}
+		if o.wants("account") {
+			logf("== 6. account limiter: %d batches of %d items (window %d) and %d interactive generations, limit %d, T %s; then the limiter alone, %d holders",
+				o.accountBatches, o.accountItems, o.accountWindow, o.accountInteractive, o.accountLimit, o.accountGenTime, o.admissionHolders)
+			r, err := b.account(ctx)
+			if err != nil {
+				return fmt.Errorf("account limiter: %w", err)
+			}
+			rep.Account = &r
+		}
+		if o.wants("account-scale") {
+			logf("== 6b. account limiter at scale: %d batches of %d items waiting", o.scaleBatches, o.scaleItems)
+			r, err := b.accountScale(ctx)
+			if err != nil {
+				return fmt.Errorf("account limiter at scale: %w", err)
+			}
+			rep.AccountScale = &r
 		}
 		rep.PeakRSSMiB = peakRSSMiB()
 		if err := s.close(); err != nil {

@@ -29,8 +29,11 @@ type report struct {
 	Latency    *latencyResult
 	Throughput *throughputResult
 	Batch      *batchResult
-	GoBench    []goBench
-	PeakRSSMiB float64
+	// Account and AccountScale are the account limiter's (account.go).
+	Account      *accountResult
+	AccountScale *scaleResult
+	GoBench      []goBench
+	PeakRSSMiB   float64
 }
 
 // The targets of issue 7.
@@ -173,6 +176,7 @@ func (r report) markdown() string {
 			w("- %s\n", st)
 		}
 	}
+	accountMarkdown(w, r.Account, r.AccountScale)
 	if r.PeakRSSMiB > 0 {
 		w("\nPeak memory of the bench process (gateway, worker, fake and clients together): %.0f MiB.\n", r.PeakRSSMiB)
 	}
