@@ -47,6 +47,11 @@ type BatchRequest struct {
 	// which continues as new between pages). Zero:
 	// contract.DefaultBatchPageSize.
 	PageSize int
+	// Priority is the priority, among the runs waiting for a slot of the
+	// account, of the items that set none (BatchItem.Priority): 1
+	// (contract.PriorityBatch) to contract.PriorityMax, higher first.
+	// Zero: contract.PriorityBatch, behind interactive generations.
+	Priority int
 }
 
 // maxListedItemErrors bounds how many bad items an error lists in full.
@@ -71,6 +76,9 @@ func (r BatchRequest) prepare(id string) ([]BatchItem, []contract.BatchPage, err
 	if len(r.Items) == 0 {
 		return nil, nil, errors.New("batch has no items")
 	}
+	if err := contract.CheckPriority(r.Priority); err != nil {
+		return nil, nil, fmt.Errorf("batch: %w", err)
+	}
 	items := make([]BatchItem, len(r.Items))
 	var errs []string
 	seen := map[string]int{}
@@ -82,6 +90,9 @@ func (r BatchRequest) prepare(id string) ([]BatchItem, []contract.BatchPage, err
 			}
 			it.Endpoint = ep.Name
 			if err := ep.Validate(it.Params); err != nil {
+				return err
+			}
+			if err := contract.CheckPriority(it.Priority); err != nil {
 				return err
 			}
 			if it.TrackID == "" {
@@ -203,10 +214,14 @@ func (c *Client) StartBatch(ctx context.Context, req BatchRequest) (*BatchRun, e
 	if err != nil {
 		return nil, err
 	}
+	prio := req.Priority
+	if prio == contract.PriorityBatch {
+		prio = 0 // the default: the same input as a request that sets none
+	}
 	in := contract.BatchInput{
 		Pages: len(pages), Total: len(items), Concurrency: req.Concurrency,
 		FailFast: req.FailFast, Deadline: req.Deadline, PollGrace: req.PollGrace, Owner: req.Owner,
-		NotifyURL: req.NotifyURL, Store: req.Store,
+		NotifyURL: req.NotifyURL, Store: req.Store, Priority: prio,
 	}
 	// A batch that exists is compared, items included, before any page
 	// holder is started for it.

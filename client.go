@@ -191,12 +191,12 @@ func querying[S any](ctx context.Context, query func(context.Context) (S, error)
 // cannot hang the caller.
 const QueryTimeout = 5 * time.Second
 
-// query asks run id for its state through the named query.
-func query[S any](ctx context.Context, c client.Client, id, runID, name string) (S, error) {
+// query asks run id for its state through the named query, with args.
+func query[S any](ctx context.Context, c client.Client, id, runID, name string, args ...any) (S, error) {
 	var st S
 	qctx, cancel := context.WithTimeout(ctx, QueryTimeout)
 	defer cancel()
-	v, err := c.QueryWorkflow(qctx, id, runID, name)
+	v, err := c.QueryWorkflow(qctx, id, runID, name, args...)
 	if err != nil {
 		return st, err
 	}

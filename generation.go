@@ -38,6 +38,12 @@ type GenerationRequest struct {
 	// Store asks the worker to copy the outputs to its storage; the
 	// result's Stored says where.
 	Store bool
+	// Priority orders the generation among the runs waiting for a slot
+	// of the account (when the worker has ACCOUNT_QUEUE_LIMIT): 1
+	// (contract.PriorityBatch, the lowest) to contract.PriorityMax,
+	// higher first. Zero: contract.PriorityInteractive (5), ahead of
+	// batch items.
+	Priority int
 }
 
 // input checks the request against the catalogue and returns the
@@ -51,9 +57,16 @@ func (r GenerationRequest) input() (contract.GenerationInput, error) {
 	if err := ep.Validate(r.Params); err != nil {
 		return contract.GenerationInput{}, err
 	}
+	if err := contract.CheckPriority(r.Priority); err != nil {
+		return contract.GenerationInput{}, err
+	}
+	prio := r.Priority
+	if prio == contract.PriorityInteractive {
+		prio = 0 // the default: the same input as a request that sets none
+	}
 	return contract.GenerationInput{
 		Endpoint: ep.Name, Params: r.Params, Deadline: r.Deadline, PollGrace: r.PollGrace,
-		Owner: r.Owner, NotifyURL: r.NotifyURL, Store: r.Store, Revision: contract.GenerationRevision,
+		Owner: r.Owner, NotifyURL: r.NotifyURL, Store: r.Store, Priority: prio, Revision: contract.GenerationRevision,
 	}, nil
 }
 
@@ -71,7 +84,8 @@ type GenerationRun struct {
 // parameters. A track_id that was used before, running or finished, is
 // never started again: StartGeneration returns the existing run, with
 // AlreadyStarted set, when it was started with the same endpoint,
-// parameters, deadline, poll grace, owner, notify URL and store flag; with
+// parameters, deadline, poll grace, owner, notify URL, store flag and
+// priority; with
 // anything else it returns a *DifferentParametersError (errors.Is finds
 // ErrDifferentParameters) naming what differs.
 func (c *Client) StartGeneration(ctx context.Context, req GenerationRequest) (*GenerationRun, error) {
@@ -121,13 +135,55 @@ func (r *GenerationRun) Follow(ctx context.Context, interval time.Duration, onSt
 // State asks the generation for its live state (a worker answers, within
 // QueryTimeout). While an activity is being retried (Submit during a 429,
 // say), State.Retry says which, its attempt, its last failure and when
-// the next attempt is due, from the run's description.
+// the next attempt is due, from the run's description. While the run
+// waits for a slot of its account (phase contract.PhaseQueued),
+// State.Account's place is the account limiter's live answer (see
+// QueuePosition).
 func (r *GenerationRun) State(ctx context.Context) (State, error) {
 	st, err := query[State](ctx, r.c.c, r.ID, r.RunID, contract.StateQuery)
 	if err != nil {
 		return st, err
 	}
+	st = r.c.withPosition(ctx, r.ID, st)
 	return r.c.withRetry(ctx, r.ID, r.RunID, st), nil
+}
+
+// QueuePosition says where the generation stands in its account's
+// queue: while it waits for a slot (phase contract.PhaseQueued), waiting
+// is true and pos is the account limiter's live answer, such as "3rd of
+// 12, limit 5" (pos.String()). Once the run holds a slot, has ended, or
+// never waited (a worker without ACCOUNT_QUEUE_LIMIT), waiting is false.
+// Should the limiter not answer within QueryTimeout, pos is where the run
+// stood when it was queued.
+func (r *GenerationRun) QueuePosition(ctx context.Context) (pos QueuePosition, waiting bool, err error) {
+	st, err := query[State](ctx, r.c.c, r.ID, r.RunID, contract.StateQuery)
+	if err != nil {
+		return QueuePosition{}, false, err
+	}
+	st = r.c.withPosition(ctx, r.ID, st)
+	if st.Phase != contract.PhaseQueued || st.Account == nil {
+		return QueuePosition{}, false, nil
+	}
+	return st.Account.QueuePosition, true, nil
+}
+
+// withPosition refreshes the place of queued run id (st, its state) from
+// its account limiter's position query: the run's own state holds the
+// place it had when it was queued.
+func (c *Client) withPosition(ctx context.Context, id string, st State) State {
+	if st.Phase != contract.PhaseQueued || st.Account == nil || st.Account.Limiter == "" {
+		return st
+	}
+	p, err := query[QueuePosition](ctx, c.c, st.Account.Limiter, "", contract.PositionQuery, id)
+	// A limiter that does not know the run (its acquire not yet taken,
+	// say) leaves the place the run recorded.
+	if err != nil || (p.Position == 0 && !p.Holding) {
+		return st
+	}
+	acct := *st.Account
+	acct.QueuePosition = p
+	st.Account = &acct
+	return st
 }
 
 // Cancel asks the generation to cancel: it stops waiting and ends

@@ -42,6 +42,11 @@ func TestBatchRequestCheck(t *testing.T) {
 		{name: "item too large", req: genflow.BatchRequest{Items: []genflow.BatchItem{{Endpoint: "text2img",
 			Params: map[string]any{"model_id": "flux", "prompt": strings.Repeat("x", contract.MaxBatchPageBytes)}}}},
 			want: "item 0 is "},
+		{name: "priorities", req: genflow.BatchRequest{Priority: 3, Items: []genflow.BatchItem{item, {Endpoint: "text2img", Params: fox(), Priority: 9}}}},
+		{name: "bad batch priority", req: genflow.BatchRequest{Priority: 10, Items: []genflow.BatchItem{item}},
+			want: "batch: priority 10: want 1 (lowest, batch default) to 9 (highest)"},
+		{name: "bad item priority", req: genflow.BatchRequest{Items: []genflow.BatchItem{item, {Endpoint: "text2img", Params: fox(), Priority: -1, Line: 4}}},
+			want: "item 1 (line 4): priority -1: want 1"},
 		{name: "bad ID", req: genflow.BatchRequest{ID: "b 1", Items: []genflow.BatchItem{item}},
 			want: "batch ID: track_id", badID: true},
 		{name: "ID without room for its items' IDs", req: genflow.BatchRequest{ID: strings.Repeat("b", 195), Items: []genflow.BatchItem{item}},
@@ -74,6 +79,9 @@ func TestStartsRefuseBadRequestsBeforeCallingTemporal(t *testing.T) {
 	require.ErrorIs(t, err, genflow.ErrInvalidID)
 	require.ErrorContains(t, err, `track_id "a b" holds ' '`)
 
+	_, err = gf.StartGeneration(ctx, genflow.GenerationRequest{Endpoint: "text2img", Params: fox(), Priority: 10})
+	require.EqualError(t, err, "priority 10: want 1 (lowest, batch default) to 9 (highest); 5 is an interactive run's default")
+
 	_, err = gf.StartBatch(ctx, genflow.BatchRequest{ID: "a?b", Items: []genflow.BatchItem{{Endpoint: "text2img", Params: fox()}}})
 	require.ErrorIs(t, err, genflow.ErrInvalidID)
 
@@ -81,6 +89,9 @@ func TestStartsRefuseBadRequestsBeforeCallingTemporal(t *testing.T) {
 	_, err = gf.StartPipeline(ctx, strings.Repeat("p", 199), plan)
 	require.ErrorIs(t, err, genflow.ErrInvalidID)
 	require.ErrorContains(t, err, "pipeline ID is 199 bytes")
+	plan.Steps[0].Priority = 12
+	_, err = gf.StartPipeline(ctx, "", plan)
+	require.ErrorContains(t, err, `step "s": priority 12: want 1`)
 }
 
 func TestRunLinks(t *testing.T) {

@@ -37,6 +37,11 @@ func (c *Client) StartPipeline(ctx context.Context, id string, plan PipelinePlan
 	if err := pipeline.CheckID(id, plan); err != nil {
 		return nil, markInvalidID(err)
 	}
+	for _, s := range plan.Steps {
+		if err := contract.CheckPriority(s.Priority); err != nil {
+			return nil, fmt.Errorf("step %q: %w", s.Name, err)
+		}
+	}
 	var sas []temporal.SearchAttributeUpdate
 	if plan.Owner != "" {
 		sas = append(sas, contract.SAOwner.ValueSet(plan.Owner))

@@ -14,6 +14,9 @@ type (
 	State = contract.State
 	// Phase is where a generation stands.
 	Phase = contract.Phase
+	// QueuePosition is where a generation stands in its account's queue
+	// while it waits for a slot (contract.PhaseQueued).
+	QueuePosition = contract.QueuePosition
 	// FailureDetails are what a failed or timed-out generation's error
 	// carries: the provider's ID and message, and the phase it failed in.
 	FailureDetails = contract.FailureDetails

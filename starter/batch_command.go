@@ -31,6 +31,7 @@ type batchFlags struct {
 	pageSize    int
 	wait        bool
 	results     string
+	priority    int
 	json        bool
 }
 
@@ -42,9 +43,12 @@ func newBatchCommand(env *Env) *cobra.Command {
 		Long: `batch starts one Batch workflow that runs every item of FILE as a Generation
 child, at most --concurrency at a time. FILE is JSONL, one item per line:
 
-  {"endpoint":"text2img","params":{"model_id":"flux","prompt":"a fox"},"track_id":"optional"}
+  {"endpoint":"text2img","params":{"model_id":"flux","prompt":"a fox"},"track_id":"optional","priority":3}
 
 or a plain list of prompts, one per line, with --endpoint and shared parameters.
+With an account limit (the worker's ACCOUNT_QUEUE_LIMIT), items wait for a slot
+of the account behind interactive generations: their priority is 1 unless
+--priority or the item's "priority" (1 to 9, higher first) says otherwise.
 Blank lines and lines starting with # are skipped. Every line is checked before
 anything starts. An item without a track_id gets <batch id>-<index>, so a batch
 never starts an item twice.`,
@@ -72,6 +76,7 @@ never starts an item twice.`,
 	fl.BoolVar(&f.wait, "wait", false, "wait for the batch, showing a progress bar, then write the results")
 	fl.StringVar(&f.results, "results", "", "with --wait, write the results JSONL here (default <batch id>.results.jsonl)")
 	fl.BoolVar(&f.json, "json", false, "print JSON documents for scripts")
+	fl.IntVar(&f.priority, "priority", 0, "priority of the items that set none, 1 to 9, higher first, at the account limit (default 1; single generations default to 5)")
 	cmd.AddCommand(newBatchStatusCommand(env), newBatchResultsCommand(env), newBatchCancelCommand(env))
 	return cmd
 }
@@ -79,6 +84,9 @@ never starts an item twice.`,
 func runBatch(ctx context.Context, env *Env, file string, f batchFlags) error {
 	if f.concurrency < 1 || f.concurrency > 1000 {
 		return usageErr("--concurrency %d: want 1 to 1000", f.concurrency)
+	}
+	if f.priority != 0 && (f.priority < 1 || f.priority > contract.PriorityMax) {
+		return usageErr("--priority %d: want 1 (lowest) to %d (highest)", f.priority, contract.PriorityMax)
 	}
 	if f.pageSize < 1 || f.pageSize > 400 {
 		return usageErr("--page-size %d: want 1 to 400 (a run's history grows about 10 events per item)", f.pageSize)
@@ -100,7 +108,8 @@ func runBatch(ctx context.Context, env *Env, file string, f batchFlags) error {
 		return usageErr("%v", err)
 	}
 	spec := BatchSpec{ID: f.id, Items: items, Concurrency: f.concurrency,
-		FailFast: f.failFast, Deadline: f.deadline, PollGrace: f.grace, Owner: f.owner, PageSize: f.pageSize}
+		FailFast: f.failFast, Deadline: f.deadline, PollGrace: f.grace, Owner: f.owner, PageSize: f.pageSize,
+		Priority: f.priority}
 	// Refuse what StartBatch would refuse, an ID the batch could not
 	// derive its IDs from, say, before anything starts.
 	if err := spec.Check(); err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"strconv"
 	"strings"
 
 	"github.com/genflow/genflow/contract"
@@ -26,7 +27,7 @@ type BatchDefaults struct {
 const maxListedErrors = 20
 
 // ParseBatchFile reads a batch: JSONL (one object per line with endpoint,
-// params and an optional track_id; blank lines and lines starting with #
+// params, and optionally track_id and priority; blank lines and lines starting with #
 // are skipped) or, when the first item line does not start with "{", a
 // plain list of prompts sharing def's endpoint and parameters. Every item
 // is checked against the catalogue; the error lists every bad line as
@@ -77,15 +78,24 @@ func ParseBatchFile(name string, r io.Reader, def BatchDefaults) ([]contract.Bat
 		item := contract.BatchItem{Line: line}
 		if mode == "jsonl" {
 			var raw struct {
-				Endpoint string         `json:"endpoint"`
-				Params   map[string]any `json:"params"`
-				TrackID  string         `json:"track_id"`
+				Endpoint string          `json:"endpoint"`
+				Params   map[string]any  `json:"params"`
+				TrackID  string          `json:"track_id"`
+				Priority json.RawMessage `json:"priority"`
 			}
 			dec := json.NewDecoder(bytes.NewReader([]byte(text)))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&raw); err != nil {
-				fail(line, "not a JSON item {\"endpoint\":..., \"params\":{...}, \"track_id\":...}: %v", err)
+				fail(line, "not a JSON item {\"endpoint\":..., \"params\":{...}, \"track_id\":..., \"priority\":...}: %v", err)
 				continue
+			}
+			if raw.Priority != nil {
+				p, err := strconv.Atoi(string(raw.Priority))
+				if err != nil || p < 1 || p > contract.PriorityMax {
+					fail(line, "priority %s: want an integer from 1 (lowest, the batch's default) to %d (highest)", raw.Priority, contract.PriorityMax)
+					continue
+				}
+				item.Priority = p
 			}
 			item.Endpoint, item.TrackID = raw.Endpoint, raw.TrackID
 			item.Params = maps.Clone(def.Params)

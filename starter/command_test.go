@@ -147,6 +147,10 @@ func TestUsageErrors(t *testing.T) {
 		{"mistyped full endpoint", []string{"generate", "images/txt2img", "--model", "flux", "--prompt", "x"}, []string{`(did you mean "images/text2img"?)`}},
 		{"endpoints with an argument", []string{"endpoints", "images"}, []string{`unknown command "images"`}},
 		{"unknown command", []string{"generat", "text2img"}, []string{`unknown command "generat"`}},
+		{"priority too high", []string{"generate", "text2img", "--model", "flux", "--prompt", "x", "--priority", "10"}, []string{"--priority 10: want 1 (lowest) to 9 (highest)"}},
+		{"negative priority", []string{"generate", "text2img", "--model", "flux", "--prompt", "x", "--priority", "-1"}, []string{"--priority -1: want 1"}},
+		{"priority not a number", []string{"generate", "text2img", "--model", "flux", "--prompt", "x", "--priority", "high"}, []string{"--priority", "high"}},
+		{"batch priority too high", []string{"batch", "items.jsonl", "--priority", "12"}, []string{"--priority 12: want 1 (lowest) to 9 (highest)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

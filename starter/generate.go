@@ -40,7 +40,7 @@ func newClient(c client.Client, cfg config.Temporal) *genflow.Client {
 func Start(ctx context.Context, c client.Client, cfg config.Temporal, trackID string, in contract.GenerationInput) (Started, error) {
 	run, err := newClient(c, cfg).StartGeneration(ctx, genflow.GenerationRequest{
 		TrackID: trackID, Endpoint: in.Endpoint, Params: in.Params, Deadline: in.Deadline, PollGrace: in.PollGrace,
-		Owner: in.Owner, NotifyURL: in.NotifyURL, Store: in.Store,
+		Owner: in.Owner, NotifyURL: in.NotifyURL, Store: in.Store, Priority: in.Priority,
 	})
 	if err != nil {
 		return Started{}, err

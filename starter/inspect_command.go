@@ -317,6 +317,7 @@ func printDetails(w io.Writer, d RunDetails, now time.Time, tty bool) {
 	switch st := d.LiveState.(type) {
 	case *contract.State:
 		line("phase", fmt.Sprintf("%s since %s (%s)", st.Phase, st.Since.UTC().Format(time.TimeOnly), shortDuration(now.Sub(st.Since))))
+		line("account", accountText(*st))
 		if st.ProviderID != "" {
 			p := "request " + st.ProviderID
 			if st.ETA > 0 {

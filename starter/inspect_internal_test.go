@@ -114,3 +114,18 @@ func TestPrintDetailsOfANotifyingGeneration(t *testing.T) {
 	printDetails(&b, d, listNow, false)
 	require.Contains(t, b.String(), "  notified  sending\n")
 }
+
+func TestPrintDetailsOfAQueuedGeneration(t *testing.T) {
+	t.Parallel()
+	d := RunDetails{
+		RunInfo: RunInfo{TrackID: "gen-3", RunID: "run-3", Type: contract.GenerationWorkflow, Status: StatusRunning,
+			State: "queued", Started: listNow.Add(-time.Minute)},
+		LiveState: &contract.State{Phase: contract.PhaseQueued, Since: listNow.Add(-40 * time.Second),
+			Deadline: listNow.Add(29 * time.Minute), Account: &contract.AccountWait{Limiter: "genflow-account-1",
+				QueuedAt: listNow.Add(-40 * time.Second), QueuePosition: contract.QueuePosition{Position: 3, Waiting: 12, InUse: 5, Limit: 5}}},
+	}
+	var b bytes.Buffer
+	printDetails(&b, d, listNow, false)
+	require.Contains(t, b.String(), "  phase     queued since 11:59:20 (40s)\n")
+	require.Contains(t, b.String(), "  account   waiting for the account: 3rd of 12, limit 5\n")
+}

@@ -30,6 +30,9 @@ func (s *statusLine) update(st contract.State) {
 		return
 	}
 	text := string(st.Phase)
+	if w := accountText(st); w != "" {
+		text += "  " + w
+	}
 	if st.ProviderID != "" {
 		text += "  provider id " + st.ProviderID
 	}
@@ -51,6 +54,16 @@ func (s *statusLine) update(st contract.State) {
 		fmt.Fprintf(s.w, "  %s %s%s\n", time.Now().Format("15:04:05"), text, counts)
 		s.last = text
 	}
+}
+
+// accountText says where a queued run stands at its account: "waiting
+// for the account: 3rd of 12, limit 5" (the genflow client refreshes the
+// place from the limiter while the run waits); "" when it is not queued.
+func accountText(st contract.State) string {
+	if st.Phase != contract.PhaseQueued || st.Account == nil {
+		return ""
+	}
+	return "waiting for the account: " + st.Account.QueuePosition.String()
 }
 
 // retryText says which attempt of which activity is due, and why the

@@ -105,3 +105,32 @@ func TestStatusLineJSONIsQuiet(t *testing.T) {
 		require.Empty(t, buf.String(), "tty %v", tty)
 	}
 }
+
+// TestStatusLineQueued: a run waiting for its account says where it
+// stands, and a new place is a new line off a terminal.
+func TestStatusLineQueued(t *testing.T) {
+	t.Parallel()
+	queued := func(pos int) contract.State {
+		return contract.State{Phase: contract.PhaseQueued, Since: time.Now(), Account: &contract.AccountWait{
+			Limiter: "genflow-account-1", QueuePosition: contract.QueuePosition{Position: pos, Waiting: 12, InUse: 5, Limit: 5}}}
+	}
+	var buf bytes.Buffer
+	line := newStatusLine(&buf, false, false)
+	line.update(queued(3))
+	line.update(queued(3))
+	line.update(queued(2))
+	st := waiting(time.Now())
+	st.Account = &contract.AccountWait{Limiter: "genflow-account-1", QueuePosition: contract.QueuePosition{Holding: true}}
+	line.update(st)
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	require.Len(t, lines, 3, "%q", buf.String())
+	require.Regexp(t, `^  \d\d:\d\d:\d\d queued  waiting for the account: 3rd of 12, limit 5  webhooks 0  polls 0$`, lines[0])
+	require.Contains(t, lines[1], "queued  waiting for the account: 2nd of 12, limit 5")
+	require.Contains(t, lines[2], "waiting_webhook  provider id 42")
+	require.NotContains(t, lines[2], "account", "a run holding its slot no longer waits")
+
+	buf.Reset()
+	tty := newStatusLine(&buf, true, false)
+	tty.update(queued(1))
+	require.Contains(t, buf.String(), "queued  waiting for the account: 1st of 12, limit 5 for ")
+}
