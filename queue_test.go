@@ -76,8 +76,8 @@ func TestQueuePositionAsksTheLimiter(t *testing.T) {
 				return
 			}
 			require.Equal(t, tt.want, pos.String())
-			require.Equal(t, tt.want, st.Account.QueuePosition.String(), "State carries the same place")
-			require.Equal(t, "9th of 12, limit 5", queued.Account.QueuePosition.String(), "the state it was given is not changed")
+			require.Equal(t, tt.want, st.Account.String(), "State carries the same place")
+			require.Equal(t, "9th of 12, limit 5", queued.Account.String(), "the state it was given is not changed")
 			c.AssertExpectations(t)
 		})
 	}

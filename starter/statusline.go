@@ -63,7 +63,7 @@ func accountText(st contract.State) string {
 	if st.Phase != contract.PhaseQueued || st.Account == nil {
 		return ""
 	}
-	return "waiting for the account: " + st.Account.QueuePosition.String()
+	return "waiting for the account: " + st.Account.String()
 }
 
 // retryText says which attempt of which activity is due, and why the
