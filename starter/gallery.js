@@ -90,7 +90,7 @@
     var src = safeURL(o.src);
     var wrap = el('div', 'out out-' + o.kind);
     if (!src) {
-      wrap.appendChild(el('div', 'unsafe', 'link not shown (not http or https): ' + o.link));
+      wrap.appendChild(el('div', 'unsafe', 'link not shown (not http or https): ' + (o.link || '')));
       if (o.note) wrap.appendChild(el('div', 'link-note', o.note));
       return wrap;
     }
@@ -130,7 +130,8 @@
       f.setAttribute('href', src);
       f.setAttribute('download', o.name || '');
       f.setAttribute('rel', 'noreferrer noopener');
-      f.appendChild(el('span', 'icon', o.kind === 'model' ? '\u{1F9CA}' : '\u{1F4C4}'));
+      var ext = /\.([a-z0-9]{1,5})$/i.exec(o.name || '');
+      f.appendChild(el('span', 'icon', ext ? ext[1].toUpperCase() : (o.kind === 'model' ? '3D' : 'FILE')));
       f.appendChild(el('span', 'name', o.name || o.link));
       f.appendChild(el('span', 'meta', (o.kind === 'model' ? '3D model' : 'file') +
         (o.size ? ' · ' + size(o.size) : ' · size unknown') + (o.content_type ? ' · ' + o.content_type : '')));
@@ -162,7 +163,7 @@
     return d;
   }
 
-  function card(item) {
+  function card(item, numbered) {
     var g = group(item.status);
     var c = el('article', 'card g-' + g);
     c.setAttribute('data-status', item.status);
@@ -179,7 +180,7 @@
 
     var body = el('div', 'body');
     var row = el('div', 'row1');
-    row.appendChild(el('span', 'tid', '#' + item.index + ' ' + item.track_id));
+    row.appendChild(el('span', 'tid', (numbered ? '#' + item.index + ' ' : '') + item.track_id));
     row.appendChild(el('span', 'badge st-' + item.status, item.status.replace(/_/g, ' ')));
     body.appendChild(row);
     if (item.prompt) {
@@ -233,7 +234,7 @@
 
   // grid renders items (those of the filter), a page at a time, with a
   // pager when they do not fit one page.
-  function grid(key, items) {
+  function grid(key, items, numbered) {
     var shown = items.filter(function (it) { return filter === 'all' || group(it.status) === filter; });
     var wrap = el('div', 'grid-wrap');
     wrap.setAttribute('data-grid', key);
@@ -244,7 +245,7 @@
     var n = Math.ceil(shown.length / PAGE);
     var page = Math.min(pages[key] || 0, n - 1);
     var g = el('div', 'grid');
-    shown.slice(page * PAGE, (page + 1) * PAGE).forEach(function (it) { g.appendChild(card(it)); });
+    shown.slice(page * PAGE, (page + 1) * PAGE).forEach(function (it) { g.appendChild(card(it, numbered)); });
     if (n > 1) wrap.appendChild(pager(key, page, n, shown.length));
     wrap.appendChild(g);
     if (n > 1) wrap.appendChild(pager(key, page, n, shown.length));
@@ -284,16 +285,27 @@
     if (s.completed_at) facts.push('ended ' + when(s.completed_at));
     sec.appendChild(el('p', 'facts', facts.join(' · ')));
     if (s.error) sec.appendChild(el('p', 'error', s.error));
-    sec.appendChild(grid('step:' + s.name, s.items || []));
+    var items = s.items || [];
+    var g = grid('step:' + s.name, items, s.mapped);
+    sec.appendChild(g);
+    // A step of a few generations takes only their width, so that small
+    // steps line up side by side in plan order.
+    if (items.length <= 4) {
+      sec.classList.add('compact');
+      var inner = g.querySelector('.grid');
+      if (inner) inner.style.gridTemplateColumns = 'repeat(' + inner.children.length + ', 240px)';
+    }
     return sec;
   }
 
   function render() {
     var frag = document.createDocumentFragment();
     if (data.kind === 'pipeline') {
-      (data.steps || []).forEach(function (s, i) { frag.appendChild(step(s, i)); });
+      var steps = el('div', 'steps');
+      (data.steps || []).forEach(function (s, i) { steps.appendChild(step(s, i)); });
+      frag.appendChild(steps);
     } else {
-      frag.appendChild(grid('items', data.items || []));
+      frag.appendChild(grid('items', data.items || [], data.kind === 'batch'));
     }
     main.replaceChildren(frag);
   }
@@ -324,4 +336,5 @@
 
   render();
   document.documentElement.setAttribute('data-rendered', 'true');
+  if (window.performance && performance.mark) performance.mark('gallery-rendered');
 })();

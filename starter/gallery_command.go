@@ -359,8 +359,8 @@ func (s *galleryServer) serveStored(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	mt, _, _ := mime.ParseMediaType(st.ContentType)
 	top, _, _ := strings.Cut(mt, "/")
-	switch {
-	case top == "image" || top == "video" || top == "audio" || top == "model":
+	switch top {
+	case "image", "video", "audio", "model":
 		w.Header().Set("Content-Type", mt)
 	default:
 		w.Header().Set("Content-Type", "application/octet-stream")

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Browser check of `starter gallery` pages: writes the fixture galleries
+# (TestGalleryFixtures: a running batch, a pipeline, the injection cases,
+# a 10,000-item batch, one generation) and opens them in headless
+# Chromium. Fails (exit 1) when what a user should see is not shown, when
+# any script a prompt or a provider's reply carries runs (with the page's
+# CSP, and with it bypassed), or when the 10,000-item page's first
+# contentful paint passes 3 s. Prints that page's size and first paint,
+# and saves screenshots into docs/screenshots/gallery-*.png.
+#
+#   scripts/gallery-check.sh
+#   GALLERY_CHECK_OUT=/tmp/shots scripts/gallery-check.sh
+#
+# Needs Debian's chromium (installed if missing) and playwright-core from
+# npm, installed into .run/ui-check/ (git-ignored) as scripts/ui-check.sh
+# does, never a downloaded browser. No stack: the pages are rendered by
+# the starter's own code from fixtures. Not part of scripts/test.sh (it
+# needs Chromium); the Go tests of the same pages are.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$PATH"
+
+OUT="${GALLERY_CHECK_OUT:-$PWD/docs/screenshots}"
+TOOLS="${UI_CHECK_TOOLS:-$PWD/.run/ui-check}"
+FIXTURES="${GALLERY_FIXTURES:-$PWD/.run/gallery-fixtures}"
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+PLAYWRIGHT_VERSION="1.65.1"
+
+if [ ! -x "$CHROMIUM" ]; then
+	echo "gallery-check: installing Debian's chromium"
+	SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+if [ ! -f "$TOOLS/node_modules/playwright-core/package.json" ] ||
+	[ "$(node -p "require('$TOOLS/node_modules/playwright-core/package.json').version")" != "$PLAYWRIGHT_VERSION" ]; then
+	echo "gallery-check: installing playwright-core $PLAYWRIGHT_VERSION into $TOOLS"
+	mkdir -p "$TOOLS"
+	[ -f "$TOOLS/package.json" ] || echo '{"private": true}' >"$TOOLS/package.json"
+	npm install --prefix "$TOOLS" --no-audit --no-fund --silent "playwright-core@$PLAYWRIGHT_VERSION"
+fi
+
+echo "gallery-check: writing the fixture galleries into $FIXTURES"
+rm -rf "$FIXTURES"
+mkdir -p "$FIXTURES" "$OUT"
+GALLERY_FIXTURES="$FIXTURES" go test ./starter/ -run '^TestGalleryFixtures$' -count=1 >/dev/null
+
+FIXTURES="$FIXTURES" OUT="$OUT" CHROMIUM="$CHROMIUM" MEASURE_OUT="$FIXTURES/measure.json" \
+	NODE_PATH="$TOOLS/node_modules" node scripts/gallery-check.cjs
