@@ -1,12 +1,18 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/google/uuid"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -41,8 +47,11 @@ func AccountLimiterID(apiKey string) string {
 }
 
 // TemporalAccount is the Account of one API key, through the Temporal
-// client: Acquire is an Update-with-Start of the limiter workflow,
-// Release and Throttle are signals.
+// client. A worker's acquires and releases are gathered into batches: one
+// acquire-batch Update-with-Start (the limiter starts if it is not
+// running) carries the releases and acquires of the runs that ask while
+// the previous batch is in flight. A limiter run recorded before batches
+// is asked one run at a time, as it was.
 type TemporalAccount struct {
 	Client client.Client
 	// LimiterID is AccountLimiterID of the key.
@@ -50,9 +59,47 @@ type TemporalAccount struct {
 	// Limit is ACCOUNT_QUEUE_LIMIT, sent with every acquire request.
 	// Zero means contract.DefaultAccountQueueLimit.
 	Limit int
+
+	once  sync.Once
+	calls *batcher[limiterCall, limiterResult]
+	// unbatchedUntil (Unix nanoseconds): the limiter run refused an
+	// acquire-batch; runs are asked one at a time until then, when a
+	// batch is tried again (the run may have continued as new).
+	unbatchedUntil atomic.Int64
+}
+
+// unbatchedFor is how long a worker asks one run at a time after a
+// limiter run refused an acquire-batch.
+const unbatchedFor = time.Minute
+
+// limiterResult is one call's answer in a batch.
+type limiterResult struct {
+	reply contract.AcquireReply
+	err   error
+}
+
+func (t *TemporalAccount) unbatched() bool {
+	return time.Now().UnixNano() < t.unbatchedUntil.Load()
 }
 
 var _ Account = (*TemporalAccount)(nil)
+
+// limiterCall is one run's acquire (with the task queue its limiter
+// starts on, if it must be started) or release.
+type limiterCall struct {
+	taskQueue string
+	acquire   *contract.AcquireRequest
+	release   *contract.ReleaseRequest
+}
+
+// limiterCallTimeout bounds one batch's Update; the runs' local
+// activities retry past it.
+const limiterCallTimeout = 10 * time.Second
+
+func (t *TemporalAccount) batcher() *batcher[limiterCall, limiterResult] {
+	t.once.Do(func() { t.calls = newBatcher(contract.MaxLimiterBatch, t.send) })
+	return t.calls
+}
 
 func (t *TemporalAccount) limit() int {
 	if t.Limit <= 0 {
@@ -61,46 +108,141 @@ func (t *TemporalAccount) limit() int {
 	return t.Limit
 }
 
-// Acquire sends the acquire update, starting the limiter with the worker's
-// limit when it is not running. The update ID is the run's, so a retried
-// attempt is one request.
+// Acquire asks for a slot in the worker's next batch.
 func (t *TemporalAccount) Acquire(ctx context.Context, taskQueue string, req contract.AcquireRequest) (contract.AcquireReply, error) {
 	req.Limit = t.limit()
-	start := t.Client.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       t.LimiterID,
-		TaskQueue:                taskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		StaticSummary:            "ModelsLab account limiter",
-	}, contract.AccountLimiterWorkflow, contract.LimiterInput{Limit: req.Limit})
-	h, err := t.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: start,
-		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateID:     "acquire-" + req.Holder + "-" + req.RunID,
-			UpdateName:   contract.AcquireUpdate,
-			Args:         []any{req},
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		},
-	})
-	if err != nil {
-		return contract.AcquireReply{}, fmt.Errorf("acquire a slot of %s: %w", t.LimiterID, err)
-	}
-	var reply contract.AcquireReply
-	if err := h.Get(ctx, &reply); err != nil {
+	res, err := t.batcher().do(ctx, limiterCall{taskQueue: taskQueue, acquire: &req})
+	reply := res.reply
+	if err = cmp.Or(err, res.err); err != nil {
 		return contract.AcquireReply{}, fmt.Errorf("acquire a slot of %s: %w", t.LimiterID, err)
 	}
 	reply.Limiter = t.LimiterID
 	return reply, nil
 }
 
-// Release signals the limiter. A limiter that is gone holds no slot.
+// Release gives the slot back in the worker's next batch, or with a
+// release signal to a limiter run that takes no batches (or to another
+// key's limiter). A limiter that is gone holds no slot.
 func (t *TemporalAccount) Release(ctx context.Context, limiter string, req contract.ReleaseRequest) error {
-	err := t.Client.SignalWorkflow(ctx, limiter, "", contract.ReleaseSignal, req)
+	var err error
+	if limiter == t.LimiterID && !t.unbatched() {
+		var res limiterResult
+		res, err = t.batcher().do(ctx, limiterCall{release: &req})
+		err = cmp.Or(err, res.err)
+	} else {
+		err = t.Client.SignalWorkflow(ctx, limiter, "", contract.ReleaseSignal, req)
+	}
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		return nil
 	}
 	return err
+}
+
+// send sends one batch: an acquire-batch Update-with-Start, or one
+// request per run to a limiter run without the acquire-batch handler.
+func (t *TemporalAccount) send(ctx context.Context, calls []limiterCall) ([]limiterResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, limiterCallTimeout)
+	defer cancel()
+	if t.unbatched() {
+		return t.sendEach(ctx, calls), nil
+	}
+	var batch contract.AcquireBatch
+	taskQueue := ""
+	for _, c := range calls {
+		if c.acquire != nil {
+			batch.Requests = append(batch.Requests, *c.acquire)
+			taskQueue = cmp.Or(taskQueue, c.taskQueue)
+		} else {
+			batch.Releases = append(batch.Releases, *c.release)
+		}
+	}
+	opts := client.UpdateWorkflowOptions{
+		UpdateID:     "acquire-batch-" + uuid.NewString(),
+		UpdateName:   contract.AcquireBatchUpdate,
+		Args:         []any{batch},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	}
+	var h client.WorkflowUpdateHandle
+	var err error
+	if taskQueue == "" {
+		// Only releases: a limiter that is not running holds no slot.
+		opts.WorkflowID = t.LimiterID
+		h, err = t.Client.UpdateWorkflow(ctx, opts)
+	} else {
+		h, err = t.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+			StartWorkflowOperation: t.startOperation(taskQueue), UpdateOptions: opts,
+		})
+	}
+	var reply contract.AcquireBatchReply
+	if err == nil {
+		err = h.Get(ctx, &reply)
+	}
+	if err != nil {
+		if isUnknownUpdate(err) {
+			t.unbatchedUntil.Store(time.Now().Add(unbatchedFor).UnixNano())
+			return t.sendEach(ctx, calls), nil
+		}
+		return nil, err
+	}
+	replies := make([]limiterResult, len(calls))
+	next := 0
+	for i, c := range calls {
+		if c.acquire == nil {
+			continue
+		}
+		if next >= len(reply.Replies) {
+			return nil, errShortBatchReply
+		}
+		replies[i].reply = reply.Replies[next]
+		next++
+	}
+	return replies, nil
+}
+
+func (t *TemporalAccount) startOperation(taskQueue string) client.WithStartWorkflowOperation {
+	return t.Client.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID:                       t.LimiterID,
+		TaskQueue:                taskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		StaticSummary:            "ModelsLab account limiter",
+	}, contract.AccountLimiterWorkflow, contract.LimiterInput{Limit: t.limit()})
+}
+
+// isUnknownUpdate: the limiter run has no handler for the update (a run
+// recorded before acquire-batch).
+func isUnknownUpdate(err error) bool {
+	return strings.Contains(err.Error(), "unknown update")
+}
+
+// sendEach asks a limiter run without acquire-batch: one acquire Update
+// per run (update ID = the run's, so a retried attempt is one request)
+// and one release signal per run, all at once.
+func (t *TemporalAccount) sendEach(ctx context.Context, calls []limiterCall) []limiterResult {
+	res := make([]limiterResult, len(calls))
+	var wg sync.WaitGroup
+	for i, c := range calls {
+		wg.Go(func() {
+			if c.release != nil {
+				res[i].err = t.Client.SignalWorkflow(ctx, t.LimiterID, "", contract.ReleaseSignal, *c.release)
+				return
+			}
+			h, err := t.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+				WorkflowID:   t.LimiterID,
+				UpdateID:     "acquire-" + c.acquire.Holder + "-" + c.acquire.RunID,
+				UpdateName:   contract.AcquireUpdate,
+				Args:         []any{*c.acquire},
+				WaitForStage: client.WorkflowUpdateStageCompleted,
+			})
+			if err == nil {
+				err = h.Get(ctx, &res[i].reply)
+			}
+			res[i].err = err
+		})
+	}
+	wg.Wait()
+	return res
 }
 
 // Throttle signals the limiter, if it runs.

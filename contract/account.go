@@ -17,6 +17,12 @@ const (
 	// AcquireUpdate asks the limiter for a slot (an AcquireRequest); the
 	// AcquireReply says whether it was granted at once or queued.
 	AcquireUpdate = "acquire"
+	// AcquireBatchUpdate is AcquireUpdate and ReleaseSignal for several
+	// runs at once (an AcquireBatch; the AcquireBatchReply answers each
+	// acquire in order): a worker gathers the requests of its runs that
+	// arrive while its previous batch is in flight, so the limiter's cost
+	// is one Update and one workflow task per batch, not per run.
+	AcquireBatchUpdate = "acquire-batch"
 	// ReleaseSignal gives a slot back, or leaves the queue (a
 	// ReleaseRequest).
 	ReleaseSignal = "release"
@@ -121,6 +127,24 @@ func Ordinal(n int) string {
 	}
 	return fmt.Sprintf("%d%s", n, suffix)
 }
+
+// AcquireBatch is the AcquireBatchUpdate's argument. The releases are
+// taken first, so the slots they free go to this batch's acquires as much
+// as to the runs already waiting.
+type AcquireBatch struct {
+	Releases []ReleaseRequest `json:"releases,omitempty"`
+	Requests []AcquireRequest `json:"requests,omitempty"`
+}
+
+// AcquireBatchReply answers an AcquireBatch, one reply per request in
+// the same order.
+type AcquireBatchReply struct {
+	Replies []AcquireReply `json:"replies"`
+}
+
+// MaxLimiterBatch bounds the requests and releases of one AcquireBatch
+// (about 200 bytes each: far below Temporal's 2 MB payload limit).
+const MaxLimiterBatch = 500
 
 // ReleaseRequest gives the slot of Holder back, or takes it out of the
 // queue when it waits.

@@ -91,6 +91,20 @@ record_queued() {
 	wait
 }
 
+# record_limiter NAME: the account-queued scenario (a blocker holds the
+# one slot, a second run waits for its grant), then the AccountLimiter's
+# own history (it runs on: the fixture ends open).
+record_limiter() {
+	local name="$1" id
+	record_queued "replay-limiter-run"
+	rm -f "$OUT/${PREFIX}replay-limiter-run.json"
+	id="$(temporal workflow list --address "$TEMPORAL_ADDRESS" --query "WorkflowType='AccountLimiter'" --output json |
+		grep -o '"workflowId": *"[^"]*"' | head -1 | cut -d'"' -f4)"
+	[ -n "$id" ] || { echo "$name: no AccountLimiter ran (ACCOUNT_QUEUE_LIMIT=1 in the environment?)" >&2; return 1; }
+	temporal workflow show --address "$TEMPORAL_ADDRESS" -w "$id" --output json >"$OUT/$PREFIX$name.json"
+	echo "$PREFIX$name.json: $(grep -c '"eventId"' "$OUT/$PREFIX$name.json") events ($id)"
+}
+
 # record_pipeline NAME ARGS...: one pipeline run, ID replay-NAME (the
 # replay test needs it: children are named after it).
 record_pipeline() {
@@ -120,11 +134,14 @@ later='{"rates":{"delay":1},"delay":"2s"}'
 # behind a blocker) and releases it at the result. Record them with
 # ACCOUNT_QUEUE_LIMIT=1 in the environment (the stack's worker reads it):
 #   ACCOUNT_QUEUE_LIMIT=1 scripts/record-histories.sh account-slot account-queued
+# limiter (and v1-limiter, recorded at commit d2122b6 with GENFLOW_SOURCE
+# and PREFIX=v1-: a limiter run before acquire-batch): the AccountLimiter's
+# own history after account-queued's runs, with ACCOUNT_QUEUE_LIMIT=1.
 # revision-during-submit: as webhook-during-submit, started by a starter
 # that gives the Generation its revision in the input (contract.
 # GenerationRevision): no GetVersion marker, the revision's behaviour.
 known=(webhook webhook-at-hand poll dup 5xx fail training workflow store-notify pipeline-store-notify
-	webhook-during-submit deadline-first-poll webhook-id-mismatch account-slot account-queued revision-during-submit)
+	webhook-during-submit deadline-first-poll webhook-id-mismatch account-slot account-queued revision-during-submit limiter)
 all=("${known[@]}")
 [ $# -gt 0 ] && all=("$@")
 for name in "${all[@]}"; do
@@ -150,6 +167,7 @@ for name in "${all[@]}"; do
 	revision-during-submit) record revision-during-submit '{"rules":[{"fault":"slow-submit"}],"submit_delay":"5s"}' \
 		text2img --model flux --prompt "replay revision during submit" ;;
 	account-queued) record_queued account-queued ;;
+	limiter) record_limiter limiter ;;
 	webhook-id-mismatch) record webhook-id-mismatch '{"rules":[{"fault":"wrong-id"}],"rates":{"delay":1},"delay":"2s"}' \
 		text2img --model flux --prompt "replay webhook id mismatch" --poll-grace 1s ;;
 	*) echo "unknown scenario $name; known: ${known[*]}" >&2; exit 2 ;;

@@ -84,11 +84,41 @@ func AccountLimiter(ctx workflow.Context, in contract.LimiterInput) error {
 	}); err != nil {
 		return err
 	}
+	// Limiter runs recorded before batches (DefaultVersion) have no
+	// acquire-batch handler; workers then ask them one run at a time.
+	l.batches = workflow.GetVersion(ctx, limiterBatchesChange, workflow.DefaultVersion, limiterBatches) >= limiterBatches
+	if !l.batches {
+		return l.run(ctx)
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, contract.AcquireBatchUpdate, l.acquireBatch, workflow.UpdateHandlerOptions{
+		Validator: func(b contract.AcquireBatch) error {
+			if n := len(b.Requests) + len(b.Releases); n == 0 || n > contract.MaxLimiterBatch {
+				return fmt.Errorf("acquire-batch: %d requests and releases (1 to %d)", n, contract.MaxLimiterBatch)
+			}
+			for _, r := range b.Requests {
+				if r.Holder == "" {
+					return errors.New("acquire-batch: a request has no holder")
+				}
+			}
+			return nil
+		},
+	}); err != nil {
+		return err
+	}
 	return l.run(ctx)
 }
 
+// limiterBatchesChange is the GetVersion change of the limiter runs that
+// take acquire-batch updates (limiterBatches).
+const (
+	limiterBatchesChange = "limiter-batches"
+	limiterBatches       = workflow.Version(1)
+)
+
 type limiter struct {
-	q  *accountQueue
+	// batches: this run takes acquire-batch.
+	batches bool
+	q       *accountQueue
 	id string
 	// wake is written when state changed outside the main loop (an
 	// update, a failed grant), so the loop re-arms its timers.
@@ -109,21 +139,48 @@ type limiter struct {
 // what the free slots allow; the reply says whether the asking run is
 // among them.
 func (l *limiter) acquire(ctx workflow.Context, r contract.AcquireRequest) (contract.AcquireReply, error) {
+	return l.acquireAll(ctx, []contract.AcquireRequest{r})[0], nil
+}
+
+// acquireBatch is the acquire-batch update's handler: the releases
+// first, then acquire for each request, all queued before any is
+// admitted, so the batch's runs are ordered among themselves by the rules
+// and not by their place in it.
+func (l *limiter) acquireBatch(ctx workflow.Context, b contract.AcquireBatch) (contract.AcquireBatchReply, error) {
+	for _, r := range b.Releases {
+		l.q.release(r)
+	}
+	if len(b.Requests) == 0 {
+		l.dispatch(ctx)
+		l.changed(ctx)
+		return contract.AcquireBatchReply{}, nil
+	}
+	return contract.AcquireBatchReply{Replies: l.acquireAll(ctx, b.Requests)}, nil
+}
+
+func (l *limiter) acquireAll(ctx workflow.Context, rs []contract.AcquireRequest) []contract.AcquireReply {
 	l.updates++
-	holding := l.q.enqueue(r, workflow.Now(ctx))
-	if !holding {
-		for _, w := range l.q.admit(workflow.Now(ctx)) {
-			if w.Holder == r.Holder && w.RunID == r.RunID {
-				holding = true
-				l.metrics.Timer(MetricAccountWait).Record(0)
-				continue
-			}
-			l.grant(ctx, w)
+	now := workflow.Now(ctx)
+	asking := make(map[string]bool, len(rs))
+	for _, r := range rs {
+		l.q.enqueue(r, now)
+		asking[r.Holder+"\n"+r.RunID] = true
+	}
+	for _, w := range l.q.admit(now) {
+		if asking[w.Holder+"\n"+w.RunID] {
+			// Granted in the reply: no signal, and no wait.
+			l.metrics.Timer(MetricAccountWait).Record(0)
+			continue
 		}
+		l.grant(ctx, w)
 	}
 	l.changed(ctx)
-	pos := l.q.position(r.Holder, workflow.Now(ctx))
-	return contract.AcquireReply{Limiter: l.id, Granted: holding, QueuePosition: pos}, nil
+	replies := make([]contract.AcquireReply, len(rs))
+	for i, r := range rs {
+		pos := l.q.position(r.Holder, now)
+		replies[i] = contract.AcquireReply{Limiter: l.id, Granted: l.q.holds(r.Holder, r.RunID), QueuePosition: pos}
+	}
+	return replies
 }
 
 // grant tells a waiter it holds a slot. A grant that cannot be delivered

@@ -47,13 +47,19 @@ func indexOf(es []contract.LimiterEntry, holder string) int {
 	return slices.IndexFunc(es, func(e contract.LimiterEntry) bool { return e.Holder == holder })
 }
 
+// holds says whether the run holds a slot.
+func (q *accountQueue) holds(holder, runID string) bool {
+	i := indexOf(q.c.Holders, holder)
+	return i >= 0 && q.c.Holders[i].RunID == runID
+}
+
 // enqueue adds a request as a waiter, unless its run already holds a
 // slot or waits. It returns whether the run holds a slot.
 func (q *accountQueue) enqueue(r contract.AcquireRequest, now time.Time) (holding bool) {
 	if r.Limit > 0 {
 		q.limit = r.Limit
 	}
-	if i := indexOf(q.c.Holders, r.Holder); i >= 0 && q.c.Holders[i].RunID == r.RunID {
+	if q.holds(r.Holder, r.RunID) {
 		return true
 	}
 	if i := indexOf(q.c.Waiters, r.Holder); i >= 0 && q.c.Waiters[i].RunID == r.RunID {

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -340,4 +341,86 @@ func TestAccountQueuePositionsMatchTheAdmissionOrder(t *testing.T) {
 	for i, h := range order {
 		require.Equal(t, i+1, want[h], "position of %s", h)
 	}
+}
+
+// acquireBatch sends one acquire-batch update at d, releasing released
+// first; the replies are kept by holder.
+func (e *limiterEnv) acquireBatch(t *testing.T, d time.Duration, released []string, reqs ...contract.AcquireRequest) {
+	e.RegisterDelayedCallback(func() {
+		var b contract.AcquireBatch
+		for _, h := range released {
+			b.Releases = append(b.Releases, contract.ReleaseRequest{Holder: h, RunID: "run-" + h})
+		}
+		b.Requests = reqs
+		e.UpdateWorkflow(contract.AcquireBatchUpdate, "", &testsuite.TestUpdateCallback{
+			OnAccept: func() {},
+			OnReject: func(err error) { t.Errorf("acquire-batch rejected: %v", err) },
+			OnComplete: func(v any, err error) {
+				require.NoError(t, err)
+				r := v.(contract.AcquireBatchReply)
+				require.Len(t, r.Replies, len(reqs), "one reply per request")
+				e.mu.Lock()
+				defer e.mu.Unlock()
+				for i, req := range reqs {
+					e.replies[req.Holder] = r.Replies[i]
+				}
+			},
+		}, b)
+	}, d)
+}
+
+func req(holder string, prio int, key string) contract.AcquireRequest {
+	return contract.AcquireRequest{Holder: holder, RunID: "run-" + holder, Priority: prio, Key: key}
+}
+
+func TestLimiterAcquireBatch(t *testing.T) {
+	t.Parallel()
+	e := newLimiterEnv(t)
+	// Limit 2: one batch of four, the interactive run last in it.
+	e.acquireBatch(t, time.Second, nil,
+		req("b1", contract.PriorityBatch, "B"), req("b2", contract.PriorityBatch, "B"),
+		req("c1", contract.PriorityBatch, "C"), req("i1", contract.PriorityInteractive, "i1"))
+	e.RegisterDelayedCallback(func() {
+		require.True(t, e.replies["i1"].Granted, "interactive first, whatever its place in the batch")
+		require.True(t, e.replies["b1"].Granted, "then the first key's first run")
+		require.False(t, e.replies["b2"].Granted)
+		require.False(t, e.replies["c1"].Granted)
+		require.Equal(t, 1, e.replies["c1"].Position, "round-robin: C's turn before B's second run")
+		require.Equal(t, 2, e.replies["b2"].Position)
+		require.Empty(t, e.grants(), "granted in the reply, no signal")
+	}, 2*time.Second)
+	// The next batch releases i1 and b1 and asks for d1: the releases
+	// first, so one freed slot goes to c1, whose turn it is, and the
+	// other to d1, a key never served, before B's second run.
+	e.acquireBatch(t, 3*time.Second, []string{"i1", "b1"}, req("d1", contract.PriorityBatch, "D"))
+	e.end(4*time.Second, func() {
+		require.Equal(t, []string{"c1"}, e.grants(), "the freed slots go to c1 (signalled) and d1 (in the reply)")
+		require.True(t, e.replies["d1"].Granted)
+		s := e.state(t)
+		require.ElementsMatch(t, []string{"c1", "d1"}, s.Holders)
+		require.Equal(t, 1, s.Waiting, "b2 waits")
+		require.Equal(t, int64(4), s.Admitted)
+	})
+	e.ExecuteWorkflow(AccountLimiter, contract.LimiterInput{Limit: 2})
+	require.True(t, e.IsWorkflowCompleted())
+}
+
+func TestLimiterAcquireBatchRefusesEmptyAndOversizedBatches(t *testing.T) {
+	t.Parallel()
+	e := newLimiterEnv(t)
+	for i, n := range []int{0, contract.MaxLimiterBatch + 1} {
+		e.RegisterDelayedCallback(func() {
+			b := contract.AcquireBatch{}
+			for j := range n {
+				b.Requests = append(b.Requests, req(fmt.Sprint("h", j), 1, "k"))
+			}
+			e.UpdateWorkflow(contract.AcquireBatchUpdate, "", &testsuite.TestUpdateCallback{
+				OnAccept:   func() { t.Errorf("a batch of %d accepted", n) },
+				OnReject:   func(err error) { require.ErrorContains(t, err, "requests and releases") },
+				OnComplete: func(any, error) {},
+			}, b)
+		}, time.Duration(i+1)*time.Second)
+	}
+	e.end(3*time.Second, func() { require.Zero(t, e.state(t).Waiting) })
+	e.ExecuteWorkflow(AccountLimiter, contract.LimiterInput{Limit: 2})
 }
