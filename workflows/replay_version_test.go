@@ -13,18 +13,27 @@ import (
 	"go.temporal.io/sdk/worker"
 )
 
-// versionedFixtures are recorded histories of runs that took the
-// generationChange branches (scripts/record-histories.sh records them).
-var versionedFixtures = []string{"webhook-during-submit.json", "deadline-first-poll.json", "account-slot.json", "account-queued.json"}
+// versionedFixtures are recorded histories of runs that took a
+// GetVersion change's new branches, and the change's ID
+// (scripts/record-histories.sh records them).
+var versionedFixtures = map[string]string{
+	"webhook-during-submit.json": generationChange,
+	"deadline-first-poll.json":   generationChange,
+	"account-slot.json":          generationChange,
+	"account-queued.json":        generationChange,
+	// The limiter took acquire-batch updates.
+	"limiter.json": limiterBatchesChange,
+}
 
 // TestVersionedFixturesNeedTheirBranch proves each of versionedFixtures
-// guards its new step: with its generationChange marker saying
-// DefaultVersion, the run takes the old branches (Submit alone, a
-// deadline without a fetch), whose commands differ from the history's.
+// guards its new step: with its change's marker saying DefaultVersion, the
+// run takes the old branches (Submit alone, a deadline without a fetch, a
+// limiter without acquire-batch), whose commands differ from the
+// history's.
 func TestVersionedFixturesNeedTheirBranch(t *testing.T) {
 	t.Parallel()
 	dc := converter.GetDefaultDataConverter()
-	for _, name := range versionedFixtures {
+	for name, change := range versionedFixtures {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			// A replay consumes its history: each gets its own.
@@ -51,7 +60,7 @@ func TestVersionedFixturesNeedTheirBranch(t *testing.T) {
 				}
 				details := e.GetMarkerRecordedEventAttributes().GetDetails()
 				var id string
-				if p := details["change-id"]; p == nil || dc.FromPayloads(p, &id) != nil || id != generationChange {
+				if p := details["change-id"]; p == nil || dc.FromPayloads(p, &id) != nil || id != change {
 					continue
 				}
 				old, err := dc.ToPayloads(-1) // workflow.DefaultVersion
@@ -59,7 +68,7 @@ func TestVersionedFixturesNeedTheirBranch(t *testing.T) {
 				details["version"] = old
 				markers++
 			}
-			require.Equal(t, 1, markers, "the fixture must hold one %s marker", generationChange)
+			require.Equal(t, 1, markers, "the fixture must hold one %s marker", change)
 			err := replay(h)
 			require.Error(t, err, "without its branch the fixture must not replay")
 			require.Contains(t, err.Error(), "TMPRL1100") // the SDK's code for non-determinism
