@@ -236,6 +236,12 @@ type accountResult struct {
 	// left, over Common.
 	Shares []int
 	Common time.Duration
+	// Where the time above the ideal went, from the fake's submit times:
+	// Startup from the start to the first submit; Handover the mean
+	// time a slot sat idle at the provider between one request's end and
+	// the next submit; Tail from the last request's end to the last
+	// result.
+	Startup, Handover, Tail time.Duration
 	// PeakWaiting and FullSamples: from the limiter's state query.
 	PeakWaiting          int
 	FullSamples, Samples int
@@ -394,6 +400,20 @@ func (b *bench) account(ctx context.Context) (accountResult, error) {
 	r.Rejected429 = after.Rejected429 - before.Rejected429
 	r.PeakInFlight = after.PeakInFlight
 	r.Shares, r.Common = commonShares(after.Tracks, batchIDs)
+	var submits []time.Time
+	for track, ts := range after.Tracks {
+		if track != warm {
+			submits = append(submits, ts.SubmittedAt...)
+		}
+	}
+	if len(submits) > limit {
+		slices.SortFunc(submits, time.Time.Compare)
+		first, last := submits[0], submits[len(submits)-1]
+		r.Startup = first.Sub(start)
+		idle := time.Duration(limit)*(last.Add(T).Sub(first)) - time.Duration(len(submits))*T
+		r.Handover = idle / time.Duration(len(submits)-limit)
+		r.Tail = start.Add(r.Wall).Sub(last.Add(T))
+	}
 	if r.Limiter, err = b.describeLimiter(ctx, rig.limiterID); err != nil {
 		return r, err
 	}
@@ -527,6 +547,10 @@ type scaleResult struct {
 	// held a slot; PeakWaiting the most the limiter had waiting.
 	Fill, Total time.Duration
 	PeakWaiting int
+	// Started is the items of the batches started; Stalled says the
+	// waiters stopped growing before all were.
+	Started int
+	Stalled bool
 	// AtPeak describes the limiter's runs when the most waited; After
 	// once every item has succeeded.
 	AtPeak, After limiterRuns
@@ -579,45 +603,40 @@ func (b *bench) accountScale(ctx context.Context) (scaleResult, error) {
 		}
 	}()
 
-	n := o.scaleBatches * o.scaleItems
-	batchIDs := make([]string, o.scaleBatches)
+	// The batches start one at a time, each once the last one's items
+	// all wait, so that the dev server meets a growing queue rather
+	// than 10,000 new workflows at once; they stop starting when the
+	// waiters stop growing for scaleStall (as many as this server and
+	// worker sustain).
+	var batchIDs []string
 	start := time.Now()
-	for j := range batchIDs {
-		batchIDs[j] = fmt.Sprintf("%s-%s-%02d", starter.NewBatchID(), b.run, j)
+	for j := range o.scaleBatches {
+		id := fmt.Sprintf("%s-%s-%02d", starter.NewBatchID(), b.run, j)
 		items := make([]contract.BatchItem, o.scaleItems)
 		for i := range items {
 			in := generationInput(i, 0)
 			items[i] = contract.BatchItem{Endpoint: in.Endpoint, Params: in.Params, Line: i + 1}
 		}
-		if _, err := starter.StartBatch(ctx, b.s.c, cfg, starter.BatchSpec{ID: batchIDs[j], Items: items,
+		t0 := time.Now()
+		if _, err := starter.StartBatch(ctx, b.s.c, cfg, starter.BatchSpec{ID: id, Items: items,
 			Concurrency: o.scaleItems, PageSize: o.scaleItems}); err != nil {
 			return r, err
 		}
-	}
-	// Wait until every item waits, or the count stops growing.
-	last, lastGrew := 0, time.Now()
-	for {
-		st, err := b.limiterState(ctx, rig.limiterID)
-		if err == nil {
-			r.PeakWaiting = max(r.PeakWaiting, st.Waiting)
-			if st.Waiting > last {
-				last, lastGrew = st.Waiting, time.Now()
-			}
-			if st.Waiting >= n {
-				break
-			}
-		}
-		if time.Since(lastGrew) > time.Minute {
-			b.log("    the waiters stopped growing at %d of %d", last, n)
-			break
-		}
-		if time.Since(lastGrew) > 10*time.Second || err != nil {
-			b.log("    %d of %d waiting after %.0f s (query: %v)", last, n, time.Since(start).Seconds(), err)
-		}
-		if err := sleep(ctx, 2*time.Second); err != nil {
+		batchIDs = append(batchIDs, id)
+		want := len(batchIDs) * o.scaleItems
+		stalled, err := b.awaitWaiters(ctx, rig.limiterID, want, &r.PeakWaiting)
+		if err != nil {
 			return r, err
 		}
+		b.log("    batch %d: %d of %d waiting, %.0f s for this batch, %.0f s in all", j+1, r.PeakWaiting, want,
+			time.Since(t0).Seconds(), time.Since(start).Seconds())
+		if stalled {
+			b.log("    the waiters stopped growing at %d of %d: no more batches", r.PeakWaiting, want)
+			r.Stalled = true
+			break
+		}
 	}
+	r.Started = len(batchIDs) * o.scaleItems
 	r.Fill = time.Since(start)
 	b.log("    %d waiting after %.1f s", r.PeakWaiting, r.Fill.Seconds())
 	if r.AtPeak, err = b.describeLimiter(ctx, rig.limiterID); err != nil {
@@ -658,8 +677,8 @@ func (b *bench) accountScale(ctx context.Context) (scaleResult, error) {
 	if r.After, err = b.describeLimiter(ctx, rig.limiterID); err != nil {
 		return r, err
 	}
-	b.log("    all %d succeeded after %.1f s; limiter: %d runs, longest %d events (%d bytes), largest input %d bytes",
-		n, r.Total.Seconds(), r.After.Runs, r.After.LongestEvents, r.After.LongestBytes, r.After.LargestInput)
+	b.log("    all %d started succeeded after %.1f s; limiter: %d runs, longest %d events (%d bytes), largest input %d bytes",
+		r.Started, r.Total.Seconds(), r.After.Runs, r.After.LongestEvents, r.After.LongestBytes, r.After.LargestInput)
 	return r, nil
 }
 
@@ -683,6 +702,8 @@ func accountMarkdown(w func(string, ...any), a *accountResult, sc *scaleResult) 
 		if a.Samples > 0 {
 			full = float64(a.FullSamples) / float64(a.Samples)
 		}
+		w("| where the time above the ideal went | %.1f s to the first submit; a slot idle %s ms on average between a request's end at the provider and the next submit (%d handovers); %.1f s from the last request's end to the last result | |\n",
+			a.Startup.Seconds(), ms(a.Handover), total-L, a.Tail.Seconds())
 		w("| the window: %d per batch, so the limiter shares | up to %d runs waiting at the limiter; every slot in use in %s of %d samples | |\n",
 			a.Window, a.PeakWaiting, pct(full), a.Samples)
 		w("| the limiter's workflow | %d run(s), longest history %d events (%s), largest input %s | |\n",
@@ -707,7 +728,12 @@ func accountMarkdown(w func(string, ...any), a *accountResult, sc *scaleResult) 
 		n := x.Batches * x.Items
 		w("\n| 6b. %d items waiting for one account: %d batches of %d (window and page %d), limit %d | measured | Temporal's limit |\n|---|---|---|\n",
 			n, x.Batches, x.Items, x.Items, x.Limit)
-		w("| runs waiting at once | %d of %d, %.0f s after the first batch started | |\n", x.PeakWaiting, n, x.Fill.Seconds())
+		stalled := ""
+		if x.Stalled {
+			stalled = fmt.Sprintf("; the count stopped growing (for %s) with %d items started, so no more batches started", scaleStall, x.Started)
+		}
+		w("| runs waiting at once (the batches started one by one, each once the last one's items all waited) | %d of %d, %.0f s after the first batch started%s | |\n",
+			x.PeakWaiting, n, x.Fill.Seconds(), stalled)
 		for _, row := range []struct {
 			when string
 			l    limiterRuns
@@ -717,8 +743,8 @@ func accountMarkdown(w func(string, ...any), a *accountResult, sc *scaleResult) 
 			w("| the limiter %s: largest input (the carry after continue-as-new) | %s for %d holders and waiters | 2 MB per payload |\n",
 				row.when, kib(int64(row.l.LargestInput)), row.l.LargestCarry)
 		}
-		w("| drained at limit %d (T = %s), every item succeeded | %.0f s in all; 429s at the fake %d | |\n",
-			x.DrainLimit, x.GenTime, x.Total.Seconds(), x.QueueFull)
+		w("| drained at limit %d (T = %s), every item started succeeded | %d items, %.0f s in all; 429s at the fake %d | |\n",
+			x.DrainLimit, x.GenTime, x.Started, x.Total.Seconds(), x.QueueFull)
 	}
 }
 
@@ -738,4 +764,34 @@ func joinInts(v []int, sep string) string {
 		parts[i] = fmt.Sprint(x)
 	}
 	return strings.Join(parts, sep)
+}
+
+// scaleStall is how long the waiters may stop growing before the scale
+// scenario starts no more batches.
+const scaleStall = time.Minute
+
+// awaitWaiters waits until the limiter has want runs waiting, or their
+// count has not grown for scaleStall (stalled), keeping the peak.
+func (b *bench) awaitWaiters(ctx context.Context, limiterID string, want int, peak *int) (stalled bool, err error) {
+	last, grew := -1, time.Now()
+	for {
+		qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		st, err := b.limiterState(qctx, limiterID)
+		cancel()
+		if err == nil {
+			*peak = max(*peak, st.Waiting)
+			if st.Waiting > last {
+				last, grew = st.Waiting, time.Now()
+			}
+			if st.Waiting >= want {
+				return false, nil
+			}
+		}
+		if time.Since(grew) > scaleStall {
+			return true, nil
+		}
+		if err := sleep(ctx, time.Second); err != nil {
+			return false, err
+		}
+	}
 }
