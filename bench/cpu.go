@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/genflow/genflow/internal/testenv"
 )
 
 // clockTick is USER_HZ, the unit of /proc/PID/stat's CPU times; 100 on
@@ -58,17 +60,22 @@ func childPID(name string) int {
 	return 0
 }
 
-// cpuMeter measures the CPU the dev server and this process use.
-type cpuMeter struct{ serverPID int }
+// cpuMeter measures the CPU the Temporal server (the dev server), this
+// process and, with -postgres-pid, PostgreSQL use.
+type cpuMeter struct{ serverPID, postgresPID int }
 
-type cpuSample struct{ server, self time.Duration }
+type cpuSample struct{ server, self, postgres time.Duration }
 
 func (m cpuMeter) sample() cpuSample {
-	return cpuSample{server: cpuTime(m.serverPID), self: cpuTime(os.Getpid())}
+	s := cpuSample{server: cpuTime(m.serverPID), self: cpuTime(os.Getpid())}
+	if m.postgresPID > 0 {
+		s.postgres = testenv.ProcTreeCPU(m.postgresPID)
+	}
+	return s
 }
 
 // since is the CPU used since s.
 func (m cpuMeter) since(s cpuSample) cpuSample {
 	now := m.sample()
-	return cpuSample{server: now.server - s.server, self: now.self - s.self}
+	return cpuSample{server: now.server - s.server, self: now.self - s.self, postgres: now.postgres - s.postgres}
 }

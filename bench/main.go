@@ -35,7 +35,6 @@ import (
 
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/internal/config"
-	"github.com/genflow/genflow/internal/testenv"
 )
 
 type options struct {
@@ -52,6 +51,9 @@ type options struct {
 	onDisk                    bool
 	compression               string
 	partitions                int
+	// external is -temporal-address: a Temporal server of its own
+	// instead of the dev server (external.go); nil in tests.
+	external *external
 	// The account limiter's scenarios (account.go).
 	accountGenTime                    time.Duration
 	accountLimit                      int
@@ -121,6 +123,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.compression, "grpc-compression", config.CompressionNone, "gRPC compression of every Temporal client, both sides: none (as scripts/stack.sh and docker-compose.yml) or gzip")
 	fs.IntVar(&o.partitions, "partitions", 1, "task-queue partitions of the dev server (1 as scripts/stack.sh; the server's default is 4)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the run directory (dev server database, logs)")
+	o.external = externalFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -175,12 +178,12 @@ func run(ctx context.Context, o options, args []string, stdout, stderr io.Writer
 			defer os.RemoveAll(dir)
 		}
 		logf("== starting the dev server, fake ModelsLab, gateway and worker (logs in %s)", dir)
-		s, err := startStack(ctx, dir, o.onDisk, o.compression, o.partitions)
+		s, err := startStack(ctx, dir, o.onDisk, o.compression, o.partitions, o.external)
 		if err != nil {
 			return err
 		}
 		defer s.close()
-		rep.Machine.Temporal = testenv.TemporalVersion()
+		rep.Machine.Temporal = o.external.version(ctx, s)
 		if o.cpuProfile != "" {
 			f, err := os.Create(o.cpuProfile)
 			if err != nil {
@@ -249,7 +252,7 @@ func run(ctx context.Context, o options, args []string, stdout, stderr io.Writer
 	md := rep.markdown()
 	fmt.Fprint(stdout, md)
 	if o.docs != "" {
-		if err := writeSection(o.docs, md); err != nil {
+		if err := o.external.section().Write(o.docs, md); err != nil {
 			return err
 		}
 		logf("== wrote %s", o.docs)

@@ -23,7 +23,9 @@ type stat struct {
 	// ServerCPU and SelfCPU are the CPU time the dev server and the bench
 	// process (gateway, worker, fake, clients) used over the rounds.
 	ServerCPU, SelfCPU time.Duration
-	durs               []time.Duration
+	// PostgresCPU is PostgreSQL's, with -postgres-pid.
+	PostgresCPU time.Duration
+	durs        []time.Duration
 }
 
 // PerSecond is the operations per second over the wall time.
@@ -42,6 +44,7 @@ func (s *stat) add(r stat) {
 	s.Rounds = append(s.Rounds, r.PerSecond())
 	s.ServerCPU += r.ServerCPU
 	s.SelfCPU += r.SelfCPU
+	s.PostgresCPU += r.PostgresCPU
 	s.summarise()
 }
 
@@ -108,7 +111,7 @@ func runMetered(ctx context.Context, m cpuMeter, n, workers int, op func(ctx con
 	wg.Wait()
 	s := stat{N: n, Wall: time.Since(start)}
 	used := m.since(cpu0)
-	s.ServerCPU, s.SelfCPU = used.server, used.self
+	s.ServerCPU, s.SelfCPU, s.PostgresCPU = used.server, used.self, used.postgres
 	if err := context.Cause(ctx); err != nil {
 		return s, err
 	}

@@ -103,7 +103,9 @@ func (r report) markdown() string {
 	m := r.Machine
 	w("Measured %s by\n\n```sh\n%s\n```\n\n", r.When.Format("2006-01-02 15:04 MST"), r.Command)
 	w("on %s, %d cores, %.0f GiB, %s, %s", m.CPU, m.Cores, m.MemGiB, m.OS, m.Go)
-	if m.Temporal != "" {
+	if ext := r.Opts.external; ext.on() {
+		w(", %s, gRPC compression %s", ext.describe(m.Temporal), r.Opts.compression)
+	} else if m.Temporal != "" {
 		db := "in memory"
 		if r.Opts.onDisk {
 			db = "on SQLite in WAL mode with synchronous=normal"
@@ -159,14 +161,28 @@ func (r report) markdown() string {
 				x.PerRound, rounds(x.Webhook), rounds(x.Floor), rounds(x.Immediate), rounds(x.FloorAttributed), ratios(x.Ratios), x.LearnedBy)
 		}
 	}
+	if x := r.Ingest; x != nil && r.Opts.external.on() {
+		w("- ingestion, PostgreSQL's CPU per webhook: %.2f ms through the gateway, %.2f ms as raw signals (\"dev server\" above: the Temporal server)\n",
+			x.Gateway.perOp(x.Gateway.PostgresCPU), x.Raw.perOp(x.Raw.PostgresCPU))
+	}
 	if x := r.Throughput; x != nil {
 		w("\nWhat one end-to-end workflow costs (CPU time per workflow, from /proc; history events per workflow):\n\n")
-		w("| | dev server CPU | bench process CPU | history events |\n|---|---:|---:|---:|\n")
+		ext := r.Opts.external.on()
+		if ext {
+			w("| | Temporal server CPU | PostgreSQL CPU | bench process CPU | history events |\n|---|---:|---:|---:|---:|\n")
+		} else {
+			w("| | dev server CPU | bench process CPU | history events |\n|---|---:|---:|---:|\n")
+		}
 		for _, row := range []struct {
 			name string
 			s    stat
 		}{{"floor", x.Floor}, {"floor + genflow's attributes", x.FloorAttributed}, {"genflow, webhook at once", x.Webhook},
 			{"genflow, immediate result", x.Immediate}} {
+			if ext {
+				w("| %s | %.1f ms | %.1f ms | %.1f ms | %.1f |\n", row.name, row.s.perOp(row.s.ServerCPU), row.s.perOp(row.s.PostgresCPU),
+					row.s.perOp(row.s.SelfCPU), x.Events[row.name])
+				continue
+			}
 			w("| %s | %.1f ms | %.1f ms | %.1f |\n", row.name, row.s.perOp(row.s.ServerCPU), row.s.perOp(row.s.SelfCPU), x.Events[row.name])
 		}
 	}

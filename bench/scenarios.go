@@ -35,7 +35,7 @@ type bench struct {
 
 func newBench(s *stack, opts options, log func(string, ...any)) *bench {
 	return &bench{
-		s: s, opts: opts, log: log, cpu: cpuMeter{serverPID: childPID("temporal")},
+		s: s, opts: opts, log: log, cpu: opts.external.meter(),
 		run: fmt.Sprintf("%x", time.Now().Unix()),
 		http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 			Proxy: nil, MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute,

@@ -52,55 +52,29 @@ type stack struct {
 // startStack starts the stack; with onDisk the dev server keeps its
 // database in dir (WAL, synchronous=normal, as scripts/stack.sh), else in
 // memory (the dev server's default).
-func startStack(ctx context.Context, dir string, onDisk bool, compression string, partitions int) (_ *stack, err error) {
+//
+// With ext set (-temporal-address), it starts no dev server and uses
+// that Temporal server instead (external.go).
+func startStack(ctx context.Context, dir string, onDisk bool, compression string, partitions int, ext *external) (_ *stack, err error) {
 	s := &stack{dir: dir}
 	defer func() {
 		if err != nil {
 			s.close()
 		}
 	}()
-	cli, err := testenv.FindTemporalCLI()
-	if err != nil {
-		return nil, err
-	}
-	devLog, err := os.Create(filepath.Join(dir, "temporal.log"))
-	if err != nil {
-		return nil, err
-	}
-	s.stops = append(s.stops, devLog.Close)
 	logger, closeLog, err := fileLogger(filepath.Join(dir, "bench.log"))
 	if err != nil {
 		return nil, err
 	}
 	s.stops = append(s.stops, closeLog)
-	hostPort, err := testenv.LoopbackAddr()
+	if ext.on() {
+		err = ext.connect(ctx, s, compression, logger)
+	} else {
+		err = s.startDevServer(ctx, dir, logger, onDisk, compression, partitions)
+	}
 	if err != nil {
 		return nil, err
 	}
-	devOpts := testsuite.DevServerOptions{
-		ExistingPath: cli,
-		ClientOptions: ptr(config.Temporal{Address: hostPort, Namespace: "default", Compression: compression}.
-			ClientOptions(tlog.NewStructuredLogger(logger), nil)),
-		LogLevel:         "warn",
-		SearchAttributes: contract.SearchAttributes(),
-		// Eager activities, as scripts/stack.sh.
-		ExtraArgs: []string{"--dynamic-config-value", "system.enableActivityEagerExecution=true",
-			"--dynamic-config-value", fmt.Sprintf("matching.numTaskqueueReadPartitions=%d", partitions),
-			"--dynamic-config-value", fmt.Sprintf("matching.numTaskqueueWritePartitions=%d", partitions)},
-		Stdout: devLog, Stderr: devLog,
-	}
-	if onDisk {
-		devOpts.DBFilename = filepath.Join(dir, "temporal.db")
-		devOpts.ExtraArgs = append(devOpts.ExtraArgs, "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal")
-	}
-	s.dev, err = testsuite.StartDevServer(ctx, devOpts)
-	if err != nil {
-		return nil, fmt.Errorf("start the Temporal dev server (%s): %w", cli, err)
-	}
-	s.stops = append(s.stops, s.dev.Stop)
-	s.c = s.dev.Client()
-	s.temporal = config.Temporal{Address: s.dev.FrontendHostPort(), Namespace: "default", TaskQueue: taskQueue,
-		UIURL: "http://localhost:8233", Compression: compression}
 
 	fakeLogger, closeFakeLog, err := fileLogger(filepath.Join(dir, "fakemodelslab.log"))
 	if err != nil {
@@ -133,8 +107,9 @@ func startStack(ctx context.Context, dir string, onDisk bool, compression string
 		return nil, err
 	}
 	gcfg := config.Gateway{
-		ListenAddr:    gwAddr,
-		Temporal:      config.Temporal{Address: s.dev.FrontendHostPort(), Namespace: "default", Compression: compression},
+		ListenAddr: gwAddr,
+		Temporal: config.Temporal{Address: s.temporal.Address, Namespace: s.temporal.Namespace, Compression: compression,
+			Connection: s.temporal.Connection},
 		Secrets:       []string{benchSecret},
 		MaxBodyBytes:  webhookgateway.DefaultMaxBodyBytes,
 		SignalTimeout: webhookgateway.DefaultSignalTimeout,
@@ -185,6 +160,49 @@ func startStack(ctx context.Context, dir string, onDisk bool, compression string
 		return nil, err
 	}
 	return s, nil
+}
+
+// startDevServer starts the Temporal dev server (the Temporal CLI's) with
+// the local stack's settings, and connects s to it.
+func (s *stack) startDevServer(ctx context.Context, dir string, logger *slog.Logger, onDisk bool, compression string, partitions int) error {
+	cli, err := testenv.FindTemporalCLI()
+	if err != nil {
+		return err
+	}
+	devLog, err := os.Create(filepath.Join(dir, "temporal.log"))
+	if err != nil {
+		return err
+	}
+	s.stops = append(s.stops, devLog.Close)
+	hostPort, err := testenv.LoopbackAddr()
+	if err != nil {
+		return err
+	}
+	devOpts := testsuite.DevServerOptions{
+		ExistingPath: cli,
+		ClientOptions: ptr(config.Temporal{Address: hostPort, Namespace: "default", Compression: compression}.
+			ClientOptions(tlog.NewStructuredLogger(logger), nil)),
+		LogLevel:         "warn",
+		SearchAttributes: contract.SearchAttributes(),
+		// Eager activities, as scripts/stack.sh.
+		ExtraArgs: []string{"--dynamic-config-value", "system.enableActivityEagerExecution=true",
+			"--dynamic-config-value", fmt.Sprintf("matching.numTaskqueueReadPartitions=%d", partitions),
+			"--dynamic-config-value", fmt.Sprintf("matching.numTaskqueueWritePartitions=%d", partitions)},
+		Stdout: devLog, Stderr: devLog,
+	}
+	if onDisk {
+		devOpts.DBFilename = filepath.Join(dir, "temporal.db")
+		devOpts.ExtraArgs = append(devOpts.ExtraArgs, "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal")
+	}
+	s.dev, err = testsuite.StartDevServer(ctx, devOpts)
+	if err != nil {
+		return fmt.Errorf("start the Temporal dev server (%s): %w", cli, err)
+	}
+	s.stops = append(s.stops, s.dev.Stop)
+	s.c = s.dev.Client()
+	s.temporal = config.Temporal{Address: s.dev.FrontendHostPort(), Namespace: "default", TaskQueue: taskQueue,
+		UIURL: "http://localhost:8233", Compression: compression}
+	return nil
 }
 
 // run starts one genflow component (its JSON logs in dir/NAME.log at info,

@@ -319,6 +319,8 @@ type stack struct {
 	gatewayAdmins, workerMetricsURLs []string
 	clientEnv                        map[string]string
 	initTook                         time.Duration
+	// cpuCarry is the CPU seconds of the processes restart stopped.
+	cpuCarry map[*proc]float64
 }
 
 // startStack starts every part in dir with the binaries in bins and waits

@@ -135,14 +135,14 @@ done
 
 # --- 4. PostgreSQL on 127.0.0.1 ----------------------------------------------
 PG_PASSWORD=$(openssl rand -hex 16)
-mkdir -p "$RUN/pg" "$RUN/pg-socket"
-chown postgres:postgres "$RUN/pg" "$RUN/pg-socket"
+mkdir -p "$RUN/pg" "$RUN/pg-socket" "$RUN/pg-log"
+chown postgres:postgres "$RUN/pg" "$RUN/pg-socket" "$RUN/pg-log"
 echo "$PG_PASSWORD" >"$RUN/pg-superpass"
 chown postgres "$RUN/pg-superpass"
 log "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT (data in $RUN/pg)"
 runuser -u postgres -- "$PGBIN/initdb" -D "$RUN/pg" -U temporal --pwfile="$RUN/pg-superpass" \
 	--auth-host=scram-sha-256 --auth-local=trust >"$RUN/initdb.log" 2>&1
-runuser -u postgres -- "$PGBIN/pg_ctl" -D "$RUN/pg" -l "$RUN/postgresql.log" -w \
+runuser -u postgres -- "$PGBIN/pg_ctl" -D "$RUN/pg" -l "$RUN/pg-log/postgresql.log" -w \
 	-o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $RUN/pg-socket -c max_connections=200" start >/dev/null
 PG_PID=$(head -1 "$RUN/pg/postmaster.pid")
 
@@ -165,7 +165,7 @@ mkdir -p "$TLS"
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj "/CN=genflow prod-check CA" \
 		-keyout ca.key -out ca.pem 2>/dev/null
 	# The frontend's certificate serves clients and is also the client
-	# certificate the server's own worker service presents to it.
+	# certificate the server's own system workers present to it.
 	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=temporal" -keyout server.key -out server.csr 2>/dev/null
 	printf 'subjectAltName=DNS:temporal,DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' >server.ext
 	openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext -out server.pem 2>/dev/null
@@ -223,6 +223,12 @@ global:
         keyFile: $TLS/server.key
         requireClientAuth: true
         clientCaFiles: [$TLS/ca.pem]
+    # The server's own system workers call the frontend too: with
+    # client certificates required, they present one (the frontend's,
+    # which allows client authentication).
+    systemWorker:
+      certFile: $TLS/server.pem
+      keyFile: $TLS/server.key
       client:
         serverName: temporal
         rootCaFiles: [$TLS/ca.pem]
