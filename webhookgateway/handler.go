@@ -15,6 +15,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/grpc/codes"
 
@@ -29,6 +30,12 @@ type Signaler interface {
 	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg interface{}) error
 }
 
+// RouteReader reads a workflow run's route (contract.WorkflowRunRoute)
+// by its ID. A client.Client is one.
+type RouteReader interface {
+	DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error)
+}
+
 // HealthChecker asks Temporal whether it serves. A client.Client is one.
 type HealthChecker interface {
 	CheckHealth(ctx context.Context, req *client.CheckHealthRequest) (*client.CheckHealthResponse, error)
@@ -37,6 +44,7 @@ type HealthChecker interface {
 var (
 	_ Signaler      = client.Client(nil)
 	_ HealthChecker = client.Client(nil)
+	_ RouteReader   = client.Client(nil)
 )
 
 // Metrics records what the gateway does with webhooks; *metrics.Gateway is
@@ -80,6 +88,8 @@ const (
 	// training's eight stages), far below Temporal's 10,000 signals per
 	// run.
 	DefaultMaxWebhooksPerRun = 100
+	// DefaultRouteWait is the default of Options.RouteWait.
+	DefaultRouteWait = 3 * time.Second
 )
 
 // readyTimeout bounds the health check behind GET /readyz.
@@ -95,6 +105,19 @@ type Options struct {
 	// Health backs GET /readyz of NewAdminHandler. Required; a
 	// client.Client.
 	Health HealthChecker
+	// Routes reads the routes of ModelsLab workflow runs, for the
+	// webhooks configured on a workflow (webhookurl.WorkflowPathPrefix).
+	// Default: Signaler, when it is a RouteReader too (a client.Client
+	// is); otherwise that route is not served (404).
+	Routes RouteReader
+	// RouteWait is how long a webhook configured on a workflow waits for
+	// its run's route to appear: Submit records it just after the
+	// provider's reply, and a run that ends at once can send its webhook
+	// first. Past it the webhook is answered 200 with matched false, and
+	// the run learns its result by polling. Default DefaultRouteWait
+	// (3 s); the provider waits 30 s for an answer, and RouteWait plus
+	// SignalTimeout bounds the whole request.
+	RouteWait time.Duration
 	// Logger receives the access log and the outcome of each webhook.
 	// Default: logs are discarded.
 	Logger *slog.Logger
@@ -147,6 +170,9 @@ func (o *Options) validate() error {
 	if o.RetryAfter < 0 {
 		errs = append(errs, fmt.Errorf("RetryAfter is %s; it must not be negative", o.RetryAfter))
 	}
+	if o.RouteWait < 0 {
+		errs = append(errs, fmt.Errorf("RouteWait is %s; it must not be negative", o.RouteWait))
+	}
 	return errors.Join(errs...)
 }
 
@@ -172,6 +198,12 @@ func (o Options) withDefaults() Options {
 	if o.Metrics == nil {
 		o.Metrics = noMetrics{}
 	}
+	if o.Routes == nil {
+		o.Routes, _ = o.Signaler.(RouteReader)
+	}
+	if o.RouteWait == 0 {
+		o.RouteWait = DefaultRouteWait
+	}
 	return o
 }
 
@@ -186,6 +218,9 @@ func NewHandler(opts Options) (http.Handler, error) {
 		return nil, err
 	}
 	e.POST(webhookRoute, h.webhook)
+	if h.opts.Routes != nil {
+		e.POST(workflowRoute, h.workflowWebhook)
+	}
 	for _, m := range []string{http.MethodGet, http.MethodHead} {
 		e.Handle(m, "/healthz", h.healthz)
 	}
@@ -284,26 +319,8 @@ func (h *handler) webhook(c *gin.Context) {
 		h.reject(c, log, http.StatusBadRequest, err.Error())
 		return
 	}
-	// ModelsLab documents no headers for its webhooks: no Content-Type
-	// is taken as JSON (the body must parse as such); an explicit other
-	// type is refused.
-	if ct := c.GetHeader("Content-Type"); ct != "" && !isJSON(ct) {
-		h.reject(c, log, http.StatusUnsupportedMediaType, "content type must be application/json")
-		return
-	}
-	limit := h.opts.MaxBodyBytes
-	if c.Request.ContentLength > limit {
-		h.tooLarge(c, log)
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			h.tooLarge(c, log)
-			return
-		}
-		h.reject(c, log, http.StatusBadRequest, "read body: "+err.Error())
+	body, ok := h.readBody(c, log)
+	if !ok {
 		return
 	}
 	update, err := modelslab.ParseWebhook(body)
@@ -318,7 +335,40 @@ func (h *handler) webhook(c *gin.Context) {
 	// Training and workflow-run payloads do not echo the track_id; the
 	// verified path does, so the workflow always sees it.
 	update.TrackID = trackID
+	h.deliver(ctx, c, log, trackID, update, received)
+}
 
+// readBody checks the Content-Type and the size of a webhook and reads
+// its body; false when it answered the request instead.
+func (h *handler) readBody(c *gin.Context, log *slog.Logger) ([]byte, bool) {
+	// ModelsLab documents no headers for its webhooks: no Content-Type
+	// is taken as JSON (the body must parse as such); an explicit other
+	// type is refused.
+	if ct := c.GetHeader("Content-Type"); ct != "" && !isJSON(ct) {
+		h.reject(c, log, http.StatusUnsupportedMediaType, "content type must be application/json")
+		return nil, false
+	}
+	limit := h.opts.MaxBodyBytes
+	if c.Request.ContentLength > limit {
+		h.tooLarge(c, log)
+		return nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.tooLarge(c, log)
+			return nil, false
+		}
+		h.reject(c, log, http.StatusBadRequest, "read body: "+err.Error())
+		return nil, false
+	}
+	return body, true
+}
+
+// deliver signals update to the run trackID and answers the webhook
+// with Temporal's outcome.
+func (h *handler) deliver(ctx context.Context, c *gin.Context, log *slog.Logger, trackID string, update modelslab.Result, received time.Time) {
 	outcome := []slog.Attr{
 		slog.String("status", string(update.Status)),
 		slog.String("provider_id", update.ID),
@@ -333,7 +383,7 @@ func (h *handler) webhook(c *gin.Context) {
 
 	sctx, cancel := context.WithTimeout(ctx, h.opts.SignalTimeout)
 	defer cancel()
-	err = h.opts.Signaler.SignalWorkflow(sctx, trackID, "", contract.WebhookSignal,
+	err := h.opts.Signaler.SignalWorkflow(sctx, trackID, "", contract.WebhookSignal,
 		contract.Webhook{Update: update, ReceivedAt: received})
 	var notFound *serviceerror.NotFound
 	switch {
@@ -362,9 +412,15 @@ func (h *handler) webhook(c *gin.Context) {
 		h.opts.Metrics.Signal(signalFailed, h.opts.Now().Sub(received))
 		log.LogAttrs(ctx, slog.LevelWarn, "signal workflow failed; asking the provider to retry",
 			append(outcome, slog.String("error", err.Error()))...)
-		c.Header("Retry-After", strconv.FormatInt(retryAfterSeconds(h.opts.RetryAfter), 10))
-		c.JSON(http.StatusServiceUnavailable, gin.H{"error": "temporal unavailable, retry later"})
+		h.unavailable(c)
 	}
+}
+
+// unavailable answers 503 with Retry-After: Temporal could not be
+// reached, and the provider may deliver the webhook later.
+func (h *handler) unavailable(c *gin.Context) {
+	c.Header("Retry-After", strconv.FormatInt(retryAfterSeconds(h.opts.RetryAfter), 10))
+	c.JSON(http.StatusServiceUnavailable, gin.H{"error": "temporal unavailable, retry later"})
 }
 
 // Retryable reports whether a failed SignalWorkflow call may succeed

@@ -21,17 +21,20 @@ func (h *handler) accessLog(c *gin.Context) {
 		slog.Duration("latency", time.Since(start)),
 		slog.String("remote_addr", c.Request.RemoteAddr),
 	}
+	if id, ok := c.Get(workflowIDKey); ok {
+		attrs = append(attrs, slog.Any("workflow_id", id))
+	}
 	if id, ok := c.Get(trackIDKey); ok {
 		attrs = append(attrs, slog.Any("track_id", id))
 	}
 	h.opts.Logger.LogAttrs(c.Request.Context(), slog.LevelInfo, "http request", attrs...)
 }
 
-// countWebhook records the answer of every request to the webhook route,
+// countWebhook records the answer of every request to the webhook routes,
 // whatever it is (401 before the body is read, 500 after a panic).
 func (h *handler) countWebhook(c *gin.Context) {
 	c.Next()
-	if c.FullPath() == webhookRoute {
+	if p := c.FullPath(); p == webhookRoute || p == workflowRoute {
 		h.opts.Metrics.Webhook(c.Writer.Status())
 	}
 }
