@@ -128,44 +128,55 @@ func (s *stack) starterText(t *testing.T, args ...string) (int, string) {
 	return code, stdout.String() + stderr.String()
 }
 
-// TestAccountLimitEndToEnd runs a 6-item batch and two interactive
+// TestAccountLimitEndToEnd runs a 6-item batch (priority 2) and three
 // generations on one account whose queue takes 2 requests (the fake's
-// queue limit, and the worker's ACCOUNT_QUEUE_LIMIT): the interactive
-// runs, started while four batch items wait, get the next two slots; the
-// fake never has more than 2 requests processing and refuses none; the
-// queued runs say where they stand (the client's QueuePosition, starter
-// show, the status line of generate --wait and wait); everything
-// succeeds.
+// queue limit, and the worker's ACCOUNT_QUEUE_LIMIT): two interactive
+// generations, started while four batch items wait, get the next two
+// slots, and a generation of priority 1 goes last, although fairness
+// alone would serve it (a key not served yet) before the batch; the fake
+// never has more than 2 requests processing and refuses none; the queued
+// runs say where they stand (the client's QueuePosition, starter show,
+// the status line of generate --wait and wait); everything succeeds.
 func TestAccountLimitEndToEnd(t *testing.T) {
 	const processing = 5 * time.Second
 	s := startAccountStack(t, processing)
 	gf := genflow.NewClient(s.client, genflow.ClientOptions{TaskQueue: taskQueue})
 
 	const batchID = "e2e-account-batch"
-	code, _ := s.runStarter(t, "batch", writeBatch(t, 6), "--id", batchID, "--concurrency", "6", "--poll-grace", "1m", "--json")
+	code, _ := s.runStarter(t, "batch", writeBatch(t, 6), "--id", batchID, "--concurrency", "6", "--priority", "2", "--poll-grace", "1m", "--json")
 	require.Equal(t, starter.ExitOK, code)
 	// Two items hold the account's slots; four wait.
 	s.waitLimiter(t, 2, 4)
+
+	// A generation of the lowest priority waits behind the batch.
+	low := "e2e-account-low"
+	code, _ = s.runStarter(t, "generate", "text2img", "--model", "flux", "--prompt", "whenever", "--track-id", low, "--priority", "1", "--poll-grace", "1m", "--json")
+	require.Equal(t, starter.ExitOK, code)
+	s.waitLimiter(t, 2, 5)
+	pos, waiting, err := gf.GetGeneration(low, "").QueuePosition(t.Context())
+	require.NoError(t, err)
+	require.True(t, waiting, "%s waits for the account", low)
+	require.Equal(t, "5th of 5, limit 2", pos.String())
 
 	// Two interactive generations (default priority) arrive behind the
 	// four batch items.
 	int1, int2 := "e2e-account-interactive-1", "e2e-account-interactive-2"
 	code, _ = s.runStarter(t, "generate", "text2img", "--model", "flux", "--prompt", "urgent one", "--track-id", int1, "--poll-grace", "1m", "--json")
 	require.Equal(t, starter.ExitOK, code)
-	s.waitLimiter(t, 2, 5)
-	gen2 := s.startStarter(t, "generate", "text2img", "--model", "flux", "--prompt", "urgent two", "--track-id", int2, "--poll-grace", "1m", "--wait")
 	s.waitLimiter(t, 2, 6)
+	gen2 := s.startStarter(t, "generate", "text2img", "--model", "flux", "--prompt", "urgent two", "--track-id", int2, "--poll-grace", "1m", "--wait")
+	s.waitLimiter(t, 2, 7)
 
 	// Where they stand: first and second, ahead of the batch's items.
-	pos, waiting, err := gf.GetGeneration(int1, "").QueuePosition(t.Context())
+	pos, waiting, err = gf.GetGeneration(int1, "").QueuePosition(t.Context())
 	require.NoError(t, err)
 	require.True(t, waiting, "%s waits for the account", int1)
-	require.Equal(t, "1st of 6, limit 2", pos.String())
+	require.Equal(t, "1st of 7, limit 2", pos.String())
 	st, err := gf.GetGeneration(int2, "").State(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, contract.PhaseQueued, st.Phase)
 	require.NotNil(t, st.Account)
-	require.Equal(t, "2nd of 6, limit 2", st.Account.String())
+	require.Equal(t, "2nd of 7, limit 2", st.Account.String())
 	// The run's own state (the query, without the client's refresh) is
 	// queued with the place it had when it was queued.
 	raw, err := s.client.QueryWorkflow(t.Context(), int2, "", contract.StateQuery)
@@ -180,41 +191,43 @@ func TestAccountLimitEndToEnd(t *testing.T) {
 	code, out := s.starterText(t, "show", int2)
 	require.Equal(t, starter.ExitOK, code, out)
 	require.Regexp(t, `\n  phase +queued since `, out)
-	require.Regexp(t, `\n  account +waiting for the account: 2nd of 6, limit 2\n`, out)
+	require.Regexp(t, `\n  account +waiting for the account: 2nd of 7, limit 2\n`, out)
 	wait1 := s.startStarter(t, "wait", int1)
 
 	// Everything succeeds.
 	code, out = wait1.wait(t)
 	require.Equal(t, starter.ExitOK, code, out)
-	require.Regexp(t, `(?m)^  \d\d:\d\d:\d\d queued  waiting for the account: 1st of 6, limit 2  webhooks 0  polls 0$`, out)
+	require.Regexp(t, `(?m)^  \d\d:\d\d:\d\d queued  waiting for the account: 1st of 7, limit 2  webhooks 0  polls 0$`, out)
 	require.Contains(t, out, "OK "+int1+" succeeded by webhook")
 	code, out = gen2.wait(t)
 	require.Equal(t, starter.ExitOK, code, out)
-	require.Regexp(t, `(?m)^  \d\d:\d\d:\d\d queued  waiting for the account: 2nd of 6, limit 2  webhooks 0  polls 0$`, out)
+	require.Regexp(t, `(?m)^  \d\d:\d\d:\d\d queued  waiting for the account: 2nd of 7, limit 2  webhooks 0  polls 0$`, out)
 	require.Contains(t, out, "OK "+int2+" succeeded by webhook")
 	res, err := gf.GetBatch(batchID).Wait(t.Context())
 	require.NoError(t, err)
 	require.Equal(t, 6, res.Succeeded)
+	_, err = gf.GetGeneration(low, "").Wait(t.Context())
+	require.NoError(t, err)
 
 	// The fake never had more than the account's 2 requests processing,
 	// and refused none.
 	fst := s.fake.Stats()
 	t.Logf("fake: %d accepted, peak %d in flight, %d answered 429 (%d queue full)", fst.Accepted, fst.PeakInFlight, fst.Rejected429, fst.QueueFull)
-	require.Equal(t, 8, fst.Accepted)
+	require.Equal(t, 9, fst.Accepted)
 	require.Equal(t, accountLimit, fst.PeakInFlight)
 	require.Zero(t, fst.Rejected429)
 	require.Zero(t, fst.QueueFull)
 
 	// The grants, in order: the two batch items that found the slots
 	// free, then the interactive runs, then the four batch items queued
-	// before them.
+	// before them, then the run of priority 1.
 	type grant struct {
 		id          string
 		queued, got time.Time
 	}
 	var grants []grant
 	for _, id := range []string{contract.ItemTrackID(batchID, 0), contract.ItemTrackID(batchID, 1), contract.ItemTrackID(batchID, 2),
-		contract.ItemTrackID(batchID, 3), contract.ItemTrackID(batchID, 4), contract.ItemTrackID(batchID, 5), int1, int2} {
+		contract.ItemTrackID(batchID, 3), contract.ItemTrackID(batchID, 4), contract.ItemTrackID(batchID, 5), int1, int2, low} {
 		st, err := gf.GetGeneration(id, "").State(t.Context())
 		require.NoError(t, err, id)
 		require.Equal(t, contract.PhaseSucceeded, st.Phase, id)
@@ -229,10 +242,12 @@ func TestAccountLimitEndToEnd(t *testing.T) {
 		order[i] = g.id
 		t.Logf("granted %s after %s", g.id, g.got.Sub(g.queued).Round(time.Millisecond))
 	}
-	require.ElementsMatch(t, []string{int1, int2}, order[2:4], "the interactive runs get the 3rd and 4th slots: %v", order)
-	for _, g := range grants[4:] {
+	require.Equal(t, []string{int1, int2}, order[2:4], "the interactive runs get the 3rd and 4th slots: %v", order)
+	for _, g := range grants[4:8] {
+		require.Contains(t, g.id, batchID, "the batch's items before the run of priority 1: %v", order)
 		require.True(t, g.queued.Before(grants[2].queued), "%s was queued before the interactive runs", g.id)
 	}
+	require.Equal(t, low, order[8], "the run of priority 1 last: %v", order)
 }
 
 // TestAccountCancelQueuedRun: cancelling a run that waits for the
