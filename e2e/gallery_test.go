@@ -38,8 +38,16 @@ func galleryData(t *testing.T, page []byte) starter.Gallery {
 // real stack: `starter gallery` shows each generation with what it was
 // asked and how it went, links the stored copies beside the page, and
 // serves the page and the copies with --serve.
+//
+// With GALLERY_E2E_OUT set, the pages and the store are kept there, for
+// scripts/gallery-check.sh to open in Chromium (GALLERY_CHECK_E2E=1).
 func TestGalleryEndToEnd(t *testing.T) {
+	keep := os.Getenv("GALLERY_E2E_OUT")
 	store := t.TempDir()
+	if keep != "" {
+		store = filepath.Join(keep, "store")
+		require.NoError(t, os.MkdirAll(store, 0o755))
+	}
 	s := startStack(t, fakemodelslab.Options{ProcessingTime: 200 * time.Millisecond, QueueLimit: 15,
 		Faults: fakemodelslab.Faults{Rules: []fakemodelslab.Rule{
 			{Match: "gal-batch-00002", Fault: fakemodelslab.FaultFail},
@@ -68,6 +76,9 @@ func TestGalleryEndToEnd(t *testing.T) {
 
 	// The batch.
 	pages := filepath.Join(dir, "pages")
+	if keep != "" {
+		pages = filepath.Join(keep, "pages")
+	}
 	require.NoError(t, os.MkdirAll(pages, 0o755))
 	batchHTML := filepath.Join(pages, "batch.html")
 	code, out, errOut := gallery("gal-batch", "--out", batchHTML)
@@ -153,6 +164,18 @@ func TestGalleryEndToEnd(t *testing.T) {
 		require.Equal(t, starter.OutputModel, it.Outputs[0].Kind, "%+v", it.Outputs[0])
 		require.Positive(t, it.Outputs[0].Size)
 	}
+
+	// One generation: the batch's first item.
+	code, out, errOut = gallery("gal-batch-00000", "--out", filepath.Join(pages, "generation.html"))
+	require.Equal(t, starter.ExitOK, code, "stdout: %s\nstderr: %s", out, errOut)
+	page, err = os.ReadFile(filepath.Join(pages, "generation.html"))
+	require.NoError(t, err)
+	g = galleryData(t, page)
+	require.Equal(t, starter.GalleryGeneration, g.Kind)
+	require.Len(t, g.Items, 1)
+	require.Equal(t, "a lighthouse at dusk", g.Items[0].Prompt)
+	require.Equal(t, "succeeded", g.Items[0].Status)
+	require.Len(t, g.Items[0].Outputs, 1)
 
 	// --serve: the page and the stored copies, on loopback, until the
 	// context ends.

@@ -8,7 +8,9 @@
 // page's size and first paint, and saves screenshots.
 //
 // Environment: FIXTURES (the pages), OUT (screenshots), CHROMIUM,
-// MEASURE_OUT (a JSON file for the figures), RUNS (first-paint runs, 5).
+// MEASURE_OUT (a JSON file for the figures), RUNS (first-paint runs, 5),
+// E2E_PAGES (optional: the pages TestGalleryEndToEnd kept, from the real
+// stack).
 'use strict';
 
 const path = require('path');
@@ -25,6 +27,7 @@ const OUT = env('OUT');
 const CHROMIUM = env('CHROMIUM');
 const MEASURE_OUT = process.env.MEASURE_OUT || '';
 const RUNS = Number(process.env.RUNS || 5);
+const E2E_PAGES = process.env.E2E_PAGES || '';
 
 const failures = [];
 const check = (ok, what) => {
@@ -254,6 +257,47 @@ async function big(browser) {
   if (MEASURE_OUT) fs.writeFileSync(MEASURE_OUT, JSON.stringify(m, null, 2) + '\n');
 }
 
+// e2ePages opens the pages TestGalleryEndToEnd made on the real stack
+// (E2E_PAGES): stored copies of the fake provider's outputs beside them.
+async function e2ePages(context) {
+  const open2 = async (name) => {
+    const page = await context.newPage();
+    page.on('pageerror', (e) => failures.push(`e2e ${name}: script error: ${e.message}`));
+    await page.goto('file://' + path.join(E2E_PAGES, name), { waitUntil: 'load' });
+    await page.waitForSelector('html[data-rendered="true"]', { timeout: 15000 });
+    await page.waitForTimeout(500);
+    return page;
+  };
+  const loadedImages = (page, sel) => page.locator(sel).evaluateAll((els) => els.filter((e) => e.complete && e.naturalWidth > 0).length);
+
+  let page = await open2('batch.html');
+  check(await count(page, 'article.card') === 4, 'e2e batch: 4 cards');
+  check(await btnCount(page, 'succeeded') === '3' && await btnCount(page, 'failed') === '1', 'e2e batch: 3 succeeded, 1 failed');
+  check(await loadedImages(page, 'article.card .thumb img') === 3, 'e2e batch: the 3 stored copies load beside the page');
+  check(await count(page, '.link-note.stored') === 3, 'e2e batch: 3 outputs marked as stored copies');
+  const body = await page.evaluate(() => document.body.innerText);
+  check(body.includes('<script>window.__pwned=1</script> a fox "><img src=x onerror=alert(1)>'), 'e2e batch: the hostile prompt is shown as text');
+  check(body.includes('GenerationFailed'), 'e2e batch: the failed item shows its error');
+  check(body.includes('by poll'), 'e2e batch: the polled item says so');
+  check(await page.evaluate(() => window.__pwned) === 0, 'e2e batch: no script ran');
+  await page.screenshot({ path: path.join(E2E_PAGES, 'batch.png') });
+  await page.close();
+
+  page = await open2('pipe.html');
+  const steps = await page.locator('section.step').evaluateAll((els) => els.map((e) => e.getAttribute('data-step')));
+  check(JSON.stringify(steps) === '["views","model"]', `e2e pipeline: steps views, model (got ${steps})`);
+  check(await loadedImages(page, 'section.step[data-step="views"] .thumb img') === 4, 'e2e pipeline: the 4 views load');
+  const files = await page.locator('section.step[data-step="model"] a.file').allInnerTexts();
+  check(files.length === 4 && files.every((t) => t.includes('3D model') && /\d+ B|KiB/.test(t)),
+    `e2e pipeline: 4 3D models as downloads with their size (${files.join(' | ')})`);
+  await page.screenshot({ path: path.join(E2E_PAGES, 'pipe.png'), fullPage: true });
+  await page.close();
+
+  page = await open2('generation.html');
+  check(await loadedImages(page, 'article.card .thumb img') === 1, 'e2e generation: its stored output loads');
+  await page.close();
+}
+
 async function generationPage(context) {
   const page = await open(context, 'generation.html');
   check(await count(page, 'article.card .thumb img') === 2, 'generation: both outputs as thumbnails');
@@ -277,6 +321,7 @@ async function generationPage(context) {
     await pipelinePage(context);
     await generationPage(context);
     await injection(context, 'with its CSP');
+    if (E2E_PAGES) await e2ePages(context);
     await context.close();
 
     // Escaping alone: the same page with its CSP bypassed.

@@ -10,11 +10,15 @@
 #
 #   scripts/gallery-check.sh
 #   GALLERY_CHECK_OUT=/tmp/shots scripts/gallery-check.sh
+#   GALLERY_CHECK_E2E=1 scripts/gallery-check.sh   # also the pages of a real
+#       batch and pipeline (TestGalleryEndToEnd: dev server, worker, gateway,
+#       fake ModelsLab; needs the Temporal CLI, as the e2e tests do)
 #
 # Needs Debian's chromium (installed if missing) and playwright-core from
 # npm, installed into .run/ui-check/ (git-ignored) as scripts/ui-check.sh
 # does, never a downloaded browser. No stack: the pages are rendered by
-# the starter's own code from fixtures. Not part of scripts/test.sh (it
+# the starter's own code from fixtures (and, with GALLERY_CHECK_E2E=1,
+# by `starter gallery` from runs of a stack the e2e test starts). Not part of scripts/test.sh (it
 # needs Chromium); the Go tests of the same pages are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,5 +49,12 @@ rm -rf "$FIXTURES"
 mkdir -p "$FIXTURES" "$OUT"
 GALLERY_FIXTURES="$FIXTURES" go test ./starter/ -run '^TestGalleryFixtures$' -count=1 >/dev/null
 
-FIXTURES="$FIXTURES" OUT="$OUT" CHROMIUM="$CHROMIUM" MEASURE_OUT="$FIXTURES/measure.json" \
+E2E_PAGES=""
+if [ "${GALLERY_CHECK_E2E:-0}" = 1 ]; then
+	echo "gallery-check: making a batch's and a pipeline's galleries on the real stack (go test ./e2e -run TestGalleryEndToEnd)"
+	GALLERY_E2E_OUT="$FIXTURES/e2e" go test ./e2e/ -run '^TestGalleryEndToEnd$' -count=1 >/dev/null
+	E2E_PAGES="$FIXTURES/e2e/pages"
+fi
+
+FIXTURES="$FIXTURES" OUT="$OUT" CHROMIUM="$CHROMIUM" MEASURE_OUT="$FIXTURES/measure.json" E2E_PAGES="$E2E_PAGES" \
 	NODE_PATH="$TOOLS/node_modules" node scripts/gallery-check.cjs
