@@ -30,7 +30,13 @@
 //   - Workflow runs (POST v1/workflows/{workflow_id}/run, key in a
 //     header) answer 202 with execution_id; GET .../runs/{id} answers
 //     {"execution":{...}}; the webhook is the flat workflow.completed (or
-//     workflow.failed) payload, sent to webhook_url.
+//     workflow.failed) payload of the workflows docs. As on the real API
+//     it goes to the webhook configured on the workflow (Options.Workflows,
+//     SetWorkflow, or PUT /_fake/workflows/{workflow_id} with
+//     {"webhook_url": ...}, standing for ModelsLab's workflow editor;
+//     GET v1/workflows/{workflow_id} shows it); without one, to the run's
+//     undocumented webhook_url body field, unless
+//     Options.IgnoreRunWebhookURL.
 //   - Output files are small real files under /files/<id>-<n>.<ext> (and
 //     /cdn/ for proxy_links): PNG for images, image edits, face swaps and
 //     interiors, MP4 or GIF for video (and MP4 for voice/create_dubbing),

@@ -2,6 +2,7 @@ package fakemodelslab
 
 import (
 	"log/slog"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -59,6 +60,27 @@ type Options struct {
 	// 30 s timeout (the provider's documented webhook timeout), whose
 	// idle connections Close releases.
 	HTTPClient *http.Client
+	// Workflows are the ModelsLab workflows as their owner set them up
+	// (in ModelsLab's workflow editor), by workflow id; SetWorkflow and
+	// PUT /_fake/workflows/{workflow_id} change them. A run of a workflow
+	// with a WebhookURL sends its webhook there. Default: none, and every
+	// workflow id runs, without a configured webhook.
+	Workflows map[string]Workflow
+	// IgnoreRunWebhookURL ignores the webhook_url field of a workflow
+	// run's body, which the workflows docs do not document (the webhook
+	// is the workflow's): a run of a workflow without a configured
+	// webhook then sends none. Default false: the fake POSTs to a run's
+	// webhook_url when its workflow has no webhook of its own.
+	IgnoreRunWebhookURL bool
+}
+
+// Workflow is a ModelsLab workflow's setup, as far as the fake needs it.
+type Workflow struct {
+	// Name is the workflow's name, shown by GET v1/workflows/{id}.
+	Name string `json:"name,omitempty"`
+	// WebhookURL receives the webhook of each of the workflow's runs,
+	// when it completes or fails, whatever the run's body says.
+	WebhookURL string `json:"webhook_url,omitempty"`
 }
 
 // withDefaults returns o with every zero field set to its default, and
@@ -93,5 +115,9 @@ func (o Options) withDefaults() (Options, bool) {
 		owned = true
 	}
 	o.Keys = append([]string(nil), o.Keys...)
+	o.Workflows = maps.Clone(o.Workflows)
+	if o.Workflows == nil {
+		o.Workflows = map[string]Workflow{}
+	}
 	return o, owned
 }

@@ -347,6 +347,12 @@ func (s *Server) routes() http.Handler {
 		writeJSON(w, http.StatusOK, s.Faults())
 	})
 	mux.HandleFunc("PUT /_fake/faults", s.handlePutFaults)
+	mux.HandleFunc("GET /_fake/workflows/{workflow_id}", func(w http.ResponseWriter, r *http.Request) {
+		wf, _ := s.Workflow(r.PathValue("workflow_id"))
+		writeJSON(w, http.StatusOK, wf)
+	})
+	mux.HandleFunc("PUT /_fake/workflows/{workflow_id}", s.handlePutWorkflow)
+	mux.HandleFunc("GET /api/v1/workflows/{workflow_id}", s.handleWorkflowSchema)
 	return s.logged(mux)
 }
 
@@ -511,7 +517,12 @@ func (s *Server) accept(sub submission) (*request, rejection) {
 		req.files = append(req.files, fmt.Sprintf("%d-%d.%s", id, i, sub.ext))
 	}
 	if sub.ep.Protocol == modelslab.ProtocolWorkflow {
-		req.webhook = scalarString(sub.params["webhook_url"])
+		// The workflow's own webhook wins; a run's webhook_url
+		// (undocumented) is taken only without one, unless ignored.
+		req.webhook = s.opts.Workflows[sub.workflowID].WebhookURL
+		if req.webhook == "" && !s.opts.IgnoreRunWebhookURL {
+			req.webhook = scalarString(sub.params["webhook_url"])
+		}
 	} else {
 		req.webhook = scalarString(sub.params["webhook"])
 	}

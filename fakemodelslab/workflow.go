@@ -1,6 +1,9 @@
 package fakemodelslab
 
 import (
+	"encoding/json"
+	"errors"
+	"io"
 	"maps"
 	"net/http"
 	"net/url"
@@ -152,4 +155,77 @@ func nilIfEmpty(s string) any {
 		return nil
 	}
 	return s
+}
+
+// SetWorkflow sets up workflow id as its owner would in ModelsLab's
+// workflow editor: runs accepted from now on send their webhook to
+// wf.WebhookURL when it is set. A zero wf removes the setup.
+func (s *Server) SetWorkflow(id string, wf Workflow) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if wf == (Workflow{}) {
+		delete(s.opts.Workflows, id)
+		return
+	}
+	s.opts.Workflows[id] = wf
+}
+
+// Workflow returns the setup of workflow id, and whether it has one.
+func (s *Server) Workflow(id string) (Workflow, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	wf, ok := s.opts.Workflows[id]
+	return wf, ok
+}
+
+// handlePutWorkflow serves PUT /_fake/workflows/{workflow_id}: the body
+// is a Workflow ({"webhook_url": "https://..."}; {} removes the setup).
+func (s *Server) handlePutWorkflow(w http.ResponseWriter, r *http.Request) {
+	var wf Workflow
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	if err == nil {
+		err = json.Unmarshal(body, &wf)
+	}
+	if err == nil && wf.WebhookURL != "" {
+		if u, perr := url.Parse(wf.WebhookURL); perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			err = errors.New("webhook_url must be an http(s) URL")
+		}
+	}
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, errorBody(err.Error()))
+		return
+	}
+	id := r.PathValue("workflow_id")
+	s.SetWorkflow(id, wf)
+	s.opts.Logger.Info("workflow set up", "workflow_id", id, "webhook", wf.WebhookURL != "")
+	writeJSON(w, http.StatusOK, wf)
+}
+
+// handleWorkflowSchema serves GET v1/workflows/{workflow_id}, the
+// workflow's details as the workflows docs show them, with its
+// configured webhook_url (null without one).
+func (s *Server) handleWorkflowSchema(w http.ResponseWriter, r *http.Request) {
+	if msg := s.authError(r.Header.Get("key")); msg != "" {
+		s.count(func(st *Stats) { st.InvalidKey++ })
+		writeJSON(w, s.opts.AuthErrorStatus, errorBody(msg))
+		return
+	}
+	id := r.PathValue("workflow_id")
+	wf, _ := s.Workflow(id)
+	name := wf.Name
+	if name == "" {
+		name = "Workflow " + id
+	}
+	root := s.publicURL(r) + "/api/v1/workflows/" + url.PathEscape(id)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"status": "success",
+		"workflow": map[string]any{
+			"id": id, "name": name, "description": "A workflow of the fake provider.",
+			"rate_limit": 10, "webhook_url": nilIfEmpty(wf.WebhookURL),
+		},
+		"parameters": []any{
+			map[string]any{"key": "prompt", "type": "string", "required": false, "node_id": "node-1", "node_name": "Text to Image"},
+		},
+		"endpoints": map[string]any{"run": root + "/run", "status": root + "/runs/{id}"},
+	})
 }
