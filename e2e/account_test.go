@@ -19,6 +19,7 @@ import (
 	"github.com/genflow/genflow/fakemodelslab"
 	"github.com/genflow/genflow/internal/config"
 	"github.com/genflow/genflow/starter"
+	"github.com/genflow/genflow/workflows"
 )
 
 // accountLimit is both the fake's per-key queue and the worker's
@@ -303,4 +304,51 @@ func TestAccountCancelQueuedRun(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, lst.InUse, "every slot given back")
 	require.Zero(t, lst.Waiting)
+}
+
+// TestAccountReclaimsATerminatedHolder: a run terminated while it holds
+// a slot gives nothing back; the limiter finds it closed at its next
+// check of the holders (workflows.ReclaimInterval, a minute, fixed) and
+// gives its slot to the next waiter. It takes over a minute, so it runs
+// only with E2E_RECLAIM=1; workflows' TestLimiterReclaimsTheSlotOfAClosedHolder
+// covers the same in workflow time on every run.
+func TestAccountReclaimsATerminatedHolder(t *testing.T) {
+	if os.Getenv("E2E_RECLAIM") == "" {
+		t.Skip("over a minute (workflows.ReclaimInterval); E2E_RECLAIM=1 runs it")
+	}
+	// The fake's queue is larger than the account's: the terminated run's
+	// request goes on at the provider, which is not what this test is
+	// about.
+	s := startStack(t, fakemodelslab.Options{ProcessingTime: 3 * time.Minute, QueueLimit: 5, RetryAfter: time.Second},
+		func(c *config.Worker) { c.AccountQueueLimit = accountLimit })
+	gf := genflow.NewClient(s.client, genflow.ClientOptions{TaskQueue: taskQueue})
+	start := func(id string) *genflow.GenerationRun {
+		run, err := gf.StartGeneration(t.Context(), genflow.GenerationRequest{TrackID: id, Endpoint: "text2img",
+			Params: map[string]any{"model_id": "flux", "prompt": id}, PollGrace: time.Hour})
+		require.NoError(t, err)
+		return run
+	}
+	holder, other := start("e2e-reclaim-holder"), start("e2e-reclaim-other")
+	s.waitLimiter(t, 2, 0)
+	waiter := start("e2e-reclaim-waiter")
+	s.waitLimiter(t, 2, 1)
+
+	require.NoError(t, s.client.TerminateWorkflow(t.Context(), holder.ID, "", "e2e: a crashed holder"))
+	terminated := time.Now()
+	var granted time.Time
+	deadline := terminated.Add(workflows.ReclaimInterval + 30*time.Second)
+	for granted.IsZero() {
+		require.True(t, time.Now().Before(deadline), "the slot was not reclaimed within %s", workflows.ReclaimInterval+30*time.Second)
+		if _, waiting, err := waiter.QueuePosition(t.Context()); err == nil && !waiting {
+			granted = time.Now()
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	lst, err := s.limiterState(t)
+	require.NoError(t, err)
+	t.Logf("the waiter got the terminated holder's slot %s after the termination; limiter: %d reclaimed, holders %v",
+		granted.Sub(terminated).Round(100*time.Millisecond), lst.Reclaimed, lst.Holders)
+	require.Equal(t, int64(1), lst.Reclaimed)
+	require.ElementsMatch(t, []string{other.ID, waiter.ID}, lst.Holders)
+	require.LessOrEqual(t, granted.Sub(terminated), workflows.ReclaimInterval+15*time.Second, "within the reclaim bound")
 }
