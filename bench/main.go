@@ -177,7 +177,11 @@ func run(ctx context.Context, o options, args []string, stdout, stderr io.Writer
 		if !o.keep {
 			defer os.RemoveAll(dir)
 		}
-		logf("== starting the dev server, fake ModelsLab, gateway and worker (logs in %s)", dir)
+		if o.external.on() {
+			logf("== using the Temporal server at %s; starting the fake ModelsLab, gateway and worker (logs in %s)", o.external.address, dir)
+		} else {
+			logf("== starting the dev server, fake ModelsLab, gateway and worker (logs in %s)", dir)
+		}
 		s, err := startStack(ctx, dir, o.onDisk, o.compression, o.partitions, o.external)
 		if err != nil {
 			return err
