@@ -18,6 +18,7 @@ var argHints = map[string]string{
 	"BATCH_ID":    " (`starter list --type batch` shows the batches)",
 	"PIPELINE_ID": " (`starter list --type pipeline` shows the pipelines)",
 	"FILE":        "",
+	"WORKFLOW_ID": " (the ModelsLab workflow's id, as its run URL names it)",
 }
 
 // oneArg takes exactly one argument, the one the command's Use line names

@@ -134,6 +134,7 @@ TEMPORAL_TASK_QUEUE and TEMPORAL_UI_URL (see the README).`,
 	root.AddCommand(newPipelineCommand(&env))
 	root.AddCommand(newBatchCommand(&env))
 	root.AddCommand(newListCommand(&env), newShowCommand(&env), newResultCommand(&env), newCancelCommand(&env))
+	root.AddCommand(newWorkflowWebhookURLCommand(&env))
 	root.AddCommand(newGalleryCommand(&env))
 	addCompletions(root, &env)
 	return root

@@ -99,9 +99,10 @@ type ListFilter struct {
 	// canceled, terminated, timed_out or continued_as_new.
 	Status string
 	// Type is generation, batch, pipeline or page. Empty lists every
-	// type but the batches' page holders (see All).
+	// type but the batches' page holders and the routes of ModelsLab
+	// workflow runs (see All).
 	Type string
-	// All includes the page holders when Type is empty.
+	// All includes the page holders and the routes when Type is empty.
 	All bool
 	// Query is a further visibility query, ANDed with the rest.
 	Query string
@@ -165,7 +166,8 @@ func (f ListFilter) VisibilityQuery() (string, error) {
 		return "", err
 	}
 	if typ == "" && !f.All {
-		parts = append(parts, fmt.Sprintf("WorkflowType != %q", contract.BatchPageWorkflow))
+		parts = append(parts, fmt.Sprintf("WorkflowType != %q", contract.BatchPageWorkflow),
+			fmt.Sprintf("WorkflowType != %q", contract.WorkflowRunRouteWorkflow))
 	}
 	if q := strings.TrimSpace(f.Query); q != "" {
 		parts = append(parts, "("+q+")")

@@ -50,7 +50,7 @@ the same list. Batch page holders are left out unless --type page or --all.`,
 	fl.StringVar(&f.Parent, "parent", "", "batch or pipeline ID: the runs it started")
 	fl.StringVar(&f.Status, "status", "", "running, completed, failed, canceled, terminated, timed_out, continued_as_new")
 	fl.StringVar(&f.Type, "type", "", "generation, batch, pipeline or page (default: all but page holders)")
-	fl.BoolVar(&f.All, "all", false, "include the batches' page holders")
+	fl.BoolVar(&f.All, "all", false, "include the batches' page holders and the routes of ModelsLab workflow runs")
 	fl.StringVar(&f.Query, "query", "", "a further Temporal visibility query, ANDed with the flags")
 	fl.IntVar(&f.Limit, "limit", DefaultListLimit, "most runs listed")
 	fl.BoolVar(&asJSON, "json", false, "print a JSON array for scripts")

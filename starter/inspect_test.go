@@ -17,7 +17,8 @@ func TestVisibilityQuery(t *testing.T) {
 		f    starter.ListFilter
 		want string
 	}{
-		{"default leaves page holders out", starter.ListFilter{}, `WorkflowType != "BatchPage"`},
+		{"default leaves page holders and workflow run routes out", starter.ListFilter{},
+			`WorkflowType != "BatchPage" AND WorkflowType != "WorkflowRunRoute"`},
 		{"all", starter.ListFilter{All: true}, ``},
 		{"every flag", starter.ListFilter{
 			State: "Failed", Endpoint: "text2img", Model: "flux", Owner: "alice", Parent: "launch-42",
