@@ -52,6 +52,7 @@ func TestGalleryEndToEnd(t *testing.T) {
 		Faults: fakemodelslab.Faults{Rules: []fakemodelslab.Rule{
 			{Match: "gal-batch-00002", Fault: fakemodelslab.FaultFail},
 			{Match: "gal-batch-00003", Fault: fakemodelslab.FaultDrop},
+			{Match: "gal-live", Fault: fakemodelslab.FaultDrop},
 		}}}, func(w *config.Worker) { w.Store = config.Store{URL: "file://" + store, MaxBytes: 1 << 20} })
 
 	dir := t.TempDir()
@@ -179,11 +180,63 @@ func TestGalleryEndToEnd(t *testing.T) {
 
 	// --serve: the page and the stored copies, on loopback, until the
 	// context ends.
+	base, stop := serveGallery(t, s, "gal-batch")
+	body := httpGet(t, base, "text/html; charset=utf-8")
+	served := galleryData(t, body)
+	require.Zero(t, served.Refresh, "a completed batch's page does not reload itself")
+	src := served.Items[0].Outputs[0].Src
+	require.True(t, strings.HasPrefix(src, "stored/"), src)
+	img := httpGet(t, base+src, "image/png")
+	require.Equal(t, served.Items[0].Outputs[0].Size, int64(len(img)))
+	require.Equal(t, starter.ExitOK, stop())
+
+	// A running batch: its progress, a running item's phase, the
+	// pending ones; with --serve the page reloads itself.
+	live := filepath.Join(dir, "live.txt")
+	require.NoError(t, os.WriteFile(live, []byte("one\ntwo\nthree\n"), 0o600))
+	code, _ = s.runStarter(t, "batch", live, "--endpoint", "text2img", "--model", "flux", "--id", "gal-live",
+		"--concurrency", "1", "--poll-grace", "10m", "--json")
+	require.Equal(t, starter.ExitOK, code)
+	eventually(t, "the live batch's first item waiting for its webhook", func() bool {
+		st, err := starter.QueryState(context.Background(), s.client, "gal-live-00000", "")
+		return err == nil && st.Phase == contract.PhaseWaitingWebhook
+	})
+	code, out, errOut = gallery("gal-live", "--out", filepath.Join(pages, "live.html"))
+	require.Equal(t, starter.ExitOK, code, "stdout: %s\nstderr: %s", out, errOut)
+	page, err = os.ReadFile(filepath.Join(pages, "live.html"))
+	require.NoError(t, err)
+	g = galleryData(t, page)
+	require.Equal(t, starter.StatusRunning, g.Status)
+	require.Equal(t, starter.GalleryProgress{Total: 3, Running: 1, Pending: 2}, *g.Progress)
+	require.Equal(t, []string{"running", "pending", "pending"}, []string{g.Items[0].Status, g.Items[1].Status, g.Items[2].Status})
+	require.Equal(t, string(contract.PhaseWaitingWebhook), g.Items[0].Phase)
+	require.Zero(t, g.Refresh, "a page written to a file does not reload itself")
+	require.Contains(t, strings.Join(g.Notes, " "), "still running")
+	require.Contains(t, string(page), `<progress max="3" value="0">`)
+	code, _, _ = gallery("gal-live", "--out", filepath.Join(pages, "live.html"))
+	require.Equal(t, starter.ExitOK, code, "written again over the first")
+	base, stop = serveGallery(t, s, "gal-live")
+	require.Equal(t, 10, galleryData(t, httpGet(t, base, "text/html; charset=utf-8")).Refresh, "a running batch's served page reloads itself")
+	require.Equal(t, starter.ExitOK, stop())
+	cctx, ccancel := context.WithTimeout(context.Background(), time.Minute)
+	defer ccancel()
+	require.NoError(t, s.client.CancelWorkflow(cctx, "gal-live", ""))
+
+	// Not a generation, batch or pipeline: a usage of the wrong ID.
+	code, _, errOut = gallery("gal-batch-page-0000")
+	require.Equal(t, starter.ExitFailed, code)
+	require.Contains(t, errOut, "a gallery shows a generation, a batch or a pipeline")
+}
+
+// serveGallery runs `starter gallery id --serve` and returns its URL and
+// a stop that ends it (as Ctrl-C does) and returns its exit code.
+func serveGallery(t *testing.T, s *stack, id string) (string, func() int) {
+	t.Helper()
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		done <- starter.Main(ctx, []string{"gallery", "gal-batch", "--serve"}, starter.Env{Stdout: pw, Stderr: io.Discard, Lookup: s.lookup})
+		done <- starter.Main(ctx, []string{"gallery", id, "--serve"}, starter.Env{Stdout: pw, Stderr: io.Discard, Lookup: s.lookup})
 		pw.Close()
 	}()
 	lines := bufio.NewScanner(pr)
@@ -191,34 +244,31 @@ func TestGalleryEndToEnd(t *testing.T) {
 	m := regexp.MustCompile(`at (http://127\.0\.0\.1:\d+/)`).FindStringSubmatch(lines.Text())
 	require.NotNil(t, m, lines.Text())
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	resp, err := http.Get(m[1])
-	require.NoError(t, err)
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	require.Contains(t, resp.Header.Get("Content-Security-Policy"), "default-src 'none'")
-	served := galleryData(t, body)
-	src := served.Items[0].Outputs[0].Src
-	require.True(t, strings.HasPrefix(src, "stored/"), src)
-	resp, err = http.Get(m[1] + src)
-	require.NoError(t, err)
-	img, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	require.Equal(t, "image/png", resp.Header.Get("Content-Type"))
-	require.Equal(t, served.Items[0].Outputs[0].Size, int64(len(img)))
-	cancel()
-	select {
-	case code := <-done:
-		require.Equal(t, starter.ExitOK, code)
-	case <-time.After(10 * time.Second):
-		t.Fatal("--serve did not stop when its context ended")
+	return m[1], func() int {
+		cancel()
+		select {
+		case code := <-done:
+			return code
+		case <-time.After(10 * time.Second):
+			t.Fatal("--serve did not stop when its context ended")
+			return -1
+		}
 	}
+}
 
-	// Not a generation, batch or pipeline: a usage of the wrong ID.
-	code, _, errOut = gallery("gal-batch-page-0000")
-	require.Equal(t, starter.ExitFailed, code)
-	require.Contains(t, errOut, "a gallery shows a generation, a batch or a pipeline")
+// httpGet fetches u, requires a 200 of the content type, and returns the
+// body.
+func httpGet(t *testing.T, u, contentType string) []byte {
+	t.Helper()
+	resp, err := http.Get(u)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", u, body)
+	require.Equal(t, contentType, resp.Header.Get("Content-Type"), u)
+	if strings.HasPrefix(contentType, "text/html") {
+		require.Contains(t, resp.Header.Get("Content-Security-Policy"), "default-src 'none'")
+	}
+	return body
 }
