@@ -139,8 +139,9 @@ func (t *TemporalAccount) Release(ctx context.Context, limiter string, req contr
 	return err
 }
 
-// send sends one batch: an acquire-batch Update-with-Start, or one
-// request per run to a limiter run without the acquire-batch handler.
+// send sends one batch: an acquire-batch Update (with Start if the
+// limiter is not running), or one request per run to a limiter run
+// without the acquire-batch handler.
 func (t *TemporalAccount) send(ctx context.Context, calls []limiterCall) ([]limiterResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, limiterCallTimeout)
 	defer cancel()
@@ -163,13 +164,15 @@ func (t *TemporalAccount) send(ctx context.Context, calls []limiterCall) ([]limi
 		Args:         []any{batch},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	}
-	var h client.WorkflowUpdateHandle
-	var err error
-	if taskQueue == "" {
-		// Only releases: a limiter that is not running holds no slot.
-		opts.WorkflowID = t.LimiterID
-		h, err = t.Client.UpdateWorkflow(ctx, opts)
-	} else {
+	// A plain Update first (the limiter runs: the common case, and the
+	// cheaper request); Update-with-Start when it is not running, unless
+	// the batch is only releases (a limiter that is not running holds no
+	// slot).
+	opts.WorkflowID = t.LimiterID
+	h, err := t.Client.UpdateWorkflow(ctx, opts)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) && taskQueue != "" {
+		opts.WorkflowID = ""
 		h, err = t.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 			StartWorkflowOperation: t.startOperation(taskQueue), UpdateOptions: opts,
 		})
