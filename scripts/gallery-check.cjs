@@ -238,6 +238,15 @@ async function big(browser) {
       check((await text(page, '.pager .page-of')).includes('page 1 of 4') && (await btnCount(page, 'failed')) === '200',
         'big: the failed filter holds 200 items on 4 pages');
       await page.click('#filters button[data-filter="all"]');
+      await page.fill('#search', 'variation 1234,');
+      await page.waitForTimeout(400);
+      const found = await page.locator('article.card').evaluateAll((els) => els.map((e) => e.getAttribute('data-track-id')));
+      check(JSON.stringify(found) === '["big-10k-01234"]', `big: searching "variation 1234," finds item 1234 only (${found.slice(0, 5)})`);
+      await page.fill('#search', 'nsfw');
+      await page.waitForTimeout(400);
+      check((await text(page, '.pager .page-of')).includes('of 200'), 'big: searching "nsfw" finds the 200 failed items');
+      await page.fill('#search', '');
+      await page.waitForTimeout(400);
       await page.screenshot({ path: path.join(OUT, 'tmp', 'gallery-big.png') });
     }
     await context.close();

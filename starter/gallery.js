@@ -8,6 +8,7 @@
   var PAGE = data.page_size > 0 ? data.page_size : 60;
   var main = document.getElementById('main');
   var filter = 'all';
+  var query = ''; // the search box's words, lower case
   var pages = {}; // page number per grid (a batch has one, a pipeline one per step)
 
   function el(tag, cls, text) {
@@ -232,14 +233,25 @@
     return c;
   }
 
+  // matches reports whether an item holds every word of the search box
+  // in its prompt, track_id, model, endpoint, parameters or error.
+  function matches(it) {
+    if (!query) return true;
+    var hay = [it.prompt, it.track_id, it.model, it.endpoint, it.params, it.error, it.status]
+      .join('\n').toLowerCase();
+    return query.split(/\s+/).every(function (w) { return hay.indexOf(w) >= 0; });
+  }
+
   // grid renders items (those of the filter), a page at a time, with a
   // pager when they do not fit one page.
   function grid(key, items, numbered) {
-    var shown = items.filter(function (it) { return filter === 'all' || group(it.status) === filter; });
+    var shown = items.filter(function (it) {
+      return (filter === 'all' || group(it.status) === filter) && matches(it);
+    });
     var wrap = el('div', 'grid-wrap');
     wrap.setAttribute('data-grid', key);
     if (shown.length === 0) {
-      wrap.appendChild(el('p', 'empty', items.length === 0 ? 'no generations' : 'none of these is ' + (filter === 'other' ? 'not started' : filter)));
+      wrap.appendChild(el('p', 'empty', items.length === 0 ? 'no generations' : 'nothing matches'));
       return wrap;
     }
     var n = Math.ceil(shown.length / PAGE);
@@ -318,6 +330,17 @@
       Array.prototype.forEach.call(buttons, function (o) { o.setAttribute('aria-pressed', String(o === b)); });
       render();
     });
+  });
+
+  var search = document.getElementById('search');
+  var searchTimer = null;
+  search.addEventListener('input', function () {
+    window.clearTimeout(searchTimer);
+    searchTimer = window.setTimeout(function () {
+      query = search.value.trim().toLowerCase();
+      pages = {};
+      render();
+    }, 150);
   });
 
   // A running run's page, served by `starter gallery --serve`, reloads
