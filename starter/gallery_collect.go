@@ -222,7 +222,12 @@ func (r galleryReader) pipeline(ctx context.Context, st contract.PipelineState) 
 // parameters when its history cannot be read; absent is its status when
 // it does not exist.
 func (r galleryReader) generation(ctx context.Context, trackID string, index int, params map[string]any, absent string) GalleryItem {
-	item := GalleryItem{Index: index, TrackID: trackID, UIURL: UIURL(r.cfg, trackID, "")}
+	item := GalleryItem{Index: index, TrackID: trackID}
+	// Only an absolute http(s) link: without a UI URL configured there
+	// is none.
+	if u, ok := safeLink(UIURL(r.cfg, trackID, "")); ok {
+		item.UIURL = u
+	}
 	setParams := func(p map[string]any) { item.Model, item.Prompt, item.Params = galleryParams(p) }
 	setParams(params)
 	it := r.c.GetWorkflowHistory(ctx, trackID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
