@@ -618,8 +618,10 @@ func (b *bench) accountScale(ctx context.Context) (scaleResult, error) {
 			items[i] = contract.BatchItem{Endpoint: in.Endpoint, Params: in.Params, Line: i + 1}
 		}
 		t0 := time.Now()
+		// The items wait the whole fill (about 8 acquires a second on the
+		// bench's machine): past an image's 30-minute default deadline.
 		if _, err := starter.StartBatch(ctx, b.s.c, cfg, starter.BatchSpec{ID: id, Items: items,
-			Concurrency: o.scaleItems, PageSize: o.scaleItems}); err != nil {
+			Concurrency: o.scaleItems, PageSize: o.scaleItems, Deadline: scaleDeadline}); err != nil {
 			return r, err
 		}
 		batchIDs = append(batchIDs, id)
@@ -660,7 +662,7 @@ func (b *bench) accountScale(ctx context.Context) (scaleResult, error) {
 		return r, err
 	}
 	var errs []error
-	for _, id := range batchIDs {
+	for j, id := range batchIDs {
 		res, err := starter.WaitBatch(ctx, b.s.c, id, time.Second, nil)
 		switch {
 		case err != nil:
@@ -668,6 +670,7 @@ func (b *bench) accountScale(ctx context.Context) (scaleResult, error) {
 		case res.Succeeded != o.scaleItems:
 			errs = append(errs, fmt.Errorf("batch %s: %d of %d items succeeded: %v", id, res.Succeeded, o.scaleItems, res.Failures))
 		}
+		b.log("    batch %d done, %.0f s in all", j+1, time.Since(start).Seconds())
 	}
 	r.Total = time.Since(start)
 	if err := errors.Join(errs...); err != nil {
@@ -765,6 +768,9 @@ func joinInts(v []int, sep string) string {
 	}
 	return strings.Join(parts, sep)
 }
+
+// scaleDeadline is each scale item's deadline.
+const scaleDeadline = 3 * time.Hour
 
 // scaleStall is how long the waiters may stop growing before the scale
 // scenario starts no more batches.
