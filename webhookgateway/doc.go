@@ -34,6 +34,20 @@
 // may deliver it later. Duplicates are not filtered here: Temporal does
 // not deduplicate signals, and the workflow does.
 //
+// A ModelsLab workflow takes one webhook URL, set on the workflow rather
+// than sent per run, and its payload names the execution, not the
+// track_id. Its URL is the workflow's ([webhookurl.Signer.WorkflowURL]):
+//
+//	{PUBLIC_URL}/webhooks/modelslab-workflow/{workflow_id}?sig=...
+//
+// The handler checks that sig (401), the workflow id and the payload (400,
+// also for a payload naming another workflow or no execution), then reads
+// the route the run's Submit recorded for the execution
+// (contract.WorkflowRunRouteID, by a strongly consistent
+// DescribeWorkflowExecution through Options.Routes), waiting up to
+// Options.RouteWait for one not recorded yet, and delivers the webhook to
+// that run as above. No route: 200 {"matched":false}, and the run polls.
+//
 // GET /healthz answers 200 while the process runs. GET /readyz (200 only
 // while Temporal answers its health check) and GET /metrics are served by
 // NewAdminHandler, on a listener of their own (GATEWAY_ADMIN_ADDR,
