@@ -242,6 +242,9 @@ type accountResult struct {
 	// the next submit; Tail from the last request's end to the last
 	// result.
 	Startup, Handover, Tail time.Duration
+	// MaxGap is the longest time without a submit between the first and
+	// the last: a stall of the limiter's path shows here.
+	MaxGap time.Duration
 	// PeakWaiting and FullSamples: from the limiter's state query.
 	PeakWaiting          int
 	FullSamples, Samples int
@@ -413,13 +416,16 @@ func (b *bench) account(ctx context.Context) (accountResult, error) {
 		idle := time.Duration(limit)*(last.Add(T).Sub(first)) - time.Duration(len(submits))*T
 		r.Handover = idle / time.Duration(len(submits)-limit)
 		r.Tail = start.Add(r.Wall).Sub(last.Add(T))
+		for i := 1; i < len(submits); i++ {
+			r.MaxGap = max(r.MaxGap, submits[i].Sub(submits[i-1]))
+		}
 	}
 	if r.Limiter, err = b.describeLimiter(ctx, rig.limiterID); err != nil {
 		return r, err
 	}
-	b.log("    %d generations in %.1f s (ideal %.1f s: %s); 429s %d; interactive p50 %s ms (target %s ms); shares %v over %.1f s; peak waiting %d",
+	b.log("    %d generations in %.1f s (ideal %.1f s: %s); 429s %d; interactive p50 %s ms (target %s ms); shares %v over %.1f s; peak waiting %d; handover %s ms, longest gap %s ms",
 		total, r.Wall.Seconds(), r.Ideal.Seconds(), pct(r.Efficiency()), r.QueueFull, ms(r.Latency.P50), ms(r.LatencyTarget()),
-		r.Shares, r.Common.Seconds(), r.PeakWaiting)
+		r.Shares, r.Common.Seconds(), r.PeakWaiting, ms(r.Handover), ms(r.MaxGap))
 
 	if o.admissions > 0 {
 		a, err := b.admissions(ctx, cfg.TaskQueue)
@@ -705,8 +711,8 @@ func accountMarkdown(w func(string, ...any), a *accountResult, sc *scaleResult) 
 		if a.Samples > 0 {
 			full = float64(a.FullSamples) / float64(a.Samples)
 		}
-		w("| where the time above the ideal went | %.1f s to the first submit; a slot idle %s ms on average between a request's end at the provider and the next submit (%d handovers); %.1f s from the last request's end to the last result | |\n",
-			a.Startup.Seconds(), ms(a.Handover), total-L, a.Tail.Seconds())
+		w("| where the time above the ideal went | %.1f s to the first submit; a slot idle %s ms on average between a request's end at the provider and the next submit (%d handovers); the longest time without a submit %s ms; %.1f s from the last request's end to the last result | |\n",
+			a.Startup.Seconds(), ms(a.Handover), total-L, ms(a.MaxGap), a.Tail.Seconds())
 		w("| the window: %d per batch, so the limiter shares | up to %d runs waiting at the limiter; every slot in use in %s of %d samples | |\n",
 			a.Window, a.PeakWaiting, pct(full), a.Samples)
 		w("| the limiter's workflow | %d run(s), longest history %d events (%s), largest input %s | |\n",
