@@ -82,3 +82,22 @@ func TestQueuePositionAsksTheLimiter(t *testing.T) {
 		})
 	}
 }
+
+// TestGenerationPriorityInTheInput: a request's priority reaches the
+// workflow's input, and the default given explicitly is the same input as
+// none (so starting the run again with it is no conflict).
+func TestGenerationPriorityInTheInput(t *testing.T) {
+	t.Parallel()
+	for asked, want := range map[int]int{0: 0, contract.PriorityInteractive: 0, 1: 1, 9: 9} {
+		c := &mocks.Client{}
+		run := &mocks.WorkflowRun{}
+		run.On("GetRunID").Return("run-1")
+		var got contract.GenerationInput
+		c.On("ExecuteWorkflow", mock.Anything, mock.Anything, contract.GenerationWorkflow, mock.Anything).
+			Run(func(args mock.Arguments) { got = args.Get(3).(contract.GenerationInput) }).Return(run, nil)
+		_, err := genflow.NewClient(c, genflow.ClientOptions{}).StartGeneration(context.Background(),
+			genflow.GenerationRequest{Endpoint: "text2img", Params: map[string]any{"model_id": "flux", "prompt": "x"}, Priority: asked})
+		require.NoError(t, err)
+		require.Equal(t, want, got.Priority, "asked %d", asked)
+	}
+}
