@@ -124,6 +124,12 @@ async function batchPage(context) {
   check(await page.locator('#lightbox').isVisible(), 'batch: a thumbnail opens the full-size image');
   const full = await page.locator('#lightbox-img').evaluate((e) => e.complete && e.naturalWidth);
   check(full >= 256, 'batch: the full-size image is loaded at its size');
+  check((await text(page, '#lightbox-pos')).startsWith('1 of 14'), 'batch: the overlay says 1 of 14 images');
+  await page.keyboard.press('ArrowRight');
+  check((await text(page, '#lightbox-pos')).startsWith('2 of 14') &&
+    (await text(page, '#lightbox-cap')).includes('a harbour at dawn'), 'batch: the right arrow shows the next image');
+  await page.click('#lightbox-prev');
+  check((await text(page, '#lightbox-pos')).startsWith('1 of 14'), 'batch: the previous button goes back');
   await page.screenshot({ path: path.join(OUT, 'tmp', 'gallery-lightbox.png') });
   await page.keyboard.press('Escape');
   check(!(await page.locator('#lightbox').isVisible()), 'batch: Escape closes the full-size image');

@@ -59,21 +59,43 @@
     return m + ' min ' + Math.round(s - m * 60) + ' s';
   }
 
+  // The overlay shows one image at full size, and steps through every
+  // image the filter and the search keep, across pages (arrow keys or
+  // the buttons); Escape or a click beside the image closes it.
   var box = document.getElementById('lightbox');
   var boxImg = document.getElementById('lightbox-img');
   var boxCap = document.getElementById('lightbox-cap');
-  function openBox(src, caption) {
-    boxImg.setAttribute('src', src);
-    boxImg.setAttribute('alt', caption);
-    boxCap.textContent = caption;
+  var boxPos = document.getElementById('lightbox-pos');
+  var boxPrev = document.getElementById('lightbox-prev');
+  var boxNext = document.getElementById('lightbox-next');
+  var images = [];          // {src, caption} of every image shown by the filter
+  var imageAt = new Map();  // output object -> its place in images
+  var current = -1;
+  function showImage(i) {
+    if (i < 0 || i >= images.length) return;
+    current = i;
+    boxImg.setAttribute('src', images[i].src);
+    boxImg.setAttribute('alt', images[i].caption);
+    boxCap.textContent = images[i].caption;
+    boxPos.textContent = (i + 1) + ' of ' + images.length + ' ·';
+    boxPrev.disabled = i === 0;
+    boxNext.disabled = i === images.length - 1;
     box.hidden = false;
   }
   function closeBox() {
     box.hidden = true;
+    current = -1;
     boxImg.removeAttribute('src');
   }
-  box.addEventListener('click', closeBox);
-  document.addEventListener('keydown', function (e) { if (e.key === 'Escape') closeBox(); });
+  box.addEventListener('click', function (e) { if (e.target === box || e.target === boxImg) closeBox(); });
+  boxPrev.addEventListener('click', function (e) { e.stopPropagation(); showImage(current - 1); });
+  boxNext.addEventListener('click', function (e) { e.stopPropagation(); showImage(current + 1); });
+  document.addEventListener('keydown', function (e) {
+    if (box.hidden) return;
+    if (e.key === 'Escape') closeBox();
+    else if (e.key === 'ArrowRight') showImage(current + 1);
+    else if (e.key === 'ArrowLeft') showImage(current - 1);
+  });
 
   function linkNote(o) {
     if (o.stored) return el('div', 'link-note stored', 'stored copy' + (o.size ? ' · ' + size(o.size) : ''));
@@ -95,7 +117,6 @@
       if (o.note) wrap.appendChild(el('div', 'link-note', o.note));
       return wrap;
     }
-    var caption = (item.prompt || item.track_id) + ' — ' + (o.name || o.link);
     if (o.kind === 'image') {
       var a = el('a', 'thumb');
       a.setAttribute('href', src);
@@ -109,9 +130,9 @@
       img.setAttribute('src', src);
       a.appendChild(img);
       a.addEventListener('click', function (e) {
-        if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+        if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0 || !imageAt.has(o)) return;
         e.preventDefault();
-        openBox(src, caption);
+        showImage(imageAt.get(o));
       });
       wrap.appendChild(a);
     } else if (o.kind === 'video') {
@@ -242,12 +263,30 @@
     return query.split(/\s+/).every(function (w) { return hay.indexOf(w) >= 0; });
   }
 
+  // visible are the items the filter and the search keep.
+  function visible(items) {
+    return items.filter(function (it) {
+      return (filter === 'all' || group(it.status) === filter) && matches(it);
+    });
+  }
+
+  // collectImages lists the images of the items shown, in page order, for
+  // the overlay.
+  function collectImages(items) {
+    visible(items).forEach(function (it) {
+      (it.outputs || []).forEach(function (o) {
+        var src = o.kind === 'image' ? safeURL(o.src) : null;
+        if (!src) return;
+        imageAt.set(o, images.length);
+        images.push({ src: src, caption: (it.prompt || it.track_id) + ' — ' + (o.name || o.link) });
+      });
+    });
+  }
+
   // grid renders items (those of the filter), a page at a time, with a
   // pager when they do not fit one page.
   function grid(key, items, numbered) {
-    var shown = items.filter(function (it) {
-      return (filter === 'all' || group(it.status) === filter) && matches(it);
-    });
+    var shown = visible(items);
     var wrap = el('div', 'grid-wrap');
     wrap.setAttribute('data-grid', key);
     if (shown.length === 0) {
@@ -311,6 +350,13 @@
   }
 
   function render() {
+    images = [];
+    imageAt = new Map();
+    if (data.kind === 'pipeline') {
+      (data.steps || []).forEach(function (s) { collectImages(s.items || []); });
+    } else {
+      collectImages(data.items || []);
+    }
     var frag = document.createDocumentFragment();
     if (data.kind === 'pipeline') {
       var steps = el('div', 'steps');
