@@ -55,12 +55,12 @@ func TestWorkflowRunWebhookConfiguredOnTheWorkflow(t *testing.T) {
 			require.NotEmpty(t, out.Result.Output)
 
 			// The route Submit recorded names the run.
-			d, err := s.client.DescribeWorkflowExecution(context.Background(),
+			d, err := s.client.DescribeWorkflow(context.Background(),
 				contract.WorkflowRunRouteID("wf-hooked", out.Result.ProviderID), "")
 			require.NoError(t, err)
 			var trackID string
 			require.NoError(t, converter.GetDefaultDataConverter().FromPayload(
-				d.GetWorkflowExecutionInfo().GetMemo().GetFields()[contract.WorkflowRunRouteMemo], &trackID))
+				d.Memo.GetFields()[contract.WorkflowRunRouteMemo], &trackID))
 			require.Equal(t, "wf-hooked-run-1", trackID)
 		})
 		t.Run("no webhook on the workflow: learned by poll", func(t *testing.T) {

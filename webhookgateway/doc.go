@@ -44,7 +44,7 @@
 // also for a payload naming another workflow or no execution), then reads
 // the route the run's Submit recorded for the execution
 // (contract.WorkflowRunRouteID, by a strongly consistent
-// DescribeWorkflowExecution through Options.Routes), waiting up to
+// DescribeWorkflow through Options.Routes), waiting up to
 // Options.RouteWait for one not recorded yet, and delivers the webhook to
 // that run as above. No route: 200 {"matched":false}, and the run polls.
 //

@@ -15,7 +15,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/grpc/codes"
 
@@ -33,7 +32,7 @@ type Signaler interface {
 // RouteReader reads a workflow run's route (contract.WorkflowRunRoute)
 // by its ID. A client.Client is one.
 type RouteReader interface {
-	DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error)
+	DescribeWorkflow(ctx context.Context, workflowID, runID string) (*client.WorkflowExecutionDescription, error)
 }
 
 // HealthChecker asks Temporal whether it serves. A client.Client is one.

@@ -131,12 +131,12 @@ func (h *handler) lookupRoute(ctx context.Context, workflowID, executionID strin
 	wait := firstRouteRetry
 	for {
 		dctx, cancel := context.WithTimeout(ctx, h.opts.SignalTimeout)
-		resp, err := h.opts.Routes.DescribeWorkflowExecution(dctx, id, "")
+		desc, err := h.opts.Routes.DescribeWorkflow(dctx, id, "")
 		cancel()
 		var notFound *serviceerror.NotFound
 		switch {
 		case err == nil:
-			return routeTrackID(resp.GetWorkflowExecutionInfo().GetMemo().GetFields()[contract.WorkflowRunRouteMemo])
+			return routeTrackID(desc.Memo.GetFields()[contract.WorkflowRunRouteMemo])
 		case !errors.As(err, &notFound):
 			return "", err
 		}
