@@ -52,9 +52,9 @@ const (
 	PriorityMax = 9
 )
 
-// DefaultAccountQueueLimit is the limit an acquire request without one
-// asks for: the queue of ModelsLab's pay-as-you-go accounts. (The
-// worker's ACCOUNT_QUEUE_LIMIT defaults to 0, no limiter at all.)
+// DefaultAccountQueueLimit is the default of ACCOUNT_QUEUE_LIMIT and the
+// limit an acquire request without one asks for: the queue of ModelsLab's
+// pay-as-you-go accounts.
 const DefaultAccountQueueLimit = 5
 
 // AcquireRequest asks for a slot for one Generation run.

@@ -321,6 +321,9 @@ type stack struct {
 	initTook                         time.Duration
 	// cpuCarry is the CPU seconds of the processes restart stopped.
 	cpuCarry map[*proc]float64
+	// mtlsRefusals say how the frontend refused clients without a
+	// certificate.
+	mtlsRefusals []string
 }
 
 // startStack starts every part in dir with the binaries in bins and waits
@@ -417,6 +420,11 @@ func startStack(ctx context.Context, bins, dir string, o stackOptions, logf func
 		// The worker hands out webhook URLs on the tap, which forwards
 		// to the gateway and records its answers.
 		config.EnvGatewayPublicURL: s.tap.URL, config.EnvWorkerMetrics: ports[5],
+		// The fake's account takes 100,000 queued requests: the
+		// account limiter is in the path, at its largest limit, and no
+		// run waits for it (the scenarios hold hundreds of runs open at
+		// the provider at once).
+		config.EnvAccountQueueLimit: strconv.Itoa(config.MaxAccountQueueLimit),
 	}, o.worker)
 	s.wkr = &proc{name: "worker", path: filepath.Join(bins, "worker"), env: envList(wEnv),
 		logPath: filepath.Join(dir, "worker.log")}

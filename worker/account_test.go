@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
@@ -19,6 +20,9 @@ import (
 	"github.com/genflow/genflow/internal/testenv"
 	"github.com/genflow/genflow/workflows"
 )
+
+// runID is the run ID the tests' holders give (the limiter takes UUIDs).
+var runID = uuid.NewString()
 
 // accountServer starts a dev server and a worker of the limiter on task
 // queue q.
@@ -51,7 +55,7 @@ func TestTemporalAccountBatchesOnARealServer(t *testing.T) {
 		for i := range n {
 			wg.Go(func() {
 				r, err := acct.Acquire(t.Context(), q, contract.AcquireRequest{
-					Holder: fmt.Sprintf("%s-%d", tag, i), RunID: "r", Priority: contract.PriorityBatch, Key: tag,
+					Holder: fmt.Sprintf("%s-%d", tag, i), RunID: runID, Priority: contract.PriorityBatch, Key: tag,
 				})
 				require.NoError(t, err)
 				replies[i] = r
@@ -84,7 +88,7 @@ func TestTemporalAccountBatchesOnARealServer(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 50 {
 		wg.Go(func() {
-			require.NoError(t, acct.Release(t.Context(), acct.LimiterID, contract.ReleaseRequest{Holder: fmt.Sprintf("a-%d", i), RunID: "r"}))
+			require.NoError(t, acct.Release(t.Context(), acct.LimiterID, contract.ReleaseRequest{Holder: fmt.Sprintf("a-%d", i), RunID: runID}))
 		})
 	}
 	wg.Wait()
@@ -106,7 +110,7 @@ func TestTemporalAccountBatchesOnARealServer(t *testing.T) {
 	// A limiter that is gone (terminated) is started again by the next
 	// acquire; a release to it before that is no error.
 	require.NoError(t, c.TerminateWorkflow(t.Context(), acct.LimiterID, "", "test"))
-	require.NoError(t, acct.Release(t.Context(), acct.LimiterID, contract.ReleaseRequest{Holder: "x", RunID: "r"}))
+	require.NoError(t, acct.Release(t.Context(), acct.LimiterID, contract.ReleaseRequest{Holder: "x", RunID: runID}))
 	r := acquireAll(1, "b")[0]
 	require.True(t, r.Granted, "a new limiter run grants")
 }
@@ -148,12 +152,12 @@ func TestTemporalAccountAsksAnOldLimiterOneRunAtATime(t *testing.T) {
 		contract.AccountLimiterWorkflow, contract.LimiterInput{Limit: 5})
 	require.NoError(t, err)
 	for i := range 3 {
-		r, err := acct.Acquire(t.Context(), q, contract.AcquireRequest{Holder: fmt.Sprint("h", i), RunID: "r"})
+		r, err := acct.Acquire(t.Context(), q, contract.AcquireRequest{Holder: fmt.Sprint("h", i), RunID: runID})
 		require.NoError(t, err)
 		require.True(t, r.Granted)
 		require.Equal(t, i+1, r.InUse)
 	}
-	require.NoError(t, acct.Release(t.Context(), acct.LimiterID, contract.ReleaseRequest{Holder: "h0", RunID: "r"}))
+	require.NoError(t, acct.Release(t.Context(), acct.LimiterID, contract.ReleaseRequest{Holder: "h0", RunID: runID}))
 	require.Eventually(t, func() bool {
 		v, err := c.QueryWorkflow(context.Background(), acct.LimiterID, "", contract.LimiterStateQuery)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/genflow/genflow/activities"
+	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/internal/egress"
 	"github.com/genflow/genflow/modelslab"
 	"github.com/genflow/genflow/notify"
@@ -68,11 +69,16 @@ type RegisterOptions struct {
 	// AccountQueueLimit is how many requests the account may have queued
 	// at the provider (ACCOUNT_QUEUE_LIMIT; ModelsLab: 5, 10 or 15): every
 	// run takes one of these slots from the account's limiter workflow
-	// before it submits. Default 0: no account limiter, every run submits
-	// at once (the limiter is opt-in until it meets the end-to-end
-	// throughput target; docs/benchmarks.md).
+	// before it submits. Zero means contract.DefaultAccountQueueLimit (5,
+	// ModelsLab's pay-as-you-go queue); NoAccountLimit turns the limiter
+	// off (every run submits at once, a 429 is retried after its
+	// retry_after).
 	AccountQueueLimit int
 }
+
+// NoAccountLimit is RegisterOptions.AccountQueueLimit for no account
+// limiter (ACCOUNT_QUEUE_LIMIT=0).
+const NoAccountLimit = -1
 
 // StoreOptions are the output storage of RegisterOptions.
 type StoreOptions struct {
@@ -185,6 +191,9 @@ func newActivities(o RegisterOptions) (*activities.Activities, error) {
 	acts := &activities.Activities{Provider: provider, Webhooks: signer, Metrics: o.ProviderMetrics, Results: o.ResultMetrics,
 		// The client is the worker's, set by register.
 		Routes: &activities.TemporalRoutes{}}
+	if o.AccountQueueLimit == 0 {
+		o.AccountQueueLimit = contract.DefaultAccountQueueLimit
+	}
 	if o.AccountQueueLimit > 0 {
 		// The client is the worker's, set by register.
 		acts.Account = &activities.TemporalAccount{

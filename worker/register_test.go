@@ -56,7 +56,11 @@ func TestRegisterAddsEveryWorkflowAndActivity(t *testing.T) {
 	require.NotNil(t, acts.Webhooks)
 	require.Nil(t, acts.Store, "no store by default")
 	require.Nil(t, acts.Notifier, "no notifications by default")
-	require.Nil(t, acts.Account, "no account limiter by default (opt-in)")
+	account, ok := acts.Account.(*activities.TemporalAccount)
+	require.True(t, ok, "by default every run takes a slot of the account")
+	require.Equal(t, contract.DefaultAccountQueueLimit, account.Limit)
+	require.Equal(t, activities.AccountLimiterID("key"), account.LimiterID)
+	require.NotContains(t, account.LimiterID, "key", "the limiter's ID is a hash of the key")
 	routes, ok := acts.Routes.(*activities.TemporalRoutes)
 	require.True(t, ok, "workflow runs record their routes")
 	require.NotNil(t, routes.Client, "with the worker's client")
@@ -64,15 +68,20 @@ func TestRegisterAddsEveryWorkflowAndActivity(t *testing.T) {
 
 	r = &registry{}
 	opts := validOptions()
-	opts.AccountQueueLimit = 5
+	opts.AccountQueueLimit = 15
 	require.NoError(t, worker.Register(r, lazyClient(t), opts))
 	acts, ok = r.activities[0].(*activities.Activities)
 	require.True(t, ok)
-	account, ok := acts.Account.(*activities.TemporalAccount)
-	require.True(t, ok, "with a limit every run takes a slot of the account")
-	require.Equal(t, activities.AccountLimiterID("key"), account.LimiterID)
-	require.Equal(t, 5, account.Limit)
-	require.NotContains(t, account.LimiterID, "key", "the limiter's ID is a hash of the key")
+	account, ok = acts.Account.(*activities.TemporalAccount)
+	require.True(t, ok)
+	require.Equal(t, 15, account.Limit)
+
+	r = &registry{}
+	opts.AccountQueueLimit = worker.NoAccountLimit
+	require.NoError(t, worker.Register(r, lazyClient(t), opts))
+	acts, ok = r.activities[0].(*activities.Activities)
+	require.True(t, ok)
+	require.Nil(t, acts.Account, "NoAccountLimit: no account limiter")
 }
 
 func TestRegisterNamesTheBadField(t *testing.T) {

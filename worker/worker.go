@@ -88,6 +88,9 @@ func RegisterOptionsOf(cfg config.Worker) (RegisterOptions, error) {
 	o.ModelsLabEndpointPaths = cfg.ModelsLabEndpointPaths
 	o.OutboundAllow = cfg.OutboundAllow
 	o.AccountQueueLimit = cfg.AccountQueueLimit
+	if o.AccountQueueLimit == 0 {
+		o.AccountQueueLimit = NoAccountLimit // ACCOUNT_QUEUE_LIMIT=0
+	}
 	for i, s := range cfg.NotifySecrets {
 		secret, err := notify.ParseSecret(s)
 		if err != nil {

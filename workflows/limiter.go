@@ -75,12 +75,7 @@ func AccountLimiter(ctx workflow.Context, in contract.LimiterInput) error {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, contract.AcquireUpdate, l.acquire, workflow.UpdateHandlerOptions{
-		Validator: func(r contract.AcquireRequest) error {
-			if r.Holder == "" {
-				return errors.New("acquire: no holder")
-			}
-			return nil
-		},
+		Validator: func(r contract.AcquireRequest) error { return validAcquire(r) },
 	}); err != nil {
 		return err
 	}
@@ -96,8 +91,8 @@ func AccountLimiter(ctx workflow.Context, in contract.LimiterInput) error {
 				return fmt.Errorf("acquire-batch: %d requests and releases (1 to %d)", n, contract.MaxLimiterBatch)
 			}
 			for _, r := range b.Requests {
-				if r.Holder == "" {
-					return errors.New("acquire-batch: a request has no holder")
+				if err := validAcquire(r); err != nil {
+					return err
 				}
 			}
 			return nil
@@ -106,6 +101,38 @@ func AccountLimiter(ctx workflow.Context, in contract.LimiterInput) error {
 		return err
 	}
 	return l.run(ctx)
+}
+
+// validAcquire refuses a request the limiter could not grant: a grant is
+// a signal to the holder's run, and Temporal fails the whole workflow
+// task of a signal to a malformed run ID.
+func validAcquire(r contract.AcquireRequest) error {
+	if r.Holder == "" {
+		return errors.New("acquire: no holder")
+	}
+	if !isUUID(r.RunID) {
+		return fmt.Errorf("acquire: holder %s: run ID %q is not a UUID", r.Holder, r.RunID)
+	}
+	return nil
+}
+
+// isUUID: s is a UUID in its 36-character form, as Temporal's run IDs.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case '0' <= c && c <= '9', 'a' <= c && c <= 'f', 'A' <= c && c <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // limiterBatchesChange is the GetVersion change of the limiter runs that
@@ -119,7 +146,7 @@ type limiter struct {
 	// batches: this run takes acquire-batch.
 	batches bool
 	q       *accountQueue
-	id string
+	id      string
 	// wake is written when state changed outside the main loop (an
 	// update, a failed grant), so the loop re-arms its timers.
 	wake    workflow.Channel

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
@@ -63,13 +64,13 @@ func (e *limiterEnv) acquire(t *testing.T, d time.Duration, holder string, prio 
 				defer e.mu.Unlock()
 				e.replies[holder] = v.(contract.AcquireReply)
 			},
-		}, contract.AcquireRequest{Holder: holder, RunID: "run-" + holder, Priority: prio, Key: key})
+		}, contract.AcquireRequest{Holder: holder, RunID: runID(holder), Priority: prio, Key: key})
 	}, d)
 }
 
 func (e *limiterEnv) release(d time.Duration, holder string) {
 	e.RegisterDelayedCallback(func() {
-		e.SignalWorkflow(contract.ReleaseSignal, contract.ReleaseRequest{Holder: holder, RunID: "run-" + holder})
+		e.SignalWorkflow(contract.ReleaseSignal, contract.ReleaseRequest{Holder: holder, RunID: runID(holder)})
 	}, d)
 }
 
@@ -133,7 +134,7 @@ func TestLimiterAcquireIsIdempotent(t *testing.T) {
 				require.NoError(t, err)
 				require.True(t, v.(contract.AcquireReply).Granted)
 			},
-		}, contract.AcquireRequest{Holder: "a", RunID: "run-a", Priority: 5, Key: "a"})
+		}, contract.AcquireRequest{Holder: "a", RunID: runID("a"), Priority: 5, Key: "a"})
 	}, 2*time.Second)
 	e.end(3*time.Second, func() {
 		require.Equal(t, 1, e.state(t).InUse)
@@ -145,7 +146,7 @@ func TestLimiterReclaimsTheSlotOfAClosedHolder(t *testing.T) {
 	t.Parallel()
 	e := newLimiterEnv(t)
 	e.OnActivity(acts.ClosedHolders, mock.Anything, mock.Anything).Return(
-		[]contract.ReleaseRequest{{Holder: "crashed", RunID: "run-crashed"}}, nil)
+		[]contract.ReleaseRequest{{Holder: "crashed", RunID: runID("crashed")}}, nil)
 	e.acquire(t, time.Second, "crashed", 5, "x")
 	e.acquire(t, 2*time.Second, "next", 5, "y")
 	e.RegisterDelayedCallback(func() {
@@ -303,7 +304,7 @@ func TestLimiterTakesTheLatestLimit(t *testing.T) {
 				require.NoError(t, err)
 				require.False(t, v.(contract.AcquireReply).Granted, "b came first")
 			},
-		}, contract.AcquireRequest{Holder: "c", RunID: "run-c", Priority: 5, Key: "c", Limit: 2})
+		}, contract.AcquireRequest{Holder: "c", RunID: runID("c"), Priority: 5, Key: "c", Limit: 2})
 	}, 3*time.Second)
 	e.end(4*time.Second, func() {
 		require.Equal(t, []string{"b"}, e.grants(), "the new limit admits the waiting b")
@@ -349,7 +350,7 @@ func (e *limiterEnv) acquireBatch(t *testing.T, d time.Duration, released []stri
 	e.RegisterDelayedCallback(func() {
 		var b contract.AcquireBatch
 		for _, h := range released {
-			b.Releases = append(b.Releases, contract.ReleaseRequest{Holder: h, RunID: "run-" + h})
+			b.Releases = append(b.Releases, contract.ReleaseRequest{Holder: h, RunID: runID(h)})
 		}
 		b.Requests = reqs
 		e.UpdateWorkflow(contract.AcquireBatchUpdate, "", &testsuite.TestUpdateCallback{
@@ -370,7 +371,7 @@ func (e *limiterEnv) acquireBatch(t *testing.T, d time.Duration, released []stri
 }
 
 func req(holder string, prio int, key string) contract.AcquireRequest {
-	return contract.AcquireRequest{Holder: holder, RunID: "run-" + holder, Priority: prio, Key: key}
+	return contract.AcquireRequest{Holder: holder, RunID: runID(holder), Priority: prio, Key: key}
 }
 
 func TestLimiterAcquireBatch(t *testing.T) {
@@ -423,4 +424,34 @@ func TestLimiterAcquireBatchRefusesEmptyAndOversizedBatches(t *testing.T) {
 	}
 	e.end(3*time.Second, func() { require.Zero(t, e.state(t).Waiting) })
 	e.ExecuteWorkflow(AccountLimiter, contract.LimiterInput{Limit: 2})
+}
+
+// runID is the test's run ID of holder: a UUID, as Temporal's are (the
+// limiter refuses others: a grant to a malformed run ID would fail its
+// workflow task).
+func runID(holder string) string {
+	return uuid.NewSHA1(uuid.NameSpaceOID, []byte(holder)).String()
+}
+
+func TestLimiterRefusesAMalformedRunID(t *testing.T) {
+	t.Parallel()
+	e := newLimiterEnv(t)
+	e.RegisterDelayedCallback(func() {
+		e.UpdateWorkflow(contract.AcquireBatchUpdate, "", &testsuite.TestUpdateCallback{
+			OnAccept:   func() { t.Error("a run ID that is no UUID accepted") },
+			OnReject:   func(err error) { require.ErrorContains(t, err, `run ID "r" is not a UUID`) },
+			OnComplete: func(any, error) {},
+		}, contract.AcquireBatch{Requests: []contract.AcquireRequest{{Holder: "a", RunID: "r"}}})
+	}, time.Second)
+	e.end(2*time.Second, func() { require.Zero(t, e.state(t).Waiting) })
+	e.ExecuteWorkflow(AccountLimiter, contract.LimiterInput{Limit: 2})
+}
+
+func TestIsUUID(t *testing.T) {
+	t.Parallel()
+	require.True(t, isUUID(runID("a")))
+	require.True(t, isUUID("01A22F24-8C7A-739B-A5B8-C6977C1D3A28"))
+	for _, bad := range []string{"", "r", "01a22f24-8c7a-739b-a5b8-c6977c1d3a2", "01a22f24x8c7a-739b-a5b8-c6977c1d3a28", "01a22f24-8c7a-739b-a5b8-c6977c1d3a2g"} {
+		require.False(t, isUUID(bad), bad)
+	}
 }

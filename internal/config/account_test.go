@@ -19,3 +19,10 @@ func TestAccountQueueLimitNamesTheVariable(t *testing.T) {
 		})
 	}
 }
+
+func TestAccountQueueLimitZeroTurnsTheLimiterOff(t *testing.T) {
+	t.Parallel()
+	c, err := config.LoadWorker(newEnv(with(workerRequired, map[string]string{config.EnvAccountQueueLimit: "0"})).lookup)
+	require.NoError(t, err)
+	require.Zero(t, c.AccountQueueLimit)
+}

@@ -196,11 +196,11 @@ type Worker struct {
 	OutboundAllow []netip.Prefix
 	// AccountQueueLimit is how many requests genflow keeps queued at the
 	// provider on its API key at once (ModelsLab: 5 pay-as-you-go, 10
-	// Standard, 15 Premium). Default 0: no account limiter (each run
-	// submits at once and a 429 is retried after its retry_after); the
-	// limiter is opt-in until it meets the end-to-end throughput target
-	// (docs/benchmarks.md). Every acquire request carries it, so a
-	// restarted worker changes it for the runs already waiting.
+	// Standard, 15 Premium). LoadWorker's default is
+	// contract.DefaultAccountQueueLimit (5); 0 turns the account limiter
+	// off (each run submits at once and a 429 is retried after its
+	// retry_after). Every acquire request carries it, so a restarted
+	// worker changes it for the runs already waiting.
 	AccountQueueLimit int
 }
 
@@ -588,7 +588,7 @@ func LoadWorker(env Lookup) (Worker, error) {
 		Store:            r.store(),
 	}
 	c.OutboundAllow = r.outboundAllow(EnvOutboundAllow)
-	c.AccountQueueLimit = r.accountQueueLimit(EnvAccountQueueLimit, 0)
+	c.AccountQueueLimit = r.accountQueueLimit(EnvAccountQueueLimit, contract.DefaultAccountQueueLimit)
 	c.ModelsLabAllowHTTP = r.bool(EnvModelsLabAllowHTTP, false)
 	r.modelsLabRoutes(&c)
 	if u, err := url.Parse(c.ModelsLabBaseURL); err == nil && u.Scheme == "http" && u.Host != "" {

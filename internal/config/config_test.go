@@ -111,7 +111,7 @@ func TestLoadDefaults(t *testing.T) {
 			MetricsAddr:      "127.0.0.1:9090",
 			Store:            config.Store{MaxBytes: config.DefaultStoreMaxBytes},
 
-			AccountQueueLimit: 0,
+			AccountQueueLimit: 5, // ModelsLab pay-as-you-go's queue
 		}, got)
 	})
 
