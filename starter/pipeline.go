@@ -128,6 +128,7 @@ type pipelineRunFlags struct {
 	inputFiles []string
 	id         string
 	owner      string
+	priority   int
 	outcome    outcomeFlags
 	wait       bool
 	json       bool
@@ -172,6 +173,7 @@ partial (a step with continue_on_error failed).`,
 	fl.StringArrayVar(&f.inputFiles, "input-file", nil, "an input as key=PATH: the file's content (repeatable)")
 	fl.StringVar(&f.id, "id", "", "the pipeline ID (= workflow ID; steps' track_ids <id>_<step>[_<index>] start with it, so it leaves them room); a new one when empty")
 	fl.StringVar(&f.owner, "owner", "", "who asked, a free label passed to every generation")
+	fl.IntVar(&f.priority, "priority", 0, "priority, 1 to 9, higher first, at the account's queue (ACCOUNT_QUEUE_LIMIT) of the steps whose file sets none (default: the file's priority, else 5)")
 	f.outcome.add(cmd, "the pipeline's outcome", "every step's outputs")
 	fl.BoolVar(&f.wait, "wait", false, "wait for the pipeline, printing each step's state as it changes")
 	fl.BoolVar(&f.json, "json", false, "print one JSON document for scripts")
@@ -225,7 +227,10 @@ func runPipeline(ctx context.Context, env *Env, file string, f pipelineRunFlags)
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	plan, err := p.Plan(values)
+	if f.priority != 0 && (f.priority < 1 || f.priority > contract.PriorityMax) {
+		return usageErr("--priority %d: want 1 (lowest) to %d (highest)", f.priority, contract.PriorityMax)
+	}
+	plan, err := planWithPriority(p, values, f.priority)
 	if err != nil {
 		return reportProblems(env, file, err)
 	}
@@ -264,6 +269,17 @@ func runPipeline(ctx context.Context, env *Env, file string, f pipelineRunFlags)
 		return nil
 	}
 	return followPipeline(ctx, env, c, out, f.json)
+}
+
+// planWithPriority compiles p; a priority (--priority, when not 0) goes
+// to the steps whose file sets none, in place of the file's default.
+func planWithPriority(p *pipeline.Pipeline, values map[string]any, priority int) (contract.PipelinePlan, error) {
+	if priority != 0 {
+		q := *p
+		q.Priority = priority
+		p = &q
+	}
+	return p.Plan(values)
 }
 
 // StartPipeline starts a Pipeline workflow whose ID is id. An ID that was

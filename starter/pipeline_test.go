@@ -22,6 +22,7 @@ import (
 	"github.com/genflow/genflow"
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/internal/config"
+	"github.com/genflow/genflow/pipeline"
 )
 
 type pipelineCLIRun struct {
@@ -120,6 +121,8 @@ steps:
 			want: []string{required + ":2:3: inputs.script: required: give it with --input script=VALUE (what to say)"}},
 		{name: "unreadable input file", args: []string{"run", required, "--input-file", "script=/no/such/file"},
 			want: []string{"--input-file script: open /no/such/file: no such file or directory"}},
+		{name: "priority out of range", args: []string{"run", required, "--input", "script=x", "--priority", "10"},
+			want: []string{"--priority 10: want 1 (lowest) to 9 (highest)"}},
 		{name: "bad pipeline ID", args: []string{"run", required, "--input", "script=x", "--id", "a/b"},
 			want: []string{`--id: pipeline ID: track_id "a/b" holds '/' at byte 2`}},
 		{name: "pipeline ID too long", args: []string{"run", required, "--input", "script=x", "--id", strings.Repeat("p", 197)},
@@ -268,4 +271,34 @@ func TestStepChangesPrintsEachChangeOnce(t *testing.T) {
 	b.Reset()
 	quiet.update(pipelineStatusFixture)
 	require.Empty(t, b.String())
+}
+
+func TestPipelinePriorityFlagGoesToStepsThatSetNone(t *testing.T) {
+	t.Parallel()
+	file := writePipelineFile(t, "prio.yaml", `priority: 3
+steps:
+  a:
+    endpoint: music_gen
+    params: {prompt: x}
+  b:
+    endpoint: music_gen
+    priority: 8
+    params: {prompt: y}
+`)
+	raw, err := os.ReadFile(file)
+	require.NoError(t, err)
+	p, err := pipeline.Parse(file, raw)
+	require.NoError(t, err)
+	prios := func(priority int) map[string]int {
+		plan, err := planWithPriority(p, nil, priority)
+		require.NoError(t, err)
+		got := map[string]int{}
+		for _, s := range plan.Steps {
+			got[s.Name] = s.Priority
+		}
+		return got
+	}
+	require.Equal(t, map[string]int{"a": 3, "b": 8}, prios(0), "without the flag: the file's")
+	require.Equal(t, map[string]int{"a": 9, "b": 8}, prios(9), "the flag replaces the file's default, not a step's own")
+	require.Equal(t, 3, p.Priority, "the parsed pipeline is left as it was")
 }
