@@ -40,7 +40,8 @@ func TestBenchRunsEveryScenario(t *testing.T) {
 	for _, want := range []string{beginMarker, endMarker, "go run ./bench -test",
 		"| 1. webhook ingestion, 4 senders, 4 running generations: throughput |",
 		"| 2. result latency", "| 3. end-to-end, 4 clients", "| fake answering at once | 6 | 2 |",
-		"map[immediate:16 webhook:16]", "| floor | ",
+		"map[immediate:16 webhook:32]", "| floor | ", "| 3. the account limiter's cost: genflow against genflow without it",
+		"| genflow without the account limiter | ",
 		"| 6. account limiter (issue 17): 2 batches of 5 items (window 5) and 2 interactive generations",
 		"| 429s from genflow's own traffic (counted at the fake) | 0 ", "| the limiter alone: 4 holders",
 		"Learned by (batch items and interactive): map[webhook:12]"} {

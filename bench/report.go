@@ -142,6 +142,11 @@ func (r report) markdown() string {
 			rate(x.Immediate.PerSecond()), ms(x.Immediate.P50), pct(x.Immediate.PerSecond()/x.Floor.PerSecond()))
 		w("| 3. end-to-end against the floor with a generation's search attributes and summary | %s generations/s | %s workflows/s | %s | |\n",
 			rate(x.Webhook.PerSecond()), rate(x.FloorAttributed.PerSecond()), pct(x.Webhook.PerSecond()/x.FloorAttributed.PerSecond()))
+		if len(x.LimiterRatios) > 0 {
+			w("| 3. the account limiter's cost: genflow against genflow without it (`ACCOUNT_QUEUE_LIMIT=0`) | %s generations/s | %s generations/s without the limiter (%s of the floor) | %s (median of %d rounds) | |\n",
+				rate(x.Webhook.PerSecond()), rate(x.NoLimiter.PerSecond()), pct(median(x.NoLimiterFloorRatios())),
+				pct(median(x.LimiterRatios)), len(x.LimiterRatios))
+		}
 	}
 	if x := r.Batch; x != nil {
 		w("\n| 4. batch | items | concurrency | wall time | items/s | batch runs | longest batch-run history | longest child history |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
@@ -157,8 +162,9 @@ func (r report) markdown() string {
 				x.Gateway.perOp(x.Gateway.ServerCPU), x.Gateway.perOp(x.Gateway.SelfCPU), x.Raw.perOp(x.Raw.ServerCPU), x.Raw.perOp(x.Raw.SelfCPU))
 		}
 		if x := r.Throughput; x != nil {
-			w("- end-to-end, %d per round: genflow %s; floor %s; immediate %s; floor with attributes %s; genflow / floor by round: %s. Learned by: %v\n",
-				x.PerRound, rounds(x.Webhook), rounds(x.Floor), rounds(x.Immediate), rounds(x.FloorAttributed), ratios(x.Ratios), x.LearnedBy)
+			w("- end-to-end, %d per round: genflow %s; floor %s; immediate %s; floor with attributes %s; without the account limiter %s; genflow / floor by round: %s; genflow / without the limiter by round: %s. Learned by: %v\n",
+				x.PerRound, rounds(x.Webhook), rounds(x.Floor), rounds(x.Immediate), rounds(x.FloorAttributed), rounds(x.NoLimiter),
+				ratios(x.Ratios), ratios(x.LimiterRatios), x.LearnedBy)
 		}
 	}
 	if x := r.Ingest; x != nil && r.Opts.external.on() {
@@ -177,7 +183,7 @@ func (r report) markdown() string {
 			name string
 			s    stat
 		}{{"floor", x.Floor}, {"floor + genflow's attributes", x.FloorAttributed}, {"genflow, webhook at once", x.Webhook},
-			{"genflow, immediate result", x.Immediate}} {
+			{"genflow, immediate result", x.Immediate}, {"genflow without the account limiter", x.NoLimiter}} {
 			if ext {
 				w("| %s | %.1f ms | %.1f ms | %.1f ms | %.1f |\n", row.name, row.s.perOp(row.s.ServerCPU), row.s.perOp(row.s.PostgresCPU),
 					row.s.perOp(row.s.SelfCPU), x.Events[row.name])

@@ -18,6 +18,7 @@ import (
 
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/fakemodelslab"
+	"github.com/genflow/genflow/internal/config"
 	"github.com/genflow/genflow/modelslab"
 	"github.com/genflow/genflow/starter"
 )
@@ -366,6 +367,11 @@ type throughputResult struct {
 	// FloorAttributed is the floor started with a generation's search
 	// attributes and summary, upserting GenflowState at its end.
 	FloorAttributed stat
+	// NoLimiter is Webhook on a worker without the account limiter;
+	// LimiterRatios are Webhook's rate over NoLimiter's, per round: the
+	// limiter's cost.
+	NoLimiter     stat
+	LimiterRatios []float64
 	// Ratios are genflow's (webhook) rate over the floor's, per round:
 	// the two ran back to back, so each ratio sees one state of the
 	// machine.
@@ -375,6 +381,18 @@ type throughputResult struct {
 	Events map[string]float64
 	// Stalls describe workflows that took over 5 s, by side.
 	Stalls []string
+}
+
+// NoLimiterFloorRatios are the rates without the limiter over the
+// floor's, per round.
+func (r throughputResult) NoLimiterFloorRatios() []float64 {
+	out := make([]float64, 0, len(r.NoLimiter.Rounds))
+	for i, v := range r.NoLimiter.Rounds {
+		if i < len(r.Floor.Rounds) && r.Floor.Rounds[i] > 0 {
+			out = append(out, v/r.Floor.Rounds[i])
+		}
+	}
+	return out
 }
 
 // MedianRatio is the median of the per-round ratios.
@@ -390,10 +408,10 @@ func (b *bench) throughput(ctx context.Context) (throughputResult, error) {
 		Events: map[string]float64{}}
 	var seq atomic.Int64
 	var mu sync.Mutex
-	generation := func(prefix string) func(ctx context.Context, i int) error {
+	generationOn := func(prefix string, tcfg config.Temporal) func(ctx context.Context, i int) error {
 		return func(ctx context.Context, i int) error {
 			id := fmt.Sprintf("%s-%s-%d", prefix, b.run, seq.Add(1))
-			st, err := starter.Start(ctx, b.s.c, b.s.temporal, id, generationInput(i, 0))
+			st, err := starter.Start(ctx, b.s.c, tcfg, id, generationInput(i, 0))
 			if err != nil {
 				return err
 			}
@@ -407,6 +425,11 @@ func (b *bench) throughput(ctx context.Context) (throughputResult, error) {
 			return nil
 		}
 	}
+	generation := func(prefix string) func(ctx context.Context, i int) error {
+		return generationOn(prefix, b.s.temporal)
+	}
+	noLimit := b.s.temporal
+	noLimit.TaskQueue = noLimitTaskQueue
 	floor := func(ctx context.Context, i int) error {
 		run, err := b.s.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 			ID: fmt.Sprintf("bench-floor-tput-%s-%d", b.run, seq.Add(1)), TaskQueue: floorTaskQueue,
@@ -444,6 +467,7 @@ func (b *bench) throughput(ctx context.Context) (throughputResult, error) {
 		{"genflow, webhook at once", "bench-tput-webhook", fakemodelslab.Faults{}, generation("bench-tput-webhook"), &r.Webhook},
 		{"genflow, immediate result", "bench-tput-immediate", immediate, generation("bench-tput-immediate"), &r.Immediate},
 		{"floor + genflow's attributes", "bench-floor-attr", fakemodelslab.Faults{}, floorAttr, &r.FloorAttributed},
+		{"genflow without the account limiter", "bench-tput-nolimit", fakemodelslab.Faults{}, generationOn("bench-tput-nolimit", noLimit), &r.NoLimiter},
 	}
 	// Warm up each side once, unmeasured.
 	for _, sd := range sides {
@@ -472,6 +496,7 @@ func (b *bench) throughput(ctx context.Context) (throughputResult, error) {
 				round+1, sd.name, st.PerSecond(), ms(st.P50), ms(st.P99), ms(st.Max), st.perOp(st.ServerCPU), st.perOp(st.SelfCPU))
 		}
 		r.Ratios = append(r.Ratios, rates[sides[1].name]/rates[sides[0].name])
+		r.LimiterRatios = append(r.LimiterRatios, rates[sides[1].name]/rates[sides[4].name])
 	}
 	for _, sd := range sides {
 		mean, err := meanHistoryLength(ctx, b.s.c, b.s.temporal.Namespace, sd.prefix+"-"+b.run+"-")

@@ -28,8 +28,11 @@ import (
 const (
 	taskQueue      = "genflow-bench"
 	floorTaskQueue = "genflow-bench-floor"
-	benchKey       = "bench-key"
-	benchSecret    = "bench-webhook-secret-0123456789abcdef"
+	// noLimitTaskQueue is a second genflow worker's, without the account
+	// limiter: the end-to-end scenario's side that states its cost.
+	noLimitTaskQueue = "genflow-bench-nolimit"
+	benchKey         = "bench-key"
+	benchSecret      = "bench-webhook-secret-0123456789abcdef"
 )
 
 // stack is genflow on loopback, every part as its binary runs it: the
@@ -146,6 +149,19 @@ func startStack(ctx context.Context, dir string, onDisk bool, compression string
 	}
 	if err := s.run("worker", func(ctx context.Context, l *slog.Logger) error {
 		return worker.Run(ctx, wcfg, l)
+	}); err != nil {
+		return nil, err
+	}
+	// The same worker without the limiter (ACCOUNT_QUEUE_LIMIT=0), on a
+	// task queue of its own.
+	noLimit := wcfg
+	noLimit.Temporal.TaskQueue = noLimitTaskQueue
+	noLimit.AccountQueueLimit = 0
+	if noLimit.MetricsAddr, err = testenv.LoopbackAddr(); err != nil {
+		return nil, err
+	}
+	if err := s.run("worker-nolimit", func(ctx context.Context, l *slog.Logger) error {
+		return worker.Run(ctx, noLimit, l)
 	}); err != nil {
 		return nil, err
 	}
