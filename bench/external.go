@@ -75,8 +75,9 @@ func (e *external) version(ctx context.Context, s *stack) string {
 // describe says what the server is, for the report.
 func (e *external) describe(version string) string {
 	return fmt.Sprintf("the Temporal server %s at %s (scripts/prod-check.sh: deploy/temporal-server on PostgreSQL %s for persistence "+
-		"and visibility, deploy/dynamicconfig/production-sql.yaml, 4 history shards, frontend on mutual TLS; its own process)",
-		version, e.address, postgresVersion(e.postgresPID))
+		"and visibility, deploy/dynamicconfig/production-sql.yaml, 4 history shards, frontend on mutual TLS; its own process; "+
+		"load average %s when the report was written)",
+		version, e.address, postgresVersion(e.postgresPID), loadAverage())
 }
 
 // postgresVersion is the version of the postgres binary running as pid.
@@ -120,6 +121,15 @@ func (e *external) section() testenv.Section {
 		return prodSection
 	}
 	return docSection
+}
+
+// loadAverage is the 1-minute load average: other work on the machine.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "unknown"
 }
 
 func execOutput(name string, args ...string) (string, error) {

@@ -237,7 +237,7 @@ func run(ctx context.Context, o options, args []string, stderr io.Writer) (*repo
 		rep.Command = "make prod-check"
 		rep.Results = su.runProd(ctx)
 		rep.prod = &prodReport{Init: su.prodInit, CPU: su.prodCPUText, Server: serverVersion(o.prod.server),
-			Caddy: caddyVersion(o.prod.caddy), Postgres: postgresVersion(o.prod.postgresPID)}
+			Caddy: caddyVersion(o.prod.caddy), Postgres: postgresVersion(o.prod.postgresPID), Load: loadAverage()}
 		o.scenarios = nil
 	}
 	for _, name := range o.scenarios {

@@ -52,6 +52,9 @@ type prodOptions struct {
 	examples string
 }
 
+// prodSubmitDelay is how long the fake holds each submit's reply.
+const prodSubmitDelay = 500 * time.Millisecond
+
 // prodEvent is one restart of the scenario.
 type prodEvent struct {
 	what     string
@@ -143,6 +146,9 @@ func startProdStack(ctx context.Context, su *suite, dir string) (_ *stack, err e
 	if err := s.waitTemporal(ctx, 2*time.Minute); err != nil {
 		return nil, err
 	}
+	if s.mtlsRefusals, err = refusedWithoutCertificate(ctx, opts); err != nil {
+		return nil, err
+	}
 	if err := runInit(ctx, s, dir); err != nil {
 		return nil, err
 	}
@@ -165,6 +171,9 @@ func startProdStack(ctx context.Context, su *suite, dir string) (_ *stack, err e
 		fakemodelslab.EnvListenAddr: ports[0], fakemodelslab.EnvKeys: apiKey,
 		fakemodelslab.EnvQueueLimit: "100000", fakemodelslab.EnvRetryAfter: "1s",
 		fakemodelslab.EnvLogFormat: "json", fakemodelslab.EnvProcessingTime: "2s",
+		// Every submit's reply is held half a second, so that restarts
+		// find Submit calls in flight.
+		fakemodelslab.EnvFaultRates: "slow-submit=1", fakemodelslab.EnvSubmitDelay: prodSubmitDelay.String(),
 	}), logPath: filepath.Join(dir, "fakemodelslab.log")}
 	if err := s.fake.start(); err != nil {
 		return nil, err
@@ -243,6 +252,36 @@ func startProdStack(ctx context.Context, su *suite, dir string) (_ *stack, err e
 		}
 	}
 	return s, nil
+}
+
+// refusedWithoutCertificate checks that the frontend requires what the
+// clients present: with TLS and the CA but no client certificate, and in
+// plain text, a client must not get through. It returns what each got.
+func refusedWithoutCertificate(ctx context.Context, opts client.Options) ([]string, error) {
+	tc := opts.ConnectionOptions.TLS
+	if tc == nil || (len(tc.Certificates) == 0 && tc.GetClientCertificate == nil) {
+		return nil, errors.New("the TEMPORAL_TLS_* variables give no client certificate: the check runs with mTLS")
+	}
+	noCert := opts
+	noCert.ConnectionOptions.TLS = tc.Clone()
+	noCert.ConnectionOptions.TLS.Certificates, noCert.ConnectionOptions.TLS.GetClientCertificate = nil, nil
+	plain := opts
+	plain.ConnectionOptions.TLS = nil
+	var got []string
+	for _, c := range []struct {
+		what string
+		opts client.Options
+	}{{"TLS without a client certificate", noCert}, {"plain text", plain}} {
+		dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		cl, err := client.DialContext(dctx, c.opts)
+		cancel()
+		if err == nil {
+			cl.Close()
+			return nil, fmt.Errorf("the frontend accepted a client with %s", c.what)
+		}
+		got = append(got, c.what+" refused")
+	}
+	return got, nil
 }
 
 // runInit runs deploy/temporal/init.sh as the temporal-init service does,
@@ -501,6 +540,7 @@ func (su *suite) prodRolling(ctx context.Context, s *stack, batch, pipes *result
 	}
 	batch.fact("restarts (SIGTERM, then start): %s", strings.Join(ev, "; "))
 	batch.fact("the fake saw %d track_ids, %d submitted more than once", len(all), n)
+	batch.fact("the frontend, before init.sh: %s", strings.Join(s.mtlsRefusals, ", "))
 	return nil
 }
 
@@ -587,6 +627,8 @@ type prodReport struct {
 	Init                    time.Duration
 	CPU                     string
 	Server, Caddy, Postgres string
+	// Load is the 1-minute load average at the end.
+	Load string
 }
 
 const (
@@ -649,8 +691,9 @@ func (rep report) prodMarkdown() string {
 		"(Debian's package) for persistence and visibility, schema by deploy/temporal/setup-postgres.sh, its frontend on mutual TLS; "+
 		"deploy/temporal/init.sh in %s; two workers and two gateways connecting with `TEMPORAL_TLS_*`, behind Caddy %s "+
 		"with deploy/caddy/Caddyfile (its upstreams the two gateways' loopback addresses instead of the compose service's DNS name); "+
-		"the fake ModelsLab (processing time 2 s). Every part its own process on 127.0.0.1.\n\n",
-		cpuModel(), runtime.NumCPU(), runtime.Version(), p.Server, p.Postgres, durationText(p.Init.Round(time.Second)), p.Caddy)
+		"the fake ModelsLab (processing time 2 s, every submit's reply held %s). Every part its own process on 127.0.0.1.\n\n",
+		cpuModel(), runtime.NumCPU(), runtime.Version(), p.Server, p.Postgres, durationText(p.Init.Round(time.Second)), p.Caddy,
+		durationText(prodSubmitDelay))
 	w("| workload | scale | runs | completed | lost | stuck | double submissions | false 200s | 5xx through the proxy | run p99 | time | verdict |\n")
 	w("|---|---|---:|---:|---:|---:|---|---:|---:|---|---|---|\n")
 	for _, r := range rep.Results {
@@ -679,6 +722,9 @@ func (rep report) prodMarkdown() string {
 	}
 	if p.CPU != "" {
 		w("- %s.\n", p.CPU)
+	}
+	if p.Load != "" {
+		w("- Load average (1 minute) when the run ended: %s on %d cores (other work on the machine counts too).\n", p.Load, runtime.NumCPU())
 	}
 	return b.String()
 }

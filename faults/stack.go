@@ -321,6 +321,9 @@ type stack struct {
 	initTook                         time.Duration
 	// cpuCarry is the CPU seconds of the processes restart stopped.
 	cpuCarry map[*proc]float64
+	// mtlsRefusals say how the frontend refused clients without a
+	// certificate.
+	mtlsRefusals []string
 }
 
 // startStack starts every part in dir with the binaries in bins and waits
