@@ -528,7 +528,7 @@ func (su *suite) prodRolling(ctx context.Context, s *stack, batch, pipes *result
 	}
 	n, _ := doubles(st, all)
 	batch.Count5xx = snap.count5xx()
-	batch.expected5xx = "the proxy's 502s while no gateway answered"
+	batch.expected5xx = "during the restarts, sent again by the fake; the answers below"
 	for _, r := range []*result{batch, pipes} {
 		r.checkCommon()
 		r.Wall = wall
@@ -691,9 +691,10 @@ func (rep report) prodMarkdown() string {
 		"(Debian's package) for persistence and visibility, schema by deploy/temporal/setup-postgres.sh, its frontend on mutual TLS; "+
 		"deploy/temporal/init.sh in %s; two workers and two gateways connecting with `TEMPORAL_TLS_*`, behind Caddy %s "+
 		"with deploy/caddy/Caddyfile (its upstreams the two gateways' loopback addresses instead of the compose service's DNS name); "+
-		"the fake ModelsLab (processing time 2 s, every submit's reply held %s). Every part its own process on 127.0.0.1.\n\n",
+		"the fake ModelsLab (processing time 2 s, every submit's reply held %s), the workers at the default ACCOUNT_QUEUE_LIMIT (%d requests "+
+		"of the account at a time, which paces the batch). Every part its own process on 127.0.0.1.\n\n",
 		cpuModel(), runtime.NumCPU(), runtime.Version(), p.Server, p.Postgres, durationText(p.Init.Round(time.Second)), p.Caddy,
-		durationText(prodSubmitDelay))
+		durationText(prodSubmitDelay), contract.DefaultAccountQueueLimit)
 	w("| workload | scale | runs | completed | lost | stuck | double submissions | false 200s | 5xx through the proxy | run p99 | time | verdict |\n")
 	w("|---|---|---:|---:|---:|---:|---|---:|---:|---|---|---|\n")
 	for _, r := range rep.Results {
