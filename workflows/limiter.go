@@ -156,6 +156,13 @@ type limiter struct {
 	continueAfter int
 	// pendingGrants counts grant signals not yet acknowledged.
 	pendingGrants int
+	// draining: the run is full and waits for its grants in flight
+	// before it continues as new; it grants no slot meanwhile (acquires
+	// queue, and the next run admits them), or a steady stream of
+	// releases and grants would keep a grant in flight and the run
+	// would never continue (batched runs only: runs recorded before
+	// granted on).
+	draining bool
 	reclaimTimer  workflow.Future
 	reclaiming    workflow.Future
 	throttleTimer workflow.Future
@@ -166,6 +173,7 @@ type limiter struct {
 // what the free slots allow; the reply says whether the asking run is
 // among them.
 func (l *limiter) acquire(ctx workflow.Context, r contract.AcquireRequest) (contract.AcquireReply, error) {
+	l.updates++
 	return l.acquireAll(ctx, []contract.AcquireRequest{r})[0], nil
 }
 
@@ -174,6 +182,7 @@ func (l *limiter) acquire(ctx workflow.Context, r contract.AcquireRequest) (cont
 // admitted, so the batch's runs are ordered among themselves by the rules
 // and not by their place in it.
 func (l *limiter) acquireBatch(ctx workflow.Context, b contract.AcquireBatch) (contract.AcquireBatchReply, error) {
+	l.updates++
 	for _, r := range b.Releases {
 		l.q.release(r)
 	}
@@ -186,14 +195,17 @@ func (l *limiter) acquireBatch(ctx workflow.Context, b contract.AcquireBatch) (c
 }
 
 func (l *limiter) acquireAll(ctx workflow.Context, rs []contract.AcquireRequest) []contract.AcquireReply {
-	l.updates++
 	now := workflow.Now(ctx)
 	asking := make(map[string]bool, len(rs))
 	for _, r := range rs {
 		l.q.enqueue(r, now)
 		asking[r.Holder+"\n"+r.RunID] = true
 	}
-	for _, w := range l.q.admit(now) {
+	var admitted []contract.LimiterEntry
+	if !l.draining {
+		admitted = l.q.admit(now)
+	}
+	for _, w := range admitted {
 		if asking[w.Holder+"\n"+w.RunID] {
 			// Granted in the reply: no signal, and no wait.
 			l.metrics.Timer(MetricAccountWait).Record(0)
@@ -236,6 +248,9 @@ func (l *limiter) grant(ctx workflow.Context, w contract.LimiterEntry) {
 
 // dispatch grants the waiters that free slots allow.
 func (l *limiter) dispatch(ctx workflow.Context) {
+	if l.draining {
+		return
+	}
 	for _, w := range l.q.admit(workflow.Now(ctx)) {
 		l.grant(ctx, w)
 	}
@@ -321,7 +336,8 @@ func (l *limiter) onReclaimed(ctx workflow.Context, f workflow.Future) {
 }
 
 // shouldContinue: the run has handled enough to continue as new, and no
-// grant or check is in flight.
+// grant or check is in flight. A full batched run drains: it grants
+// nothing new until it continues.
 func (l *limiter) shouldContinue(ctx workflow.Context) bool {
 	info := workflow.GetInfo(ctx)
 	maxUpdates := l.continueAfter
@@ -330,6 +346,9 @@ func (l *limiter) shouldContinue(ctx workflow.Context) bool {
 	}
 	full := l.updates >= maxUpdates || info.GetCurrentHistoryLength() >= limiterMaxEvents ||
 		info.GetContinueAsNewSuggested()
+	if full && l.batches {
+		l.draining = true
+	}
 	return full && l.pendingGrants == 0 && l.reclaiming == nil && workflow.AllHandlersFinished(ctx)
 }
 

@@ -455,3 +455,58 @@ func TestIsUUID(t *testing.T) {
 		require.False(t, isUUID(bad), bad)
 	}
 }
+
+// TestLimiterContinuesAsNewUnderSteadyGrants: grants that take a while to
+// be acknowledged, and a release (so a new grant) before each is: without
+// draining, a grant would always be in flight and the run would never
+// continue as new (its history would grow to Temporal's limit, which
+// terminates it). A full run grants nothing new, waits for its grants in
+// flight and continues, carrying the waiters it did not grant.
+func TestLimiterContinuesAsNewUnderSteadyGrants(t *testing.T) {
+	t.Parallel()
+	var s testsuite.WorkflowTestSuite
+	e := s.NewTestWorkflowEnvironment()
+	e.RegisterWorkflowWithOptions(AccountLimiter, workflowOptions(contract.AccountLimiterWorkflow))
+	e.RegisterActivity(&activities.Activities{})
+	e.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: testLimiterID})
+	e.SetTestTimeout(30 * time.Second)
+	// A grant is acknowledged 2 s after it is sent.
+	e.OnSignalExternalWorkflow(mock.Anything, mock.Anything, mock.Anything, contract.SlotGrantSignal, mock.Anything).
+		Return(nil).After(2 * time.Second)
+	// Limit 1: h0 holds and h1..h20 wait; then every second the holder
+	// of the moment releases, so a grant is sent every second and each
+	// is in flight for two.
+	e.RegisterDelayedCallback(func() {
+		var b contract.AcquireBatch
+		for i := range 21 {
+			b.Requests = append(b.Requests, req(fmt.Sprint("h", i), 1, "k"))
+		}
+		e.UpdateWorkflow(contract.AcquireBatchUpdate, "", &testsuite.TestUpdateCallback{
+			OnAccept: func() {}, OnReject: func(err error) { t.Error(err) }, OnComplete: func(any, error) {},
+		}, b)
+	}, time.Second)
+	for i := range 20 {
+		e.RegisterDelayedCallback(func() {
+			e.UpdateWorkflow(contract.AcquireBatchUpdate, "", &testsuite.TestUpdateCallback{
+				OnAccept: func() {}, OnReject: func(err error) { t.Error(err) }, OnComplete: func(any, error) {},
+			}, contract.AcquireBatch{Releases: []contract.ReleaseRequest{{Holder: fmt.Sprint("h", i), RunID: runID(fmt.Sprint("h", i))}}})
+		}, time.Duration(i+2)*time.Second)
+	}
+	e.ExecuteWorkflow(AccountLimiter, contract.LimiterInput{Limit: 1, ContinueAfter: 5})
+	require.True(t, e.IsWorkflowCompleted(), "the limiter must continue as new under steady grants")
+	var can *workflow.ContinueAsNewError
+	require.True(t, errors.As(e.GetWorkflowError(), &can), "got %v", e.GetWorkflowError())
+	var next contract.LimiterInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	require.NotNil(t, next.Carry)
+	require.LessOrEqual(t, len(next.Carry.Holders), 1, "the limit holds across the continue")
+	require.Equal(t, 1, next.Limit)
+	var seen []string
+	for _, es := range [][]contract.LimiterEntry{next.Carry.Holders, next.Carry.Waiters} {
+		for _, e := range es {
+			seen = append(seen, e.Holder)
+		}
+	}
+	require.Contains(t, seen, "h20", "continued while the stream went on (h20 still waits), not after it")
+	require.Less(t, next.Carry.Admitted, int64(10), "it drained soon after it was full (5 updates)")
+}
