@@ -55,8 +55,12 @@ const limiterMaxEvents = 8000
 // the provider's 429, takes back the slots of holders that closed without
 // a release, and continues as new carrying its holders and waiters.
 func AccountLimiter(ctx workflow.Context, in contract.LimiterInput) error {
+	q, err := newAccountQueue(in) //workflowcheck:ignore JSON and gzip of the input: a pure function of it (json caches types by reflection, which workflowcheck flags)
+	if err != nil {
+		return temporal.NewNonRetryableApplicationError(err.Error(), "LimiterCarry", err)
+	}
 	l := &limiter{
-		q:       newAccountQueue(in),
+		q:       q,
 		id:      workflow.GetInfo(ctx).WorkflowExecution.ID,
 		wake:    workflow.NewBufferedChannel(ctx, 1),
 		metrics: workflow.GetMetricsHandler(ctx),
@@ -162,7 +166,7 @@ type limiter struct {
 	// releases and grants would keep a grant in flight and the run
 	// would never continue (batched runs only: runs recorded before
 	// granted on).
-	draining bool
+	draining      bool
 	reclaimTimer  workflow.Future
 	reclaiming    workflow.Future
 	throttleTimer workflow.Future
@@ -378,9 +382,15 @@ func (l *limiter) run(ctx workflow.Context) error {
 				l.q.prune()
 				l.q.c.Runs++
 				carry := l.q.c
-				return workflow.NewContinueAsNewError(ctx, AccountLimiter, contract.LimiterInput{
-					Limit: l.q.limit, ContinueAfter: l.continueAfter, Carry: &carry,
-				})
+				next := contract.LimiterInput{Limit: l.q.limit, ContinueAfter: l.continueAfter, Carry: &carry}
+				if l.batches {
+					gz, err := encodeCarry(carry) //workflowcheck:ignore JSON and gzip of the state: a pure function of it
+					if err != nil {
+						return err
+					}
+					next.Carry, next.CarryGzip = nil, gz
+				}
+				return workflow.NewContinueAsNewError(ctx, AccountLimiter, next)
 			}
 		}
 		l.arm(ctx)

@@ -1,6 +1,11 @@
 package workflows
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"time"
@@ -20,9 +25,16 @@ type accountQueue struct {
 	c     contract.LimiterCarry
 }
 
-func newAccountQueue(in contract.LimiterInput) *accountQueue {
+func newAccountQueue(in contract.LimiterInput) (*accountQueue, error) {
 	q := &accountQueue{limit: in.Limit}
-	if in.Carry != nil {
+	switch {
+	case in.CarryGzip != nil:
+		c, err := decodeCarry(in.CarryGzip)
+		if err != nil {
+			return nil, err
+		}
+		q.c = c
+	case in.Carry != nil:
 		q.c = *in.Carry
 	}
 	if q.limit <= 0 {
@@ -31,7 +43,48 @@ func newAccountQueue(in contract.LimiterInput) *accountQueue {
 	if q.c.Served == nil {
 		q.c.Served = map[string]int64{}
 	}
-	return q
+	return q, nil
+}
+
+// encodeCarry is the carry as gzip-compressed JSON (LimiterInput.
+// CarryGzip). Deterministic: the same state gives the same bytes.
+func encodeCarry(c contract.LimiterCarry) ([]byte, error) {
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	z := gzip.NewWriter(&b)
+	if _, err := z.Write(raw); err != nil {
+		return nil, err
+	}
+	if err := z.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// maxCarryBytes bounds a decoded carry (a corrupt or hostile input must
+// not take the worker's memory).
+const maxCarryBytes = 64 << 20
+
+func decodeCarry(gz []byte) (contract.LimiterCarry, error) {
+	var c contract.LimiterCarry
+	z, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return c, fmt.Errorf("limiter carry: %w", err)
+	}
+	raw, err := io.ReadAll(io.LimitReader(z, maxCarryBytes+1))
+	if err != nil {
+		return c, fmt.Errorf("limiter carry: %w", err)
+	}
+	if len(raw) > maxCarryBytes {
+		return c, fmt.Errorf("limiter carry: over %d bytes", maxCarryBytes)
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return c, fmt.Errorf("limiter carry: %w", err)
+	}
+	return c, nil
 }
 
 // effective is the limit in force at now: the configured one, or the

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -201,8 +202,7 @@ func TestLimiterContinuesAsNewCarryingHoldersAndWaiters(t *testing.T) {
 	require.True(t, e.IsWorkflowCompleted())
 	var can *workflow.ContinueAsNewError
 	require.True(t, errors.As(e.GetWorkflowError(), &can), "got %v", e.GetWorkflowError())
-	var next contract.LimiterInput
-	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	next := continuedInput(t, can)
 	require.Equal(t, 2, next.Limit)
 	require.NotNil(t, next.Carry)
 	var holders, waiters []string
@@ -226,7 +226,7 @@ func TestLimiterContinuesAsNewCarryingHoldersAndWaiters(t *testing.T) {
 		require.Equal(t, 1, s.Waiting)
 		require.Equal(t, 2, s.Runs)
 	})
-	e2.ExecuteWorkflow(AccountLimiter, next)
+	e2.ExecuteWorkflow(AccountLimiter, sentInput(t, can)) // the carry as sent, compressed
 }
 
 func TestLimiterRoundRobinsBatchesAndPutsInteractiveFirst(t *testing.T) {
@@ -315,7 +315,8 @@ func TestLimiterTakesTheLatestLimit(t *testing.T) {
 
 func TestAccountQueuePositionsMatchTheAdmissionOrder(t *testing.T) {
 	t.Parallel()
-	q := newAccountQueue(contract.LimiterInput{Limit: 1})
+	q, err := newAccountQueue(contract.LimiterInput{Limit: 1})
+	require.NoError(t, err)
 	now := time.Unix(0, 0)
 	q.enqueue(contract.AcquireRequest{Holder: "x", Priority: 1, Key: "A"}, now)
 	require.Len(t, q.admit(now), 1) // x: batch A was served
@@ -496,8 +497,7 @@ func TestLimiterContinuesAsNewUnderSteadyGrants(t *testing.T) {
 	require.True(t, e.IsWorkflowCompleted(), "the limiter must continue as new under steady grants")
 	var can *workflow.ContinueAsNewError
 	require.True(t, errors.As(e.GetWorkflowError(), &can), "got %v", e.GetWorkflowError())
-	var next contract.LimiterInput
-	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	next := continuedInput(t, can)
 	require.NotNil(t, next.Carry)
 	require.LessOrEqual(t, len(next.Carry.Holders), 1, "the limit holds across the continue")
 	require.Equal(t, 1, next.Limit)
@@ -509,4 +509,51 @@ func TestLimiterContinuesAsNewUnderSteadyGrants(t *testing.T) {
 	}
 	require.Contains(t, seen, "h20", "continued while the stream went on (h20 still waits), not after it")
 	require.Less(t, next.Carry.Admitted, int64(10), "it drained soon after it was full (5 updates)")
+}
+
+// continuedInput is the input a limiter continued as new with, its carry
+// decoded from CarryGzip (which a batched run sends) into Carry.
+func continuedInput(t *testing.T, can *workflow.ContinueAsNewError) contract.LimiterInput {
+	t.Helper()
+	next := sentInput(t, can)
+	c, err := decodeCarry(next.CarryGzip)
+	require.NoError(t, err)
+	next.Carry, next.CarryGzip = &c, nil
+	return next
+}
+
+// sentInput is the input a limiter continued as new with, as sent.
+func sentInput(t *testing.T, can *workflow.ContinueAsNewError) contract.LimiterInput {
+	t.Helper()
+	var next contract.LimiterInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	require.Nil(t, next.Carry, "a batched run sends its carry compressed")
+	require.NotEmpty(t, next.CarryGzip)
+	return next
+}
+
+func TestLimiterCarryOf10000WaitersIsSmall(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	q, err := newAccountQueue(contract.LimiterInput{Limit: 5})
+	require.NoError(t, err)
+	for i := range 10000 {
+		batch := fmt.Sprintf("batch-%02d-9f1c2d3e", i%20)
+		q.enqueue(contract.AcquireRequest{Holder: fmt.Sprintf("%s-%05d", batch, i), RunID: uuid.NewString(),
+			Priority: contract.PriorityBatch, Key: batch}, now.Add(time.Duration(i)*time.Millisecond))
+	}
+	q.admit(now)
+	raw, err := json.Marshal(q.c)
+	require.NoError(t, err)
+	gz, err := encodeCarry(q.c)
+	require.NoError(t, err)
+	t.Logf("10,000 entries: %d bytes of JSON, %d gzip-compressed", len(raw), len(gz))
+	require.Less(t, len(gz)*4/3, 512<<10, "under Temporal's 512 KB payload warning, in base64")
+	back, err := decodeCarry(gz)
+	require.NoError(t, err)
+	require.Equal(t, q.c.Waiters, back.Waiters)
+	require.Equal(t, q.c.Holders, back.Holders)
+
+	_, err = decodeCarry([]byte("not gzip"))
+	require.Error(t, err)
 }
