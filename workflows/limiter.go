@@ -165,7 +165,7 @@ type limiter struct {
 	// queue, and the next run admits them), or a steady stream of
 	// releases and grants would keep a grant in flight and the run
 	// would never continue (batched runs only: runs recorded before
-	// granted on).
+	// batches grant as they did).
 	draining      bool
 	reclaimTimer  workflow.Future
 	reclaiming    workflow.Future
