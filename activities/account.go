@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -59,6 +60,9 @@ type TemporalAccount struct {
 	// Limit is ACCOUNT_QUEUE_LIMIT, sent with every acquire request.
 	// Zero means contract.DefaultAccountQueueLimit.
 	Limit int
+	// Logger logs the releases that could not be sent (nil:
+	// slog.Default()).
+	Logger *slog.Logger
 
 	once  sync.Once
 	calls *batcher[limiterCall, limiterResult]
@@ -120,23 +124,38 @@ func (t *TemporalAccount) Acquire(ctx context.Context, taskQueue string, req con
 	return reply, nil
 }
 
-// Release gives the slot back in the worker's next batch, or with a
-// release signal to a limiter run that takes no batches (or to another
-// key's limiter). A limiter that is gone holds no slot.
+// Release gives the slot back in the worker's next batch, without
+// waiting for it: the run's last workflow task need not wait for the
+// limiter's (a release lost with its worker, or that cannot be sent, is
+// logged, and the limiter's reclaim takes the slot back within
+// workflows.ReclaimInterval; Flush sends what is left at a worker's
+// stop). A limiter run that takes no batches (or another key's limiter)
+// is sent a release signal, and waited for. A limiter that is gone holds
+// no slot.
 func (t *TemporalAccount) Release(ctx context.Context, limiter string, req contract.ReleaseRequest) error {
-	var err error
 	if limiter == t.LimiterID && !t.unbatched() {
-		var res limiterResult
-		res, err = t.batcher().do(ctx, limiterCall{release: &req})
-		err = cmp.Or(err, res.err)
-	} else {
-		err = t.Client.SignalWorkflow(ctx, limiter, "", contract.ReleaseSignal, req)
+		t.batcher().post(ctx, limiterCall{release: &req}, func(res limiterResult, err error) {
+			var nf *serviceerror.NotFound
+			if err = cmp.Or(err, res.err); err != nil && !errors.As(err, &nf) {
+				cmp.Or(t.Logger, slog.Default()).Warn("account slot not released; the limiter reclaims it",
+					"limiter", limiter, "holder", req.Holder, "error", err)
+			}
+		})
+		return nil
 	}
+	err := t.Client.SignalWorkflow(ctx, limiter, "", contract.ReleaseSignal, req)
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		return nil
 	}
 	return err
+}
+
+// Flush waits until the releases and acquires handed to the batcher have
+// been sent, or ctx ends (a worker's stop: the releases of its last runs
+// are not left to the limiter's reclaim).
+func (t *TemporalAccount) Flush(ctx context.Context) error {
+	return t.batcher().idle(ctx)
 }
 
 // send sends one batch: an acquire-batch Update (with Start if the

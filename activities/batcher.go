@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // batcher gathers the calls that arrive while its previous send is in
@@ -30,6 +31,8 @@ type batcher[Req, Rep any] struct {
 type batchCall[Req, Rep any] struct {
 	req  Req
 	done chan batchResult[Rep]
+	// then is a posted call's callback (post).
+	then func(Rep, error)
 }
 
 type batchResult[Rep any] struct {
@@ -58,6 +61,38 @@ func (b *batcher[Req, Rep]) do(ctx context.Context, req Req) (Rep, error) {
 	case <-ctx.Done():
 		var zero Rep
 		return zero, ctx.Err()
+	}
+}
+
+// post sends req in the next batch without waiting for it; its reply is
+// given to done (from the loop's goroutine), if done is not nil.
+func (b *batcher[Req, Rep]) post(ctx context.Context, req Req, done func(Rep, error)) {
+	c := batchCall[Req, Rep]{req: req, done: make(chan batchResult[Rep], 1), then: done}
+	b.mu.Lock()
+	b.pending = append(b.pending, c)
+	if !b.sending {
+		b.sending = true
+		go b.loop(context.WithoutCancel(ctx))
+	}
+	b.mu.Unlock()
+}
+
+// idle waits until no call waits or is being sent, or ctx ends.
+func (b *batcher[Req, Rep]) idle(ctx context.Context) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		b.mu.Lock()
+		busy := b.sending || len(b.pending) > 0
+		b.mu.Unlock()
+		if !busy {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
 	}
 }
 
@@ -91,6 +126,9 @@ func (b *batcher[Req, Rep]) loop(ctx context.Context) {
 				r.err = errShortBatchReply
 			}
 			c.done <- r
+			if c.then != nil {
+				c.then(r.rep, r.err)
+			}
 		}
 	}
 }

@@ -111,3 +111,23 @@ func TestBatcherShortReply(t *testing.T) {
 	_, err := b.do(t.Context(), 1)
 	require.ErrorIs(t, err, errShortBatchReply)
 }
+
+func TestBatcherPostDoesNotWaitAndIdleDoes(t *testing.T) {
+	t.Parallel()
+	gate := make(chan struct{})
+	b := newBatcher(10, func(_ context.Context, reqs []int) ([]int, error) {
+		<-gate
+		return reqs, nil
+	})
+	got := make(chan int, 1)
+	b.post(t.Context(), 7, func(r int, err error) {
+		require.NoError(t, err)
+		got <- r
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, b.idle(ctx), context.DeadlineExceeded, "the posted call is still being sent")
+	close(gate)
+	require.NoError(t, b.idle(t.Context()))
+	require.Equal(t, 7, <-got, "the posted call's reply reaches its callback")
+}

@@ -171,6 +171,9 @@ func Run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 	if acts.Store != nil {
 		prepareStore(ctx, acts.Store, logger)
 	}
+	if account, ok := acts.Account.(*activities.TemporalAccount); ok {
+		account.Logger = logger
+	}
 	reg, err := metrics.New()
 	if err != nil {
 		return err
@@ -224,6 +227,15 @@ func Run(ctx context.Context, cfg config.Worker, logger *slog.Logger) error {
 	}
 	logger.Info("worker stopping")
 	w.Stop()
+	if account, ok := acts.Account.(*activities.TemporalAccount); ok {
+		// The releases of the last runs, sent rather than left to the
+		// limiter's reclaim.
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		if err := account.Flush(fctx); err != nil {
+			logger.Warn("account releases not all sent at the stop; the limiter reclaims them", "error", err)
+		}
+		cancel()
+	}
 	stopMetrics()
 	if !metricsDone {
 		serveErr = <-served
