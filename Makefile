@@ -44,7 +44,7 @@ fuzz:
 ## bench: measure genflow next to Temporal's own floor on a dev server of
 ## its own (webhook ingestion, result latency, end-to-end throughput, a
 ## 1,000-item batch, the Go benchmarks) and rewrite the measured section
-## of docs/benchmarks.md. About 5 minutes. BENCH_FLAGS adds flags
+## of docs/benchmarks.md. About 12 minutes. BENCH_FLAGS adds flags
 ## (go run ./bench -h lists them).
 bench: tools
 	go run ./bench -docs docs/benchmarks.md $(BENCH_FLAGS)
