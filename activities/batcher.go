@@ -47,14 +47,7 @@ func newBatcher[Req, Rep any](max int, send func(context.Context, []Req) ([]Rep,
 // do sends req in the next batch and returns its reply. A caller whose
 // ctx ends stops waiting; its request may still have been sent.
 func (b *batcher[Req, Rep]) do(ctx context.Context, req Req) (Rep, error) {
-	c := batchCall[Req, Rep]{req: req, done: make(chan batchResult[Rep], 1)}
-	b.mu.Lock()
-	b.pending = append(b.pending, c)
-	if !b.sending {
-		b.sending = true
-		go b.loop(context.WithoutCancel(ctx))
-	}
-	b.mu.Unlock()
+	c := b.enqueue(ctx, req, nil)
 	select {
 	case r := <-c.done:
 		return r.rep, r.err
@@ -67,14 +60,21 @@ func (b *batcher[Req, Rep]) do(ctx context.Context, req Req) (Rep, error) {
 // post sends req in the next batch without waiting for it; its reply is
 // given to done (from the loop's goroutine), if done is not nil.
 func (b *batcher[Req, Rep]) post(ctx context.Context, req Req, done func(Rep, error)) {
-	c := batchCall[Req, Rep]{req: req, done: make(chan batchResult[Rep], 1), then: done}
+	b.enqueue(ctx, req, done)
+}
+
+// enqueue adds a call to the next batch, starting the loop if it is not
+// running.
+func (b *batcher[Req, Rep]) enqueue(ctx context.Context, req Req, then func(Rep, error)) batchCall[Req, Rep] {
+	c := batchCall[Req, Rep]{req: req, done: make(chan batchResult[Rep], 1), then: then}
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.pending = append(b.pending, c)
 	if !b.sending {
 		b.sending = true
 		go b.loop(context.WithoutCancel(ctx))
 	}
-	b.mu.Unlock()
+	return c
 }
 
 // idle waits until no call waits or is being sent, or ctx ends.
