@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/google/uuid"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -661,10 +662,11 @@ func (b *bench) accountScale(ctx context.Context) (scaleResult, error) {
 	}
 	raise := &activities.TemporalAccount{Client: b.s.c, LimiterID: rig.limiterID, Limit: o.scaleDrainLimit}
 	rh := fmt.Sprintf("bench-scale-raise-%s", b.run)
-	if _, err := raise.Acquire(ctx, cfg.TaskQueue, contract.AcquireRequest{Holder: rh, RunID: "raise", Priority: contract.PriorityMax, Key: rh}); err != nil {
+	raiseRun := uuid.NewString() // the limiter takes run IDs that are UUIDs
+	if _, err := raise.Acquire(ctx, cfg.TaskQueue, contract.AcquireRequest{Holder: rh, RunID: raiseRun, Priority: contract.PriorityMax, Key: rh}); err != nil {
 		return r, fmt.Errorf("raise the limit: %w", err)
 	}
-	if err := raise.Release(ctx, rig.limiterID, contract.ReleaseRequest{Holder: rh, RunID: "raise"}); err != nil {
+	if err := raise.Release(ctx, rig.limiterID, contract.ReleaseRequest{Holder: rh, RunID: raiseRun}); err != nil {
 		return r, err
 	}
 	var errs []error
