@@ -165,8 +165,10 @@ func (b *bench) describeLimiter(ctx context.Context, id string) (limiterRuns, er
 		if size := proto.Size(in); size > r.LargestInput {
 			r.LargestInput, r.LargestCarry = size, 0
 			var li contract.LimiterInput
-			if p := in.GetPayloads(); len(p) == 1 && json.Unmarshal(p[0].GetData(), &li) == nil && li.Carry != nil {
-				r.LargestCarry = len(li.Carry.Holders) + len(li.Carry.Waiters)
+			if p := in.GetPayloads(); len(p) == 1 && json.Unmarshal(p[0].GetData(), &li) == nil {
+				if c, err := li.CarriedState(); err == nil && c != nil {
+					r.LargestCarry = len(c.Holders) + len(c.Waiters)
+				}
 			}
 		}
 	}

@@ -1,7 +1,11 @@
 package contract
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
 	"fmt"
+	"io"
 	"time"
 )
 
@@ -246,4 +250,61 @@ type LimiterEntry struct {
 	Since    time.Time `json:"t"`
 	// Seq orders arrivals.
 	Seq int64 `json:"s"`
+}
+
+// maxLimiterCarryBytes bounds a decoded carry (a corrupt input must not
+// take the worker's memory).
+const maxLimiterCarryBytes = 64 << 20
+
+// EncodeLimiterCarry is c as gzip-compressed JSON (LimiterInput.
+// CarryGzip). Deterministic: the same state gives the same bytes.
+func EncodeLimiterCarry(c LimiterCarry) ([]byte, error) {
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	z := gzip.NewWriter(&b)
+	if _, err := z.Write(raw); err != nil {
+		return nil, err
+	}
+	if err := z.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// DecodeLimiterCarry reads what EncodeLimiterCarry wrote.
+func DecodeLimiterCarry(gz []byte) (LimiterCarry, error) {
+	var c LimiterCarry
+	z, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return c, fmt.Errorf("limiter carry: %w", err)
+	}
+	raw, err := io.ReadAll(io.LimitReader(z, maxLimiterCarryBytes+1))
+	if err != nil {
+		return c, fmt.Errorf("limiter carry: %w", err)
+	}
+	if len(raw) > maxLimiterCarryBytes {
+		return c, fmt.Errorf("limiter carry: over %d bytes", maxLimiterCarryBytes)
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return c, fmt.Errorf("limiter carry: %w", err)
+	}
+	return c, nil
+}
+
+// CarriedState is the state a LimiterInput carries, compressed or not;
+// nil at a first start.
+func (in LimiterInput) CarriedState() (*LimiterCarry, error) {
+	switch {
+	case in.CarryGzip != nil:
+		c, err := DecodeLimiterCarry(in.CarryGzip)
+		if err != nil {
+			return nil, err
+		}
+		return &c, nil
+	default:
+		return in.Carry, nil
+	}
 }

@@ -1,11 +1,6 @@
 package workflows
 
 import (
-	"bytes"
-	"compress/gzip"
-	"encoding/json"
-	"fmt"
-	"io"
 	"slices"
 	"sort"
 	"time"
@@ -27,15 +22,12 @@ type accountQueue struct {
 
 func newAccountQueue(in contract.LimiterInput) (*accountQueue, error) {
 	q := &accountQueue{limit: in.Limit}
-	switch {
-	case in.CarryGzip != nil:
-		c, err := decodeCarry(in.CarryGzip)
-		if err != nil {
-			return nil, err
-		}
-		q.c = c
-	case in.Carry != nil:
-		q.c = *in.Carry
+	c, err := in.CarriedState()
+	if err != nil {
+		return nil, err
+	}
+	if c != nil {
+		q.c = *c
 	}
 	if q.limit <= 0 {
 		q.limit = contract.DefaultAccountQueueLimit
@@ -46,46 +38,10 @@ func newAccountQueue(in contract.LimiterInput) (*accountQueue, error) {
 	return q, nil
 }
 
-// encodeCarry is the carry as gzip-compressed JSON (LimiterInput.
-// CarryGzip). Deterministic: the same state gives the same bytes.
-func encodeCarry(c contract.LimiterCarry) ([]byte, error) {
-	raw, err := json.Marshal(c)
-	if err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	z := gzip.NewWriter(&b)
-	if _, err := z.Write(raw); err != nil {
-		return nil, err
-	}
-	if err := z.Close(); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
-}
+// encodeCarry and decodeCarry are contract's (LimiterInput.CarryGzip).
+func encodeCarry(c contract.LimiterCarry) ([]byte, error) { return contract.EncodeLimiterCarry(c) }
 
-// maxCarryBytes bounds a decoded carry (a corrupt or hostile input must
-// not take the worker's memory).
-const maxCarryBytes = 64 << 20
-
-func decodeCarry(gz []byte) (contract.LimiterCarry, error) {
-	var c contract.LimiterCarry
-	z, err := gzip.NewReader(bytes.NewReader(gz))
-	if err != nil {
-		return c, fmt.Errorf("limiter carry: %w", err)
-	}
-	raw, err := io.ReadAll(io.LimitReader(z, maxCarryBytes+1))
-	if err != nil {
-		return c, fmt.Errorf("limiter carry: %w", err)
-	}
-	if len(raw) > maxCarryBytes {
-		return c, fmt.Errorf("limiter carry: over %d bytes", maxCarryBytes)
-	}
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return c, fmt.Errorf("limiter carry: %w", err)
-	}
-	return c, nil
-}
+func decodeCarry(gz []byte) (contract.LimiterCarry, error) { return contract.DecodeLimiterCarry(gz) }
 
 // effective is the limit in force at now: the configured one, or the
 // estimate a 429 left until its retry_after has passed.
