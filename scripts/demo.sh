@@ -19,6 +19,8 @@ scripts/stack.sh up
 echo
 printf '\033[1m%s\033[0m\n' "Running a generation through the starter (fake ModelsLab; the result comes back by webhook through the gateway)"
 export TEMPORAL_ADDRESS="127.0.0.1:${TEMPORAL_PORT:-7233}"
+# The runs' Temporal UI links point at this stack's UI (UI_PORT).
+export TEMPORAL_UI_URL="${TEMPORAL_UI_URL:-http://localhost:${UI_PORT:-8233}}"
 track="demo-$(date +%Y%m%d-%H%M%S)"
 ./bin/starter generate text2img --model flux --prompt "a red fox in fresh snow, golden hour" \
 	--param width=512 --param height=512 --track-id "$track" --store --wait

@@ -97,7 +97,8 @@ up() {
 	wait_for "fake ModelsLab" 20 http_ok "http://127.0.0.1:$FAKE_PORT/_fake/healthz"
 
 	export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT" WEBHOOK_SECRETS="$secret" \
-		TEMPORAL_GRPC_COMPRESSION="${TEMPORAL_GRPC_COMPRESSION:-none}"
+		TEMPORAL_GRPC_COMPRESSION="${TEMPORAL_GRPC_COMPRESSION:-none}" \
+		TEMPORAL_UI_URL="${TEMPORAL_UI_URL:-http://localhost:$UI_PORT}"
 	GATEWAY_LISTEN_ADDR="127.0.0.1:$GATEWAY_PORT" GATEWAY_ADMIN_ADDR="127.0.0.1:$GATEWAY_ADMIN_PORT" \
 		start gateway "$ROOT/bin/gateway"
 	wait_for "gateway" 20 http_ok "http://127.0.0.1:$GATEWAY_ADMIN_PORT/readyz"
