@@ -145,19 +145,35 @@ var sigEncoding = base64.RawURLEncoding.Strict()
 // no newline, so no expiring URL's message is another URL's track_id.
 const v2Label = "genflow-webhook-v2\n"
 
-// mac appends the MAC of the URL for trackID under the secret of pool to
-// dst; exp is empty for an unexpiring URL.
-func mac(pool *sync.Pool, dst []byte, trackID, exp string) []byte {
+// urlKind is what a URL's MAC is of: a run's URL (keyed by track_id) or
+// a ModelsLab workflow's (keyed by workflow ID). The kinds' messages
+// never equal each other (see workflowLabel).
+type urlKind bool
+
+const (
+	runURL      urlKind = false
+	workflowURL urlKind = true
+)
+
+// mac appends the MAC of the URL of kind for id under the secret of pool
+// to dst; exp is empty for a URL without expiry.
+func mac(pool *sync.Pool, dst []byte, kind urlKind, id, exp string) []byte {
 	m := pool.Get().(hash.Hash)
 	m.Reset()
 	// A hash.Hash never fails to write.
-	if exp != "" {
-		_, _ = io.WriteString(m, v2Label)
-		_, _ = io.WriteString(m, trackID)
+	switch {
+	case kind == workflowURL:
+		_, _ = io.WriteString(m, workflowLabel)
+		_, _ = io.WriteString(m, id)
 		_, _ = io.WriteString(m, "\n")
 		_, _ = io.WriteString(m, exp)
-	} else {
-		_, _ = io.WriteString(m, trackID)
+	case exp != "":
+		_, _ = io.WriteString(m, v2Label)
+		_, _ = io.WriteString(m, id)
+		_, _ = io.WriteString(m, "\n")
+		_, _ = io.WriteString(m, exp)
+	default:
+		_, _ = io.WriteString(m, id)
 	}
 	dst = m.Sum(dst)
 	pool.Put(m)
@@ -170,9 +186,11 @@ func (s *Signer) Sign(trackID string, expires time.Time) string {
 	return s.sign(trackID, formatExp(expires))
 }
 
-func (s *Signer) sign(trackID, exp string) string {
+func (s *Signer) sign(trackID, exp string) string { return s.signKind(runURL, trackID, exp) }
+
+func (s *Signer) signKind(kind urlKind, id, exp string) string {
 	var buf [sha256.Size]byte
-	return base64.RawURLEncoding.EncodeToString(mac(s.macs[0], buf[:0], trackID, exp))
+	return base64.RawURLEncoding.EncodeToString(mac(s.macs[0], buf[:0], kind, id, exp))
 }
 
 // formatExp is expires as exp carries it: Unix seconds, rounded up.
@@ -194,6 +212,19 @@ const maxExpDigits = 12
 // signature is checked before the expiry, so ErrExpired is only ever
 // said of a genuine URL.
 func (s *Signer) Verify(trackID, exp, sig string, now time.Time) error {
+	if err := s.verify(runURL, trackID, exp, sig, now); err != nil {
+		return err
+	}
+	if exp == "" && s.refuseUnexpiring {
+		return ErrUnexpiring
+	}
+	return nil
+}
+
+// verify checks sig and exp of a URL of kind for id: ErrBadSignature
+// unless sig was made by one of the secrets (all tried, compared in
+// constant time), then ErrExpired if exp has passed.
+func (s *Signer) verify(kind urlKind, id, exp, sig string, now time.Time) error {
 	var got [sha256.Size]byte
 	if len(sig) != sigLen {
 		return ErrBadSignature
@@ -208,13 +239,11 @@ func (s *Signer) Verify(trackID, exp, sig string, now time.Time) error {
 	ok := 0
 	var want [sha256.Size]byte
 	for _, pool := range s.macs {
-		ok |= subtle.ConstantTimeCompare(mac(pool, want[:0], trackID, exp), got[:])
+		ok |= subtle.ConstantTimeCompare(mac(pool, want[:0], kind, id, exp), got[:])
 	}
 	switch {
 	case ok != 1:
 		return ErrBadSignature
-	case exp == "" && s.refuseUnexpiring:
-		return ErrUnexpiring
 	case exp != "" && now.Unix() >= expAt:
 		return ErrExpired
 	}
@@ -227,20 +256,6 @@ func (s *Signer) Verify(trackID, exp, sig string, now time.Time) error {
 // v2Label.
 const workflowLabel = "genflow-modelslab-workflow-v1\n"
 
-// workflowMAC appends the MAC of the workflow URL for workflowID under
-// the secret of pool to dst; exp is empty for a URL without expiry.
-func workflowMAC(pool *sync.Pool, dst []byte, workflowID, exp string) []byte {
-	m := pool.Get().(hash.Hash)
-	m.Reset()
-	_, _ = io.WriteString(m, workflowLabel)
-	_, _ = io.WriteString(m, workflowID)
-	_, _ = io.WriteString(m, "\n")
-	_, _ = io.WriteString(m, exp)
-	dst = m.Sum(dst)
-	pool.Put(m)
-	return dst
-}
-
 // SignWorkflow returns the sig of the workflow URL for workflowID, under
 // the newest secret; a zero expires means no expiry.
 func (s *Signer) SignWorkflow(workflowID string, expires time.Time) string {
@@ -248,8 +263,7 @@ func (s *Signer) SignWorkflow(workflowID string, expires time.Time) string {
 }
 
 func (s *Signer) signWorkflow(workflowID, exp string) string {
-	var buf [sha256.Size]byte
-	return base64.RawURLEncoding.EncodeToString(workflowMAC(s.macs[0], buf[:0], workflowID, exp))
+	return s.signKind(workflowURL, workflowID, exp)
 }
 
 func workflowExp(expires time.Time) string {
@@ -266,29 +280,7 @@ func workflowExp(expires time.Time) string {
 // passed; ErrBadSignature or ErrExpired otherwise. A URL without expiry
 // is this kind's usual form, so Options.RefuseUnexpiring does not apply.
 func (s *Signer) VerifyWorkflow(workflowID, exp, sig string, now time.Time) error {
-	var got [sha256.Size]byte
-	if len(sig) != sigLen {
-		return ErrBadSignature
-	}
-	if n, err := sigEncoding.Decode(got[:], []byte(sig)); err != nil || n != sha256.Size {
-		return ErrBadSignature
-	}
-	expAt, ok := parseExp(exp)
-	if !ok {
-		return ErrBadSignature
-	}
-	match := 0
-	var want [sha256.Size]byte
-	for _, pool := range s.macs {
-		match |= subtle.ConstantTimeCompare(workflowMAC(pool, want[:0], workflowID, exp), got[:])
-	}
-	switch {
-	case match != 1:
-		return ErrBadSignature
-	case exp != "" && now.Unix() >= expAt:
-		return ErrExpired
-	}
-	return nil
+	return s.verify(workflowURL, workflowID, exp, sig, now)
 }
 
 // parseExp reads exp: empty, or digits (at most maxExpDigits) of Unix
