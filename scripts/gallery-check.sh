@@ -25,24 +25,11 @@ cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH"
 
 OUT="${GALLERY_CHECK_OUT:-$PWD/docs/screenshots}"
-TOOLS="${UI_CHECK_TOOLS:-$PWD/.run/ui-check}"
 FIXTURES="${GALLERY_FIXTURES:-$PWD/.run/gallery-fixtures}"
-CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
-PLAYWRIGHT_VERSION="1.65.1"
 
-if [ ! -x "$CHROMIUM" ]; then
-	echo "gallery-check: installing Debian's chromium"
-	SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-	$SUDO apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
-fi
-if [ ! -f "$TOOLS/node_modules/playwright-core/package.json" ] ||
-	[ "$(node -p "require('$TOOLS/node_modules/playwright-core/package.json').version")" != "$PLAYWRIGHT_VERSION" ]; then
-	echo "gallery-check: installing playwright-core $PLAYWRIGHT_VERSION into $TOOLS"
-	mkdir -p "$TOOLS"
-	[ -f "$TOOLS/package.json" ] || echo '{"private": true}' >"$TOOLS/package.json"
-	npm install --prefix "$TOOLS" --no-audit --no-fund --silent "playwright-core@$PLAYWRIGHT_VERSION"
-fi
+# shellcheck source=browser-tools.sh
+. scripts/browser-tools.sh
+browser_tools gallery-check
 
 echo "gallery-check: writing the fixture galleries into $FIXTURES"
 rm -rf "$FIXTURES"
