@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -133,8 +134,4 @@ func (b *batcher[Req, Rep]) loop(ctx context.Context) {
 	}
 }
 
-var errShortBatchReply = batchError("the batch's reply has fewer answers than requests")
-
-type batchError string
-
-func (e batchError) Error() string { return string(e) }
+var errShortBatchReply = errors.New("the batch's reply has fewer answers than requests")
