@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -13,17 +11,11 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/genflow/genflow/activities"
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/internal/config"
-	"github.com/genflow/genflow/internal/testenv"
 	"github.com/genflow/genflow/starter"
-	"github.com/genflow/genflow/workflows"
 )
 
 const cancelQueue = "genflow-cancel-test"
@@ -52,28 +44,8 @@ type cancelServer struct {
 
 func startCancelServer(t *testing.T) *cancelServer {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	logger := tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	dev, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath:     testenv.TemporalCLI(t),
-		ClientOptions:    &client.Options{HostPort: testenv.FreeAddr(t), Namespace: "default", Logger: logger},
-		LogLevel:         "error",
-		SearchAttributes: contract.SearchAttributes(),
-	})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = dev.Stop() })
-	c := dev.Client()
-
-	w := worker.New(c, cancelQueue, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.Batch, workflow.RegisterOptions{Name: contract.BatchWorkflow})
-	w.RegisterWorkflowWithOptions(workflows.BatchPage, workflow.RegisterOptions{Name: contract.BatchPageWorkflow})
-	w.RegisterWorkflowWithOptions(workflows.Pipeline, workflow.RegisterOptions{Name: contract.PipelineWorkflow})
-	w.RegisterWorkflowWithOptions(fakeGeneration, workflow.RegisterOptions{Name: contract.GenerationWorkflow})
-	w.RegisterActivity(&activities.BatchActivities{History: c})
-	require.NoError(t, w.Start())
-	t.Cleanup(w.Stop)
-	return &cancelServer{client: c, addr: dev.FrontendHostPort()}
+	c, addr := startWorkflowServer(t, cancelQueue, fakeGeneration)
+	return &cancelServer{client: c, addr: addr}
 }
 
 func (s *cancelServer) starter(t *testing.T, args ...string) (int, string, string) {

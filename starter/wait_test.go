@@ -61,6 +61,15 @@ type scriptedServer struct {
 
 func startScriptedServer(t *testing.T) *scriptedServer {
 	t.Helper()
+	c, addr := startWorkflowServer(t, waitQueue, scriptedGeneration)
+	return &scriptedServer{client: c, addr: addr}
+}
+
+// startWorkflowServer starts a dev server and a worker on queue running
+// the real Batch and Pipeline workflows over generation (registered as
+// the Generation), and returns its client and address.
+func startWorkflowServer(t *testing.T, queue string, generation any) (client.Client, string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	logger := tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -73,15 +82,15 @@ func startScriptedServer(t *testing.T) *scriptedServer {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = dev.Stop() })
 	c := dev.Client()
-	w := worker.New(c, waitQueue, worker.Options{})
+	w := worker.New(c, queue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.Batch, workflow.RegisterOptions{Name: contract.BatchWorkflow})
 	w.RegisterWorkflowWithOptions(workflows.BatchPage, workflow.RegisterOptions{Name: contract.BatchPageWorkflow})
 	w.RegisterWorkflowWithOptions(workflows.Pipeline, workflow.RegisterOptions{Name: contract.PipelineWorkflow})
-	w.RegisterWorkflowWithOptions(scriptedGeneration, workflow.RegisterOptions{Name: contract.GenerationWorkflow})
+	w.RegisterWorkflowWithOptions(generation, workflow.RegisterOptions{Name: contract.GenerationWorkflow})
 	w.RegisterActivity(&activities.BatchActivities{History: c})
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
-	return &scriptedServer{client: c, addr: dev.FrontendHostPort()}
+	return c, dev.FrontendHostPort()
 }
 
 // syncBuffer is a bytes.Buffer safe to read while the starter writes.
