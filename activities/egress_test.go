@@ -24,6 +24,7 @@ import (
 	"github.com/genflow/genflow/contract"
 	"github.com/genflow/genflow/internal/egress"
 	"github.com/genflow/genflow/internal/metrics"
+	"github.com/genflow/genflow/internal/testenv"
 	"github.com/genflow/genflow/notify"
 	"github.com/genflow/genflow/storage"
 )
@@ -31,19 +32,6 @@ import (
 // loopbackClient is the outbound policy's client with loopback allowed,
 // as the local stack and the tests configure it.
 var loopbackClient = egress.Policy{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}.Client()
-
-// credentials plays an internal service that hands out secrets to
-// whoever asks (a cloud metadata endpoint), counting requests.
-func credentials(t *testing.T) (*httptest.Server, *atomic.Int32) {
-	t.Helper()
-	var hits atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		hits.Add(1)
-		_, _ = io.WriteString(w, `{"AccessKeyId":"AKIAFAKE","SecretAccessKey":"fake","Token":"fake"}`)
-	}))
-	t.Cleanup(srv.Close)
-	return srv, &hits
-}
 
 func storeOutputs(t *testing.T, a *activities.Activities, in activities.StoreInput) []contract.StoredOutput {
 	t.Helper()
@@ -63,7 +51,7 @@ func storeOutputs(t *testing.T, a *activities.Activities, in activities.StoreInp
 // link is stored.
 func TestStoreOutputsRefusesInternalAddresses(t *testing.T) {
 	t.Parallel()
-	srv, hits := credentials(t)
+	srv, hits := testenv.CountingServer(t, `{"AccessKeyId":"AKIAFAKE","SecretAccessKey":"fake","Token":"fake"}`)
 	local, err := storage.NewLocal(t.TempDir())
 	require.NoError(t, err)
 	counts := &resultCounts{}
@@ -158,7 +146,7 @@ func notifyOnce(t *testing.T, a *activities.Activities, url string, logs io.Writ
 // its own type, and nothing is sent.
 func TestNotifyRefusesInternalAddresses(t *testing.T) {
 	t.Parallel()
-	srv, hits := credentials(t)
+	srv, hits := testenv.CountingServer(t, `{"AccessKeyId":"AKIAFAKE","SecretAccessKey":"fake","Token":"fake"}`)
 	secret, err := notify.NewSecret()
 	require.NoError(t, err)
 	counts := &resultCounts{}

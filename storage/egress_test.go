@@ -8,35 +8,22 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/genflow/genflow/internal/egress"
+	"github.com/genflow/genflow/internal/testenv"
 	"github.com/genflow/genflow/storage"
 )
-
-// metadata stands in for an internal service (a cloud metadata
-// endpoint, an admin API) that answers whoever asks, counting requests.
-func metadata(t *testing.T) (*httptest.Server, *atomic.Int32) {
-	t.Helper()
-	var hits atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		hits.Add(1)
-		_, _ = io.WriteString(w, `{"AccessKeyId":"AKIAFAKE","SecretAccessKey":"fake"}`)
-	}))
-	t.Cleanup(srv.Close)
-	return srv, &hits
-}
 
 // A Copier left with its default client reaches public addresses only:
 // an output link on loopback is refused at once, for good, and nothing
 // is stored.
 func TestCopyRefusesInternalAddressesByDefault(t *testing.T) {
 	t.Parallel()
-	srv, hits := metadata(t)
+	srv, hits := testenv.CountingServer(t, `{"AccessKeyId":"AKIAFAKE","SecretAccessKey":"fake"}`)
 	local, err := storage.NewLocal(t.TempDir())
 	require.NoError(t, err)
 	c := &storage.Copier{Backend: local, RetryDelay: time.Second}
@@ -79,7 +66,7 @@ func TestCopyRefusesOtherSchemesAtOnce(t *testing.T) {
 // The local stack's allowance lets loopback through.
 func TestCopyWithALoopbackAllowance(t *testing.T) {
 	t.Parallel()
-	srv, hits := metadata(t)
+	srv, hits := testenv.CountingServer(t, `{"AccessKeyId":"AKIAFAKE","SecretAccessKey":"fake"}`)
 	local, err := storage.NewLocal(t.TempDir())
 	require.NoError(t, err)
 	c := &storage.Copier{Backend: local, HTTP: egress.Policy{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}.Client()}
@@ -93,7 +80,7 @@ func TestCopyWithALoopbackAllowance(t *testing.T) {
 // redirect; the proxy link still gets its turn.
 func TestCopyRefusesARedirectToAnInternalAddress(t *testing.T) {
 	t.Parallel()
-	internal, hits := metadata(t)
+	internal, hits := testenv.CountingServer(t, `{"AccessKeyId":"AKIAFAKE","SecretAccessKey":"fake"}`)
 	// 127.0.0.2 plays the public host: allowed, where 127.0.0.1 is not.
 	public := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/proxy/a.png" {

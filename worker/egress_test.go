@@ -2,40 +2,25 @@ package worker_test
 
 import (
 	"context"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/genflow/genflow/internal/config"
+	"github.com/genflow/genflow/internal/testenv"
 	"github.com/genflow/genflow/notify"
 	"github.com/genflow/genflow/storage"
 	"github.com/genflow/genflow/worker"
 )
 
-// counting is a loopback server that counts its requests.
-func counting(t *testing.T) (*httptest.Server, *atomic.Int32) {
-	t.Helper()
-	var hits atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		hits.Add(1)
-		_, _ = io.WriteString(w, "ok")
-	}))
-	t.Cleanup(srv.Close)
-	return srv, &hits
-}
-
 // The worker's output copier and notifier go through the outbound
 // policy: loopback is refused unless OUTBOUND_ALLOW_CIDRS allows it.
 func TestActivitiesFollowTheOutboundPolicy(t *testing.T) {
 	t.Parallel()
-	srv, hits := counting(t)
+	srv, hits := testenv.CountingServer(t, "ok")
 	secret, err := notify.NewSecret()
 	require.NoError(t, err)
 	cfg := workerConfig(t)

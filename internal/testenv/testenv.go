@@ -5,11 +5,15 @@ package testenv
 
 import (
 	"errors"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -71,4 +75,19 @@ func FreeAddr(t testing.TB) string {
 		t.Fatalf("pick a free port: %v", err)
 	}
 	return addr
+}
+
+// CountingServer is a loopback HTTP server that answers every request
+// with body and counts the requests: an internal service (a cloud
+// metadata endpoint, an admin API) that the outbound policy's tests
+// check is never reached. It closes with the test.
+func CountingServer(t testing.TB, body string) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &hits
 }
