@@ -410,23 +410,30 @@ func (c *galleryCounts) add(items []GalleryItem) {
 	}
 }
 
+// tally counts the gallery's generations by state (its own items and its
+// steps') and their outputs.
+func (g Gallery) tally() (galleryCounts, int) {
+	var counts galleryCounts
+	outputs := 0
+	count := func(items []GalleryItem) {
+		counts.add(items)
+		for _, it := range items {
+			outputs += len(it.Outputs)
+		}
+	}
+	count(g.Items)
+	for _, st := range g.Steps {
+		count(st.Items)
+	}
+	return counts, outputs
+}
+
 // RenderGallery writes g as one self-contained HTML page.
 func RenderGallery(w io.Writer, g Gallery) error {
 	if g.PageSize <= 0 {
 		g.PageSize = DefaultGalleryPageSize
 	}
-	var counts galleryCounts
-	counts.add(g.Items)
-	outputs := 0
-	for _, it := range g.Items {
-		outputs += len(it.Outputs)
-	}
-	for _, st := range g.Steps {
-		counts.add(st.Items)
-		for _, it := range st.Items {
-			outputs += len(it.Outputs)
-		}
-	}
+	counts, outputs := g.tally()
 	if u, ok := safeLink(g.UIURL); ok {
 		g.UIURL = u
 	} else {

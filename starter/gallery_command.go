@@ -165,18 +165,7 @@ func writeGalleryFile(path string, g Gallery) (int64, error) {
 
 // galleryTally says how many generations and outputs a gallery holds.
 func galleryTally(g Gallery) string {
-	var counts galleryCounts
-	counts.add(g.Items)
-	outputs := 0
-	for _, it := range g.Items {
-		outputs += len(it.Outputs)
-	}
-	for _, st := range g.Steps {
-		counts.add(st.Items)
-		for _, it := range st.Items {
-			outputs += len(it.Outputs)
-		}
-	}
+	counts, outputs := g.tally()
 	s := fmt.Sprintf("%s, %d succeeded, %d failed, %d running", plural(counts.All, "generation"), counts.Succeeded, counts.Failed, counts.Running)
 	if counts.Other > 0 {
 		s += fmt.Sprintf(", %d not started", counts.Other)
