@@ -132,6 +132,8 @@ func TestReportMarkdown(t *testing.T) {
 	require.Contains(t, md, "| worker-kill-submit | 30 runs | 30 | 0 | 0 | 15 (3 kill(s), 3 during Submit: 30 call(s) cut off, 15 submitted again) | 0 | 0 | 21 s run | 30 → 31 MiB | pass |")
 	require.Contains(t, md, "| abuse | the abuse list | 4 | 0 | 0 | 0 | 0 | 1 | – | 0 → 0 MiB | **FAIL** |")
 	require.Contains(t, md, "FAILED: 1 5xx answers.")
+	require.Contains(t, md, "): late: 15 of 15.\n")
+	require.Contains(t, md, "):. FAILED: 1 5xx answers.\n")
 	require.True(t, rep.failed())
 }
 

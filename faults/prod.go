@@ -707,19 +707,7 @@ func (rep report) prodMarkdown() string {
 		if len(r.Facts) == 0 && len(r.Failures) == 0 {
 			continue
 		}
-		w("- **%s**:", r.Name)
-		for i, f := range r.Facts {
-			sep := ";"
-			if i == 0 {
-				sep = ""
-			}
-			w("%s %s", sep, f)
-		}
-		w(".")
-		for _, f := range r.Failures {
-			w(" FAILED: %s.", f)
-		}
-		w("\n")
+		w("- **%s**:%s\n", r.Name, r.notes())
 	}
 	if p.CPU != "" {
 		w("- %s.\n", p.CPU)

@@ -157,6 +157,20 @@ func (rep report) failed() bool {
 	return false
 }
 
+// notes is a result's facts, then its failures, for the line under the
+// table: " fact; fact. FAILED: why."
+func (r result) notes() string {
+	s := ""
+	if len(r.Facts) > 0 {
+		s = " " + strings.Join(r.Facts, "; ")
+	}
+	s += "."
+	for _, f := range r.Failures {
+		s += " FAILED: " + f + "."
+	}
+	return s
+}
+
 // markdown renders the table and the notes: the section
 // docs/reliability.md holds between its faults markers.
 func (rep report) markdown() string {
@@ -180,19 +194,7 @@ func (rep report) markdown() string {
 		if len(r.Facts) == 0 && len(r.Failures) == 0 {
 			continue
 		}
-		w("- **%s** (%s):", r.Name, durationText(r.Wall.Round(time.Second)))
-		for i, f := range r.Facts {
-			sep := ";"
-			if i == 0 {
-				sep = ""
-			}
-			w("%s %s", sep, f)
-		}
-		w(".")
-		for _, f := range r.Failures {
-			w(" FAILED: %s.", f)
-		}
-		w("\n")
+		w("- **%s** (%s):%s\n", r.Name, durationText(r.Wall.Round(time.Second)), r.notes())
 	}
 	return b.String()
 }
