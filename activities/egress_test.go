@@ -1,7 +1,6 @@
 package activities_test
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -113,24 +111,6 @@ func TestStoreOutputsBoundsTheOutputsOfOneResult(t *testing.T) {
 	require.Equal(t, map[string]int{metrics.OutputStored: activities.MaxStoredOutputs, metrics.OutputNotStored: 5}, counts.outputs)
 }
 
-// syncBuffer is a log sink the activity's goroutines may share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func notifyOnce(t *testing.T, a *activities.Activities, url string, logs io.Writer) error {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
@@ -171,7 +151,7 @@ func TestNotifyLogsTheURLRedacted(t *testing.T) {
 	secret, err := notify.NewSecret()
 	require.NoError(t, err)
 	a := &activities.Activities{Notifier: &notify.Sender{Secrets: []notify.Secret{secret}, Client: loopbackClient}}
-	var logs syncBuffer
+	var logs testenv.SyncBuffer
 	hook := strings.Replace(srv.URL, "http://", "http://app:pa55word@", 1) + "/hooks/genflow?token=s3cret"
 	require.NoError(t, notifyOnce(t, a, hook, &logs))
 	require.Contains(t, logs.String(), "notification delivered")

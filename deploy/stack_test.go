@@ -1,7 +1,6 @@
 package deploy_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -20,7 +19,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -37,34 +35,16 @@ import (
 	"github.com/genflow/genflow/internal/testenv"
 )
 
-// syncBuffer collects a process's output for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // process is a built binary running in the background.
 type process struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testenv.SyncBuffer
 	done chan error
 }
 
 func start(t *testing.T, bin string, env map[string]string) *process {
 	t.Helper()
-	p := &process{cmd: exec.Command(bin), out: &syncBuffer{}, done: make(chan error, 1)}
+	p := &process{cmd: exec.Command(bin), out: &testenv.SyncBuffer{}, done: make(chan error, 1)}
 	p.cmd.Env = envList(env)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	require.NoError(t, p.cmd.Start())

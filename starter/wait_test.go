@@ -1,13 +1,11 @@
 package starter_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -93,28 +91,10 @@ func startWorkflowServer(t *testing.T, queue string, generation any) (client.Cli
 	return c, dev.FrontendHostPort()
 }
 
-// syncBuffer is a bytes.Buffer safe to read while the starter writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // starterCtx runs the starter with ctx, and returns its exit code, stdout
 // and stderr.
 func (s *scriptedServer) starterCtx(ctx context.Context, args ...string) (int, string, string) {
-	var stdout, stderr syncBuffer
+	var stdout, stderr testenv.SyncBuffer
 	code := s.starterInto(ctx, &stdout, &stderr, args...)
 	return code, stdout.String(), stderr.String()
 }
@@ -283,7 +263,7 @@ func TestInterruptedWaitSaysHowToResume(t *testing.T) {
 			t.Parallel()
 			ctx, interrupt := context.WithCancel(context.Background())
 			defer interrupt()
-			var stdout, stderr syncBuffer
+			var stdout, stderr testenv.SyncBuffer
 			done := make(chan int, 1)
 			go func() { done <- s.starterInto(ctx, &stdout, &stderr, tt.args...) }()
 			require.Eventually(t, func() bool { return strings.Contains(stdout.String(), tt.started) },

@@ -4,6 +4,7 @@
 package testenv
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -90,4 +92,23 @@ func CountingServer(t testing.TB, body string) (*httptest.Server, *atomic.Int32)
 	}))
 	t.Cleanup(srv.Close)
 	return srv, &hits
+}
+
+// SyncBuffer is a bytes.Buffer that goroutines (a process's output, a
+// logger's, the starter's) may write while a test reads it.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
